@@ -1,0 +1,344 @@
+// GENERATED from crds/source/adpipeline.v1alpha1.yaml by `npm run gen:api`. Do not edit.
+// Fields with a schema default are optional here: the API server fills them in before anyone reads them.
+
+/**
+ * The desired pipeline. The operator never writes to spec.
+ */
+export interface AdPipelineSpec {
+  /**
+   * The Kafka cluster that carries the source, dead-letter and internal topics.
+   */
+  kafka: {
+    /**
+     * Broker addresses as host:port.
+     *
+     * @minItems 1
+     * @maxItems 32
+     */
+    bootstrapServers: string[];
+    /**
+     * TLS to the brokers. Certificates come from Secrets in the pipeline's namespace.
+     */
+    tls?: {
+      enabled?: boolean;
+      caSecretRef?: {
+        name: string;
+        key?: string;
+      };
+      /**
+       * A kubernetes.io/tls Secret (tls.crt, tls.key) for mutual TLS.
+       */
+      clientCertSecretRef?: {
+        name: string;
+      };
+    };
+    /**
+     * SASL authentication; the credentials stay in the Secret and never appear in status, events or logs.
+     */
+    sasl?: {
+      mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+      secretRef: {
+        name: string;
+        usernameKey?: string;
+        passwordKey?: string;
+      };
+    };
+  };
+  /**
+   * The HBase cluster that stores aggregates and correlation state.
+   */
+  hbase: {
+    /**
+     * ZooKeeper servers as host:port[,host:port...].
+     */
+    zookeeperQuorum: string;
+    znodeParent?: string;
+  };
+  /**
+   * The four event sources. Each one omitted takes its defaults.
+   */
+  sources?: {
+    /**
+     * Bid requests, one Avro record per message (contract bid-request.avsc).
+     */
+    bidRequests?: {
+      /**
+       * A Kafka topic name.
+       */
+      topic?: string;
+      /**
+       * Partitions of the topic. Can be raised, never lowered.
+       */
+      partitions?: number;
+      /**
+       * Replicas of each partition. Fixed at creation.
+       */
+      replicationFactor?: number;
+      avro?: {
+        /**
+         * The Avro schema (JSON) the producers write plain binary records with, when it differs from the contract's; records are resolved from it to the contract schema.
+         */
+        writerSchema?: string;
+        /**
+         * Messages use Confluent framing; writer schemas are fetched from this registry by id.
+         */
+        schemaRegistryUrl?: string;
+      };
+    };
+    /**
+     * Impressions, JSON objects or arrays of objects.
+     */
+    impressions?: {
+      /**
+       * A Kafka topic name.
+       */
+      topic?: string;
+      /**
+       * Partitions of the topic. Can be raised, never lowered.
+       */
+      partitions?: number;
+      /**
+       * Replicas of each partition. Fixed at creation.
+       */
+      replicationFactor?: number;
+      /**
+       * Source field (JSON) or column (CSV) name to canonical name, e.g. {impId: impression_id}.
+       */
+      fieldMapping?: {
+        [k: string]:
+          | 'request_id'
+          | 'impression_id'
+          | 'campaign_id'
+          | 'creative_id'
+          | 'user_id'
+          | 'ts'
+          | 'price_micros'
+          | 'click_id'
+          | 'conversion_id'
+          | 'type'
+          | 'value_micros';
+      };
+    };
+    /**
+     * Clicks, CSV lines.
+     */
+    clicks?: {
+      /**
+       * A Kafka topic name.
+       */
+      topic?: string;
+      /**
+       * Partitions of the topic. Can be raised, never lowered.
+       */
+      partitions?: number;
+      /**
+       * Replicas of each partition. Fixed at creation.
+       */
+      replicationFactor?: number;
+      csv?: {
+        /**
+         * Every message starts with a header line naming its columns.
+         */
+        header?: boolean;
+        delimiter?: string;
+        /**
+         * Column names in message order, when they differ from the canonical order; map them with fieldMapping.
+         *
+         * @maxItems 64
+         */
+        columns?: string[];
+      };
+      /**
+       * Source field (JSON) or column (CSV) name to canonical name, e.g. {impId: impression_id}.
+       */
+      fieldMapping?: {
+        [k: string]:
+          | 'request_id'
+          | 'impression_id'
+          | 'campaign_id'
+          | 'creative_id'
+          | 'user_id'
+          | 'ts'
+          | 'price_micros'
+          | 'click_id'
+          | 'conversion_id'
+          | 'type'
+          | 'value_micros';
+      };
+    };
+    /**
+     * Conversions, CSV lines.
+     */
+    conversions?: {
+      /**
+       * A Kafka topic name.
+       */
+      topic?: string;
+      /**
+       * Partitions of the topic. Can be raised, never lowered.
+       */
+      partitions?: number;
+      /**
+       * Replicas of each partition. Fixed at creation.
+       */
+      replicationFactor?: number;
+      csv?: {
+        /**
+         * Every message starts with a header line naming its columns.
+         */
+        header?: boolean;
+        delimiter?: string;
+        /**
+         * Column names in message order, when they differ from the canonical order; map them with fieldMapping.
+         *
+         * @maxItems 64
+         */
+        columns?: string[];
+      };
+      /**
+       * Source field (JSON) or column (CSV) name to canonical name, e.g. {impId: impression_id}.
+       */
+      fieldMapping?: {
+        [k: string]:
+          | 'request_id'
+          | 'impression_id'
+          | 'campaign_id'
+          | 'creative_id'
+          | 'user_id'
+          | 'ts'
+          | 'price_micros'
+          | 'click_id'
+          | 'conversion_id'
+          | 'type'
+          | 'value_micros';
+      };
+    };
+  };
+  /**
+   * How clicks are attributed to impressions and conversions to clicks.
+   */
+  correlation?: {
+    /**
+     * A click counts when 0 <= click.ts - impression.ts <= this.
+     */
+    attributionWindow?: string;
+    /**
+     * A conversion counts when 0 <= conversion.ts - click.ts <= this.
+     */
+    conversionWindow?: string;
+    /**
+     * How long an event waits for its partner; unset means the attribution window.
+     */
+    lateness?: string;
+  };
+  /**
+   * How long data is kept.
+   */
+  retention?: {
+    /**
+     * retention.ms of the source topics.
+     */
+    rawEvents?: string;
+    /**
+     * retention.ms of the dead-letter topic.
+     */
+    deadLetter?: string;
+    /**
+     * TTL of stored campaign performance in HBase.
+     */
+    aggregates?: string;
+  };
+  /**
+   * The HBase table that holds this pipeline's aggregates and correlation state.
+   */
+  storage?: {
+    /**
+     * Table name (namespace:name or name). Unset means adpipe_<namespace>_<name>. Cannot be changed later.
+     */
+    table?: string;
+    /**
+     * Regions the table starts with (row keys are salted over this many buckets).
+     */
+    preSplitRegions?: number;
+    compression?: 'NONE' | 'GZ' | 'SNAPPY' | 'LZ4' | 'ZSTD';
+    bloomFilter?: 'NONE' | 'ROW' | 'ROWCOL';
+  };
+  /**
+   * The runtime Deployment.
+   */
+  workers?: {
+    image?: string;
+    replicas?: number;
+    /**
+     * Most records a worker processes in one batch.
+     */
+    batchSize?: number;
+    resources?: {
+      requests?: {
+        cpu?: number | string;
+        memory?: number | string;
+      };
+      limits?: {
+        cpu?: number | string;
+        memory?: number | string;
+      };
+    };
+  };
+  /**
+   * Where invalid records go, with their reason in headers.
+   */
+  deadLetter?: {
+    /**
+     * Unset means <pipeline name>-dlq.
+     */
+    topic?: string;
+    /**
+     * Partitions of the topic. Can be raised, never lowered.
+     */
+    partitions?: number;
+    /**
+     * Replicas of each partition. Fixed at creation.
+     */
+    replicationFactor?: number;
+  };
+  /**
+   * What deleting the AdPipeline does to its Kafka topics and HBase table.
+   */
+  deletionPolicy?: 'Retain' | 'Delete';
+}
+
+/**
+ * Written by the operator only.
+ */
+export interface AdPipelineStatus {
+  observedGeneration?: number;
+  conditions?: {
+    type: string;
+    status: 'True' | 'False' | 'Unknown';
+    observedGeneration?: number;
+    lastTransitionTime: string;
+    reason: string;
+    message: string;
+  }[];
+  /**
+   * The Kafka topics this pipeline owns.
+   */
+  topics?: string[];
+  /**
+   * Ready topics over desired topics, e.g. 5/5.
+   */
+  topicsSummary?: string;
+  /**
+   * The HBase table this pipeline owns.
+   */
+  table?: string;
+  workers?: {
+    replicas?: number;
+    readyReplicas?: number;
+    /**
+     * Ready over desired, e.g. 2/2.
+     */
+    summary?: string;
+    configHash?: string;
+  };
+}

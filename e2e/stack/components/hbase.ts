@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { getZnodeData } from '../../../hbase/zookeeper.js';
+import { canConnect } from '../ports.js';
+import { startDaemon, waitUntil } from '../proc.js';
+
+/**
+ * HBase 2.x standalone: master, one region server and ZooKeeper in one JVM, storing on the local
+ * file system. Web UIs are off and every listener is on loopback.
+ */
+
+export interface HBasePorts {
+  zookeeper: number;
+  master: number;
+  regionServer: number;
+}
+
+function property(name: string, value: string | number | boolean): string {
+  return `  <property><name>${name}</name><value>${value}</value></property>`;
+}
+
+export function hbaseSite(dir: string, ports: HBasePorts): string {
+  return [
+    '<?xml version="1.0"?>',
+    '<configuration>',
+    property('hbase.cluster.distributed', false),
+    property('hbase.rootdir', `file://${path.join(dir, 'root')}`),
+    property('hbase.tmp.dir', path.join(dir, 'tmp')),
+    property('hbase.zookeeper.quorum', '127.0.0.1'),
+    property('hbase.zookeeper.property.clientPort', ports.zookeeper),
+    property('hbase.zookeeper.property.dataDir', path.join(dir, 'zookeeper')),
+    // The local file system has no hflush/hsync capability; HBase refuses to start without this.
+    property('hbase.unsafe.stream.capability.enforce', false),
+    property('hbase.wal.provider', 'filesystem'),
+    property('hbase.master.port', ports.master),
+    property('hbase.regionserver.port', ports.regionServer),
+    property('hbase.master.ipc.address', '127.0.0.1'),
+    property('hbase.regionserver.ipc.address', '127.0.0.1'),
+    property('hbase.master.hostname', 'localhost'),
+    property('hbase.unsafe.regionserver.hostname', 'localhost'),
+    property('hbase.master.info.port', -1),
+    property('hbase.regionserver.info.port', -1),
+    property('hbase.localcluster.assign.random.ports', false),
+    // Splits and balancer moves are driven by tests when they want them.
+    property('hbase.balancer.period', 3_600_000),
+    '</configuration>',
+    '',
+  ].join('\n');
+}
+
+const LOG4J2 = [
+  'status = warn',
+  'appender.console.type = Console',
+  'appender.console.name = STDOUT',
+  'appender.console.layout.type = PatternLayout',
+  'appender.console.layout.pattern = %d{ISO8601} %-5p [%t] %c{2}: %m%n',
+  'rootLogger.level = INFO',
+  'rootLogger.appenderRef.stdout.ref = STDOUT',
+  'logger.zookeeper.name = org.apache.zookeeper',
+  'logger.zookeeper.level = WARN',
+  'logger.hadoop.name = org.apache.hadoop',
+  'logger.hadoop.level = WARN',
+  'logger.hbase.name = org.apache.hadoop.hbase',
+  'logger.hbase.level = INFO',
+  '',
+].join('\n');
+
+/** The flags HBase's own `bin/hbase` adds on JDK 11+ for its Netty and off-heap code. */
+const JDK17_FLAGS = [
+  '-XX:+IgnoreUnrecognizedVMOptions',
+  '--add-modules=jdk.unsupported',
+  '--add-opens=java.base/java.nio=ALL-UNNAMED',
+  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang=ALL-UNNAMED',
+  '--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
+  '--add-opens=java.base/java.util=ALL-UNNAMED',
+  '--add-opens=java.base/java.util.concurrent=ALL-UNNAMED',
+  '--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED',
+  '--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED',
+  '--add-exports=java.base/sun.net.dns=ALL-UNNAMED',
+  '--add-exports=java.base/sun.net.util=ALL-UNNAMED',
+  '-Dorg.apache.hbase.thirdparty.io.netty.tryReflectionSetAccessible=true',
+];
+
+/** The JVM arguments that run a class with HBase's jars and this stack's configuration. */
+export function hbaseJvmArgs(libDir: string, confDir: string): string[] {
+  return [...JDK17_FLAGS, '-Djava.net.preferIPv4Stack=true', `-Dlog4j2.configurationFile=${path.join(confDir, 'log4j2.properties')}`, '-cp', `${confDir}:${libDir}/*`];
+}
+
+export async function startHBase(libDir: string, dir: string, ports: HBasePorts, logFile: string): Promise<number> {
+  const confDir = path.join(dir, 'conf');
+  fs.mkdirSync(confDir, { recursive: true });
+  fs.writeFileSync(path.join(confDir, 'hbase-site.xml'), hbaseSite(dir, ports));
+  fs.writeFileSync(path.join(confDir, 'log4j2.properties'), LOG4J2);
+  const pid = startDaemon('java', ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', ...hbaseJvmArgs(libDir, confDir), 'org.apache.hadoop.hbase.master.HMaster', 'start'], {
+    cwd: dir,
+    logFile,
+  });
+  await waitUntil('hbase', () => hbaseHealthy(ports), { deadlineMs: 120_000, pid, logFile, intervalMs: 500 });
+  return pid;
+}
+
+/** Healthy once the master is registered, the meta region is assigned and both RPC ports answer. */
+export async function hbaseHealthy(ports: HBasePorts): Promise<boolean> {
+  const quorum = `127.0.0.1:${ports.zookeeper}`;
+  const master = await getZnodeData(quorum, '/hbase/master', 1500);
+  const meta = await getZnodeData(quorum, '/hbase/meta-region-server', 1500);
+  if (!master?.length || !meta?.length) return false;
+  return (await canConnect(ports.master)) && (await canConnect(ports.regionServer));
+}

@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { cacheRoot, STACK_SOURCES } from './paths.js';
+import { requireTool, runLogged, sleep, StackError } from './proc.js';
+import { VERSIONS } from './versions.js';
+
+/**
+ * Gets the servers' binaries and jars into the per-user cache, once per version. Each result is
+ * built in a scratch directory and renamed into place, so an interrupted build never leaves a
+ * half-filled cache entry; a lock directory keeps two stacks from building the same entry at once.
+ */
+
+export interface Obtained {
+  dir: string;
+  /** Seconds spent obtaining it in this call; 0 when it came from the cache. */
+  seconds: number;
+}
+
+async function obtainOnce(entry: string, log: (line: string) => void, produce: (scratch: string, logFile: string) => Promise<void>): Promise<Obtained> {
+  const root = cacheRoot();
+  const dir = path.join(root, entry);
+  if (fs.existsSync(path.join(dir, '.complete'))) return { dir, seconds: 0 };
+  fs.mkdirSync(root, { recursive: true });
+  const lock = `${dir}.lock`;
+  await acquire(lock, entry, log);
+  try {
+    if (fs.existsSync(path.join(dir, '.complete'))) return { dir, seconds: 0 };
+    const started = Date.now();
+    const scratch = `${dir}.tmp-${process.pid}`;
+    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.mkdirSync(scratch, { recursive: true });
+    const logFile = path.join(root, 'build-logs', `${entry}.log`);
+    log(`obtaining ${entry} (first time on this machine; log: ${logFile})`);
+    await produce(scratch, logFile);
+    const seconds = (Date.now() - started) / 1000;
+    fs.writeFileSync(path.join(scratch, '.complete'), JSON.stringify({ seconds, at: new Date().toISOString() }) + '\n');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(scratch, dir);
+    log(`obtained ${entry} in ${seconds.toFixed(0)} s`);
+    return { dir, seconds };
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+async function acquire(lock: string, entry: string, log: (line: string) => void): Promise<void> {
+  let told = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      return;
+    } catch {
+      const owner = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8').trim() || '0');
+      if (owner && !processExists(owner)) {
+        fs.rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (!told) log(`waiting for another process (pid ${owner}) to finish obtaining ${entry}`);
+      told = true;
+      await sleep(1000);
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const GO_HINT = 'Go 1.26+ from your distribution or go.dev, with the Go module proxy reachable';
+const MAVEN_HINT = 'Java 17 and Maven (e.g. apt-get install openjdk-17-jdk-headless maven)';
+
+/** With `binary`, the one package is written under that name (etcd's main package is named `server`). */
+function goBuild(wrapper: string, packages: string[], binary?: string) {
+  return async (scratch: string, logFile: string) => {
+    requireTool('go', 'build the Kubernetes and etcd servers', GO_HINT);
+    const output = binary ? path.join(scratch, binary) : scratch + path.sep;
+    await runLogged('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', output, ...packages], {
+      cwd: path.join(STACK_SOURCES, 'go', wrapper),
+      env: { CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      logFile,
+    });
+  };
+}
+
+function mavenCopy(pom: string, exclude: string[] = []) {
+  return async (scratch: string, logFile: string) => {
+    requireTool('java', 'run Kafka and HBase', MAVEN_HINT);
+    requireTool('mvn', 'fetch the Kafka and HBase jars from Maven Central', MAVEN_HINT);
+    const args = ['-B', '-q', 'dependency:copy-dependencies', `-DoutputDirectory=${path.join(scratch, 'lib')}`, '-DincludeScope=runtime'];
+    if (exclude.length) args.push(`-DexcludeArtifactIds=${exclude.join(',')}`);
+    await runLogged('mvn', args, { cwd: path.join(STACK_SOURCES, 'maven', pom), logFile });
+  };
+}
+
+/** kube-apiserver and kube-controller-manager, built from the wrapper module in e2e/stack/go/kube. */
+export function obtainKubernetes(log: (line: string) => void): Promise<Obtained> {
+  return obtainOnce(`kubernetes-${VERSIONS.kubernetes}`, log, goBuild('kube', ['k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kube-controller-manager']));
+}
+
+/** kubectl from the same wrapper, only for machines that have none on PATH. */
+export function obtainKubectl(log: (line: string) => void): Promise<Obtained> {
+  return obtainOnce(`kubectl-${VERSIONS.kubernetes}`, log, goBuild('kube', ['k8s.io/kubernetes/cmd/kubectl']));
+}
+
+export function obtainEtcd(log: (line: string) => void): Promise<Obtained> {
+  return obtainOnce(`etcd-${VERSIONS.etcd}`, log, goBuild('etcd', ['go.etcd.io/etcd/server/v3'], 'etcd'));
+}
+
+export function obtainKafka(log: (line: string) => void): Promise<Obtained> {
+  return obtainOnce(`kafka-${VERSIONS.kafka}`, log, mavenCopy('kafka'));
+}
+
+export function obtainHBase(log: (line: string) => void): Promise<Obtained> {
+  // Hadoop's reload4j binding would compete with log4j2 for slf4j.
+  return obtainOnce(`hbase-${VERSIONS.hbase}`, log, mavenCopy('hbase', ['slf4j-reload4j', 'reload4j', 'slf4j-log4j12']));
+}
+
+export function assertFile(file: string): string {
+  if (!fs.existsSync(file)) throw new StackError(`expected ${file} after obtaining it; remove its cache directory and run again`);
+  return file;
+}

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { requireTool, runLogged } from './proc.js';
+
+/**
+ * A throwaway certificate authority for the local API server, as envtest makes one: a serving
+ * certificate for 127.0.0.1, an admin client certificate in `system:masters`, and the
+ * service-account signing key pair. ECDSA P-256 keeps generation instant. Made once per stack
+ * directory and kept across restarts, so kubeconfigs handed out earlier stay valid.
+ */
+export interface Pki {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  servingCert: string;
+  servingKey: string;
+  adminCert: string;
+  adminKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+}
+
+export function pkiPaths(dir: string): Pki {
+  const f = (name: string) => path.join(dir, name);
+  return {
+    dir,
+    caCert: f('ca.crt'),
+    caKey: f('ca.key'),
+    servingCert: f('apiserver.crt'),
+    servingKey: f('apiserver.key'),
+    adminCert: f('admin.crt'),
+    adminKey: f('admin.key'),
+    serviceAccountKey: f('sa.key'),
+    serviceAccountPub: f('sa.pub'),
+  };
+}
+
+export async function ensurePki(dir: string): Promise<Pki> {
+  const pki = pkiPaths(dir);
+  if (fs.existsSync(pki.serviceAccountPub)) return pki;
+  requireTool('openssl', 'make the local API server certificates', 'apt-get install openssl');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const logFile = path.join(dir, 'openssl.log');
+  const openssl = (...args: string[]) => runLogged('openssl', args, { cwd: dir, logFile });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+  await openssl('req', '-x509', ...ec, '-keyout', pki.caKey, '-out', pki.caCert, '-days', '3650', '-subj', '/CN=adpipe-local-ca');
+
+  const sign = async (name: string, subject: string, extensions: string) => {
+    const csr = path.join(dir, `${name}.csr`);
+    const ext = path.join(dir, `${name}.ext`);
+    fs.writeFileSync(ext, extensions);
+    await openssl('req', ...ec, '-keyout', path.join(dir, `${name}.key`), '-out', csr, '-subj', subject);
+    await openssl('x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial', '-out', path.join(dir, `${name}.crt`), '-days', '3650', '-extfile', ext);
+    fs.rmSync(csr);
+    fs.rmSync(ext);
+  };
+  await sign(
+    'apiserver',
+    '/CN=kube-apiserver',
+    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
+      'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n',
+  );
+  await sign('admin', '/O=system:masters/CN=adpipe-admin', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', pki.serviceAccountKey);
+  await openssl('pkey', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub);
+  return pki;
+}
+
+/** An admin kubeconfig with the certificates embedded, so it works when copied elsewhere. */
+export function adminKubeconfig(pki: Pki, server: string): string {
+  const b64 = (file: string) => fs.readFileSync(file).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: adpipe-local',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${b64(pki.caCert)}`,
+    'users:',
+    '- name: adpipe-admin',
+    '  user:',
+    `    client-certificate-data: ${b64(pki.adminCert)}`,
+    `    client-key-data: ${b64(pki.adminKey)}`,
+    'contexts:',
+    '- name: adpipe-local',
+    '  context:',
+    '    cluster: adpipe-local',
+    '    user: adpipe-admin',
+    '    namespace: default',
+    'current-context: adpipe-local',
+    '',
+  ].join('\n');
+}

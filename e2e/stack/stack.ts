@@ -1,0 +1,166 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pkiPaths } from './pki.js';
+import { apiserverHealthy, httpGet, startApiserver, startControllerManager, startEtcd } from './components/kubernetes.js';
+import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
+import { hbaseHealthy, startHBase } from './components/hbase.js';
+import { obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes } from './obtain.js';
+import { choosePort } from './ports.js';
+import { stackDir } from './paths.js';
+import { isAlive, rssBytes, stopProcess } from './proc.js';
+import { readStackState, SERVER_NAMES, writeStackState, type ServerName, type StackState } from './state.js';
+import { VERSIONS } from './versions.js';
+
+/**
+ * The local stack: every server the product talks to, real, on loopback. `up` is idempotent: a
+ * healthy server is left running, a dead or sick one is (re)started, and ports are reused so
+ * addresses stay stable across restarts.
+ */
+
+export type Log = (line: string) => void;
+
+export async function stackUp(log: Log): Promise<StackState> {
+  const dir = stackDir();
+  fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  const previous = readStackState();
+  const health = previous ? await serverHealth(previous) : undefined;
+  if (previous && health && SERVER_NAMES.every((name) => health[name])) {
+    log(`stack already up (${dir})`);
+    return previous;
+  }
+
+  const started = Date.now();
+  // Go builds share two cores, so they run one after the other while Maven downloads alongside.
+  const goBuilds = obtainEtcd(log).then(async (etcd) => ({ etcd, kube: await obtainKubernetes(log) }));
+  const [{ etcd, kube }, kafkaLib, hbaseLib, kubectl] = await Promise.all([goBuilds, obtainKafka(log), obtainHBase(log), findKubectl(log)]);
+
+  const taken = new Set<number>();
+  const ports = {
+    etcd: await choosePort(previous?.kube.etcdPort, taken),
+    etcdPeer: await choosePort(previous?.kube.etcdPeerPort, taken),
+    apiserver: await choosePort(previous?.kube.apiserverPort, taken),
+    controllerManager: await choosePort(previous?.kube.controllerManagerPort, taken),
+    kafka: await choosePort(previous?.kafka.port, taken),
+    kafkaController: await choosePort(previous?.kafka.controllerPort, taken),
+    zookeeper: await choosePort(previous?.hbase.zookeeperPort, taken),
+    hbaseMaster: await choosePort(previous?.hbase.masterPort, taken),
+    regionServer: await choosePort(previous?.hbase.regionServerPort, taken),
+  };
+  const logs = Object.fromEntries(SERVER_NAMES.map((name) => [name, path.join(dir, 'logs', `${name}.log`)])) as Record<ServerName, string>;
+  const state: StackState = {
+    dir,
+    startedAt: new Date().toISOString(),
+    kubectl,
+    kube: {
+      kubeconfig: path.join(dir, 'kubeconfig'),
+      server: `https://127.0.0.1:${ports.apiserver}`,
+      etcdPort: ports.etcd,
+      etcdPeerPort: ports.etcdPeer,
+      apiserverPort: ports.apiserver,
+      controllerManagerPort: ports.controllerManager,
+    },
+    kafka: { bootstrap: `127.0.0.1:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
+    hbase: { zookeeperQuorum: `127.0.0.1:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
+    pids: {},
+    logs,
+  };
+  // Anything left of an earlier stack that is not healthy is stopped before its port is reused.
+  for (const name of SERVER_NAMES) await stopProcess(previous?.pids[name]);
+
+  const timed = async <T>(name: string, start: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const result = await start();
+    log(`${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return result;
+  };
+  const saveAs = (name: ServerName) => (pid: number) => {
+    state.pids[name] = pid;
+    writeStackState(state);
+  };
+  await Promise.all([
+    (async () => {
+      saveAs('etcd')(await timed('etcd', () => startEtcd(etcd.dir, path.join(dir, 'etcd', 'data'), ports.etcd, ports.etcdPeer, logs.etcd)));
+      const api = await timed('kube-apiserver', () => startApiserver(kube.dir, dir, { etcd: ports.etcd, etcdPeer: ports.etcdPeer, apiserver: ports.apiserver, controllerManager: ports.controllerManager }, logs['kube-apiserver']));
+      saveAs('kube-apiserver')(api.pid);
+      saveAs('kube-controller-manager')(await timed('kube-controller-manager', () => startControllerManager(kube.dir, dir, api.pki, api.kubeconfig, ports.controllerManager, logs['kube-controller-manager'])));
+    })(),
+    timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController }, state.kafka.clusterId, logs.kafka)).then(saveAs('kafka')),
+    timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
+  ]).catch(async (error: unknown) => {
+    log('start-up failed; stopping what did start');
+    await stackDown(log);
+    throw error;
+  });
+  writeStackState(state);
+  log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})`);
+  return state;
+}
+
+/** Stops every server (data is kept for the next `up`; `purge` removes it too). */
+export async function stackDown(log: Log, options: { purge?: boolean } = {}): Promise<void> {
+  const state = readStackState();
+  if (state) {
+    // Reverse dependency order: the controller manager before the API server before etcd.
+    await stopProcess(state.pids['kube-controller-manager']);
+    await Promise.all([stopProcess(state.pids['kube-apiserver']).then(() => stopProcess(state.pids.etcd)), stopProcess(state.pids.kafka, 30_000), stopProcess(state.pids.hbase, 30_000)]);
+    writeStackState({ ...state, pids: {} });
+    log('stack stopped');
+  } else {
+    log('no stack state: nothing to stop');
+  }
+  if (options.purge) {
+    fs.rmSync(stackDir(), { recursive: true, force: true });
+    log(`removed ${stackDir()}`);
+  }
+}
+
+export async function serverHealth(state: StackState): Promise<Record<ServerName, boolean>> {
+  const alive = (name: ServerName) => isAlive(state.pids[name]);
+  const pki = pkiPaths(path.join(state.dir, 'pki'));
+  const [etcd, apiserver, kcm, kafka, hbase] = await Promise.all([
+    alive('etcd') && httpGet(`http://127.0.0.1:${state.kube.etcdPort}/health`).then((r) => r.body.includes('"health":"true"'), () => false),
+    alive('kube-apiserver') && apiserverHealthy(state.kube.server, pki),
+    alive('kube-controller-manager') && httpGet(`https://127.0.0.1:${state.kube.controllerManagerPort}/healthz`, { insecure: true }).then((r) => r.status === 200, () => false),
+    alive('kafka') && kafkaHealthy(state.kafka.bootstrap),
+    alive('hbase') && hbaseHealthy({ zookeeper: state.hbase.zookeeperPort, master: state.hbase.masterPort, regionServer: state.hbase.regionServerPort }).catch(() => false),
+  ]);
+  return { etcd, 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, kafka, hbase };
+}
+
+export interface ServerStatus {
+  name: ServerName;
+  version: string;
+  pid?: number;
+  healthy: boolean;
+  rssBytes?: number;
+  address: string;
+}
+
+export async function stackStatus(): Promise<ServerStatus[] | undefined> {
+  const state = readStackState();
+  if (!state) return undefined;
+  const health = await serverHealth(state);
+  const address: Record<ServerName, string> = {
+    etcd: `http://127.0.0.1:${state.kube.etcdPort}`,
+    'kube-apiserver': state.kube.server,
+    'kube-controller-manager': `https://127.0.0.1:${state.kube.controllerManagerPort}`,
+    kafka: state.kafka.bootstrap,
+    hbase: `zookeeper ${state.hbase.zookeeperQuorum}`,
+  };
+  const version: Record<ServerName, string> = {
+    etcd: VERSIONS.etcd,
+    'kube-apiserver': VERSIONS.kubernetes,
+    'kube-controller-manager': VERSIONS.kubernetes,
+    kafka: VERSIONS.kafka,
+    hbase: VERSIONS.hbase,
+  };
+  return SERVER_NAMES.map((name) => ({ name, version: version[name], pid: state.pids[name], healthy: health[name], rssBytes: rssBytes(state.pids[name]), address: address[name] }));
+}
+
+/** kubectl from PATH when there is one (any recent version talks to this API server), else built. */
+async function findKubectl(log: Log): Promise<string> {
+  const onPath = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+  if (onPath) return onPath;
+  return path.join((await obtainKubectl(log)).dir, 'kubectl');
+}

@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import { stateFile } from './paths.js';
+
+/**
+ * What a running stack tells its users: addresses, the kubeconfig, and the pids that `down` stops.
+ * Tests, benchmarks and the demo read this file; nothing else about the stack is a public surface.
+ */
+export interface StackState {
+  dir: string;
+  startedAt: string;
+  kubectl: string;
+  kube: {
+    kubeconfig: string;
+    server: string;
+    etcdPort: number;
+    etcdPeerPort: number;
+    apiserverPort: number;
+    controllerManagerPort: number;
+  };
+  kafka: { bootstrap: string; port: number; controllerPort: number; clusterId: string };
+  hbase: { zookeeperQuorum: string; zookeeperPort: number; masterPort: number; regionServerPort: number };
+  pids: Partial<Record<ServerName, number>>;
+  logs: Record<ServerName, string>;
+}
+
+export const SERVER_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kafka', 'hbase'] as const;
+export type ServerName = (typeof SERVER_NAMES)[number];
+
+export function readStackState(): StackState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(stateFile(), 'utf8')) as StackState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** For tests: the state of a stack that must be up, with a message that says how to bring it up. */
+export function requireStackState(): StackState {
+  const state = readStackState();
+  if (!state) throw new Error(`no local stack state at ${stateFile()}; run 'npm run stack -- up' first`);
+  return state;
+}
+
+export function writeStackState(state: StackState): void {
+  const file = stateFile();
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  fs.renameSync(`${file}.tmp`, file);
+}

@@ -1,0 +1,10 @@
+/**
+ * Pinned versions of every server in the local stack. Changing one here changes the cache key, so
+ * a bump rebuilds exactly that component and nothing else.
+ */
+export const VERSIONS = {
+  kubernetes: 'v1.36.3',
+  etcd: 'v3.6.16',
+  kafka: '4.1.1',
+  hbase: '2.6.4-hadoop3',
+} as const;

@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { Kafka, logLevel } from 'kafkajs';
+import { requireStackState, type StackState } from '../stack/state.js';
+
+/** Clients for the running local stack, for tests. Nothing here is shared between test files. */
+
+export function stack(): StackState {
+  return requireStackState();
+}
+
+export function kubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(stack().kube.kubeconfig);
+  return kc;
+}
+
+const run = promisify(execFile);
+
+/** Runs the stack's kubectl against its API server; rejects with kubectl's stderr on failure. */
+export async function kubectl(...args: string[]): Promise<string> {
+  const state = stack();
+  const { stdout } = await run(state.kubectl, ['--kubeconfig', state.kube.kubeconfig, ...args], { maxBuffer: 32 * 1024 * 1024 });
+  return stdout;
+}
+
+export function kafka(clientId = 'adpipe-test'): Kafka {
+  return new Kafka({ clientId, brokers: [stack().kafka.bootstrap], logLevel: logLevel.WARN });
+}
+
+/** A name no other test (or earlier run against the same stack) uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
