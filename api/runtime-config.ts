@@ -1,0 +1,38 @@
+/**
+ * The runtime's configuration: what the operator renders from an AdPipeline into the worker
+ * ConfigMap (as JSON) and what the worker reads at start. Every field is resolved (no defaults left
+ * to guess), durations are milliseconds, and secrets are file paths, never values.
+ */
+export interface RuntimeConfig {
+  pipeline: { namespace: string; name: string };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    /** One consumer group per pipeline; every worker replica joins it. */
+    groupId: string;
+    tls?: { caFile?: string; certFile?: string; keyFile?: string };
+    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; usernameFile: string; passwordFile: string };
+  };
+  hbase: { zookeeperQuorum: string; znodeParent: string; table: string };
+  sources: {
+    bidRequests: { topic: string; avro: { writerSchema?: string; schemaRegistryUrl?: string } };
+    impressions: { topic: string; fieldMapping: Record<string, string> };
+    clicks: { topic: string; csv: CsvConfig; fieldMapping: Record<string, string> };
+    conversions: { topic: string; csv: CsvConfig; fieldMapping: Record<string, string> };
+  };
+  deadLetterTopic: string;
+  correlation: { attributionWindowMs: number; conversionWindowMs: number; latenessMs: number };
+  storage: { saltBuckets: number; aggregatesTtlSeconds: number };
+  batchSize: number;
+  http: { port: number };
+}
+
+export interface CsvConfig {
+  header: boolean;
+  delimiter: string;
+  /** Column names in message order; absent means the contract's canonical order. */
+  columns?: string[];
+}
+
+export const SOURCE_NAMES = ['bidRequests', 'impressions', 'clicks', 'conversions'] as const;
+export type SourceName = (typeof SOURCE_NAMES)[number];
