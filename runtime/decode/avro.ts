@@ -1,0 +1,138 @@
+import avro from 'avsc';
+import { RuntimeError } from '../errors.js';
+import type { BidRequest, InMessage, Item } from '../model.js';
+import { refOf } from '../model.js';
+import { REASON, Rejection, validateBidRequest } from '../stages/validate.js';
+import { BID_REQUEST_SCHEMA } from './bid-request-schema.js';
+
+export interface AvroSourceOptions {
+  /** Writer schema (JSON text) of plain-binary records, when it differs from the canonical one. */
+  writerSchema?: string;
+  /** Confluent framing: magic byte 0, 4-byte big-endian schema id, then Avro binary. */
+  schemaRegistryUrl?: string;
+}
+
+/** Fetches a writer schema by id; `undefined` when the registry does not know the id. */
+export type SchemaFetcher = (id: number) => Promise<string | undefined>;
+
+export function httpSchemaFetcher(baseUrl: string): SchemaFetcher {
+  const base = baseUrl.replace(/\/+$/, '');
+  return async (id) => {
+    let response: Response;
+    try {
+      response = await fetch(`${base}/schemas/ids/${id}`, { signal: AbortSignal.timeout(10_000) });
+    } catch (cause) {
+      throw new RuntimeError('SCHEMA_REGISTRY', `schema registry ${base} did not answer for schema id ${id}`, { retriable: true, cause });
+    }
+    if (response.status === 404) return undefined;
+    if (!response.ok) {
+      throw new RuntimeError('SCHEMA_REGISTRY', `schema registry ${base} answered ${response.status} for schema id ${id}`, { retriable: response.status >= 500 || response.status === 429 });
+    }
+    const body = (await response.json()) as { schema?: unknown };
+    if (typeof body.schema !== 'string') throw new RuntimeError('SCHEMA_REGISTRY', `schema registry ${base}: schema id ${id} has no schema text`);
+    return body.schema;
+  };
+}
+
+const readerType = avro.Type.forSchema(BID_REQUEST_SCHEMA as unknown as avro.Schema);
+
+interface Reader {
+  resolver?: avro.Resolver;
+  type: avro.Type;
+}
+
+/** A writer schema resolved to the canonical reader schema, or why it cannot be. */
+function readerFor(writerSchemaText: string): Reader | string {
+  try {
+    const writer = avro.Type.forSchema(JSON.parse(writerSchemaText) as avro.Schema);
+    return { type: readerType, resolver: readerType.createResolver(writer) };
+  } catch {
+    return REASON.avroSchema;
+  }
+}
+
+function toBidRequest(value: Record<string, unknown>): BidRequest {
+  return {
+    request_id: value.request_id as string,
+    ts: value.ts as number,
+    exchange: value.exchange as string,
+    publisher_id: value.publisher_id as string,
+    site_domain: (value.site_domain as string | null) ?? null,
+    app_bundle: (value.app_bundle as string | null) ?? null,
+    device_type: value.device_type as string,
+    country: value.country as string,
+    user_id: (value.user_id as string | null) ?? null,
+    floor_price_micros: value.floor_price_micros as number,
+  };
+}
+
+/**
+ * Bid requests. Plain binary is read with the pipeline's writer schema (default: the canonical one)
+ * and resolved to the canonical reader schema; with a registry, each schema id is fetched once and
+ * cached for the life of the decoder. Registry outages are retriable errors (the batch waits);
+ * an id the registry does not know makes that record invalid.
+ */
+export class AvroBidRequestDecoder {
+  private readonly plain: Reader | string;
+  private readonly byId = new Map<number, Reader | string>();
+  private readonly fetchSchema?: SchemaFetcher;
+
+  constructor(options: AvroSourceOptions, fetcher?: SchemaFetcher) {
+    this.plain = options.writerSchema ? readerFor(options.writerSchema) : { type: readerType };
+    if (options.schemaRegistryUrl) this.fetchSchema = fetcher ?? httpSchemaFetcher(options.schemaRegistryUrl);
+  }
+
+  async decode(messages: readonly InMessage[], nowMs: number): Promise<Item<BidRequest>[]> {
+    if (this.fetchSchema) await this.learnSchemas(messages);
+    const items: Item<BidRequest>[] = [];
+    for (const message of messages) items.push(this.decodeOne(message, nowMs));
+    return items;
+  }
+
+  private async learnSchemas(messages: readonly InMessage[]): Promise<void> {
+    const unknown = new Set<number>();
+    for (const message of messages) {
+      const value = message.value;
+      if (value && value.length >= 5 && value[0] === 0) {
+        const id = value.readInt32BE(1);
+        if (!this.byId.has(id)) unknown.add(id);
+      }
+    }
+    for (const id of unknown) {
+      const text = await this.fetchSchema!(id);
+      this.byId.set(id, text === undefined ? REASON.avroSchema : readerFor(text));
+    }
+  }
+
+  private decodeOne(message: InMessage, nowMs: number): Item<BidRequest> {
+    const ref = refOf(message, 0);
+    const value = message.value;
+    if (!value || value.length === 0) return { ok: false, reason: REASON.emptyMessage, raw: value ?? Buffer.alloc(0), ref };
+    let reader: Reader | string;
+    let start = 0;
+    if (this.fetchSchema) {
+      if (value.length < 5 || value[0] !== 0) return { ok: false, reason: REASON.avroDecode, raw: value, ref };
+      reader = this.byId.get(value.readInt32BE(1)) ?? REASON.avroSchema;
+      start = 5;
+    } else {
+      reader = this.plain;
+    }
+    if (typeof reader === 'string') return { ok: false, reason: reader, raw: value, ref };
+    let decoded: { value: unknown; offset: number };
+    try {
+      decoded = reader.type.decode(value, start, reader.resolver);
+    } catch {
+      return { ok: false, reason: REASON.avroDecode, raw: value, ref };
+    }
+    // -1: the bytes ended inside a record; fewer than all: trailing garbage. Both are corrupt.
+    if (decoded.offset !== value.length || typeof decoded.value !== 'object' || decoded.value === null) return { ok: false, reason: REASON.avroDecode, raw: value, ref };
+    const result = validateBidRequest(toBidRequest(decoded.value as Record<string, unknown>), nowMs);
+    if (result instanceof Rejection) return { ok: false, reason: result.reason, raw: value, ref };
+    return { ok: true, record: result, ref };
+  }
+}
+
+/** Encodes a canonical bid request as plain Avro binary (tests, fixtures, the bench). */
+export function encodeBidRequest(record: BidRequest): Buffer {
+  return readerType.toBuffer(record);
+}
