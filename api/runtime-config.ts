@@ -22,7 +22,12 @@ export interface RuntimeConfig {
   };
   deadLetterTopic: string;
   correlation: { attributionWindowMs: number; conversionWindowMs: number; latenessMs: number };
-  storage: { saltBuckets: number; aggregatesTtlSeconds: number };
+  storage: {
+    saltBuckets: number;
+    aggregatesTtlSeconds: number;
+    /** Column families of the table (the operator creates them with these TTLs). */
+    families: { aggregates: string; state: string; dedup: string };
+  };
   batchSize: number;
   http: { port: number };
 }

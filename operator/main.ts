@@ -1,0 +1,55 @@
+import * as k8s from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { startOperator } from './operator.js';
+import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
+
+/**
+ * The operator process: arguments and environment in, `startOperator` out, SIGTERM/SIGINT for a
+ * graceful stop (finish reconciles in flight, release the Lease). Wiring only.
+ *
+ *   node dist/operator/main.js [--namespace NS] [--lease-namespace NS] [--lease-name NAME]
+ *     [--identity ID] [--http-port 8081] [--no-leader-election] [--drift-check-ms N]
+ */
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const num = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+
+const log = pino({ name: 'adpipe-operator', level: process.env['LOG_LEVEL'] ?? 'info' });
+const kubeConfig = new k8s.KubeConfig();
+const kubeconfigFile = arg('kubeconfig') ?? process.env['KUBECONFIG'];
+if (kubeconfigFile) kubeConfig.loadFromFile(kubeconfigFile);
+else kubeConfig.loadFromDefault();
+
+const leaseNamespace = arg('lease-namespace') ?? process.env['POD_NAMESPACE'] ?? 'default';
+const operator = await startOperator({
+  kubeConfig,
+  namespace: arg('namespace'),
+  identity: arg('identity') ?? process.env['POD_NAME'],
+  leaderElection: process.argv.includes('--no-leader-election')
+    ? false
+    : { namespace: leaseNamespace, name: arg('lease-name') ?? 'adpipe-operator', leaseMs: num(arg('lease-ms')), renewMs: num(arg('renew-ms')), retryMs: num(arg('retry-ms')) },
+  tables: hbaseTableAdmins(),
+  httpPort: num(arg('http-port')) ?? 8081,
+  driftCheckMs: num(arg('drift-check-ms')),
+  cleanupTimeoutMs: num(arg('cleanup-timeout-ms')),
+  log,
+});
+log.info({ port: operator.port }, 'operator started');
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    operator.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: String(error) }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,243 @@
+import crypto from 'node:crypto';
+import { ConfigResourceTypes, Kafka, logLevel, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { Batcher, type Outcome } from '../controller/batch.js';
+import type { ObservedTopic } from '../render/topics.js';
+import { describeError, OperatorError } from './errors.js';
+
+/**
+ * Kafka admin access for all pipelines: one admin client per cluster (brokers + credentials), and per
+ * cluster one batcher per operation, so N pipelines reconciling at once cost one metadata call, one
+ * describeConfigs, one createTopics… instead of N of each.
+ */
+
+export interface KafkaConnection {
+  brokers: string[];
+  ssl?: { ca?: string; cert?: string; key?: string } | true;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Record<string, string>;
+}
+
+const CONNECTION_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+]);
+
+export function isConnectionError(error: unknown): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause) {
+    const name = (e as Error).name;
+    if (CONNECTION_ERRORS.has(name)) return true;
+    if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection error|Closed connection/i.test((e as Error).message ?? '')) return true;
+    if (e === (e as { originalError?: unknown }).originalError) break;
+  }
+  return false;
+}
+
+export function kafkaError(what: string, error: unknown): OperatorError {
+  if (isConnectionError(error)) return new OperatorError('KAFKA_UNAVAILABLE', `Kafka is unreachable while ${what}: ${describeError(error)}`, true, { cause: error });
+  return new OperatorError('KAFKA_TOPIC_OPERATION', `Kafka refused ${what}: ${describeError(error)}`, (error as { retriable?: boolean }).retriable !== false, { cause: error });
+}
+
+class ClusterAdmin {
+  private admin: Admin | undefined;
+  private connecting: Promise<Admin> | undefined;
+  readonly observe: Batcher<string, ObservedTopic | undefined>;
+  readonly create: Batcher<TopicSpec, void>;
+  readonly raise: Batcher<{ name: string; count: number }, void>;
+  readonly alter: Batcher<{ name: string; configs: Record<string, string> }, void>;
+  readonly remove: Batcher<string, void>;
+
+  constructor(
+    private readonly config: KafkaConfig,
+    lingerMs: number,
+  ) {
+    const opts = { lingerMs };
+    this.observe = new Batcher((names) => this.observeBatch(names), opts);
+    this.create = new Batcher((topics) => this.createBatch(topics), opts);
+    this.raise = new Batcher((items) => this.raiseBatch(items), opts);
+    this.alter = new Batcher((items) => this.alterBatch(items), opts);
+    this.remove = new Batcher((names) => this.removeBatch(names), opts);
+  }
+
+  get calls(): number {
+    return this.observe.calls + this.create.calls + this.raise.calls + this.alter.calls + this.remove.calls;
+  }
+
+  private async connected(): Promise<Admin> {
+    if (this.admin) return this.admin;
+    this.connecting ??= (async () => {
+      const admin = new Kafka(this.config).admin();
+      try {
+        await admin.connect();
+      } catch (error) {
+        await admin.disconnect().catch(() => undefined);
+        throw error;
+      }
+      this.admin = admin;
+      return admin;
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  /** After a connection failure the next call starts from a fresh client. */
+  private async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = await this.connected();
+    try {
+      return await fn(admin);
+    } catch (error) {
+      if (isConnectionError(error) && this.admin === admin) {
+        this.admin = undefined;
+        await admin.disconnect().catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  private async observeBatch(names: string[]): Promise<Outcome<ObservedTopic | undefined>[]> {
+    return this.withAdmin(async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const wanted = [...new Set(names.filter((name) => existing.has(name)))];
+      const observed = new Map<string, ObservedTopic>();
+      if (wanted.length) {
+        const metadata = await admin.fetchTopicMetadata({ topics: wanted });
+        const configs = await admin.describeConfigs({ includeSynonyms: false, resources: wanted.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })) });
+        const overrides = new Map<string, Record<string, string>>();
+        for (const resource of configs.resources) {
+          const own: Record<string, string> = {};
+          // configSource 1 = DYNAMIC_TOPIC_CONFIG: an override set on this topic, by us or anyone.
+          for (const entry of resource.configEntries) if ((entry as { configSource?: number }).configSource === 1 && !entry.isSensitive) own[entry.configName] = entry.configValue;
+          overrides.set(resource.resourceName, own);
+        }
+        for (const topic of metadata.topics) {
+          observed.set(topic.name, {
+            partitions: topic.partitions.length,
+            replicationFactor: topic.partitions[0]?.replicas.length ?? 0,
+            overrides: overrides.get(topic.name) ?? {},
+          });
+        }
+      }
+      return names.map((name) => ({ ok: true as const, value: observed.get(name) }));
+    });
+  }
+
+  private async createBatch(topics: TopicSpec[]): Promise<Outcome<void>[]> {
+    return this.withAdmin(async (admin) => {
+      const unique = [...new Map(topics.map((t) => [t.name, t])).values()];
+      const failed = new Map<string, unknown>();
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          timeout: 10_000,
+          topics: unique.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: t.replicationFactor, configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })) })),
+        });
+      } catch (error) {
+        const errors = (error as { errors?: Array<{ topic?: string; type?: string }> }).errors;
+        if (!Array.isArray(errors)) throw error;
+        for (const e of errors) if (e.topic && e.type !== 'TOPIC_ALREADY_EXISTS') failed.set(e.topic, e);
+      }
+      return topics.map((t) => (failed.has(t.name) ? { ok: false as const, error: failed.get(t.name) } : { ok: true as const, value: undefined }));
+    });
+  }
+
+  private async raiseBatch(items: Array<{ name: string; count: number }>): Promise<Outcome<void>[]> {
+    return this.withAdmin(async (admin) => {
+      const unique = [...new Map(items.map((i) => [i.name, i])).values()];
+      try {
+        await admin.createPartitions({ timeout: 10_000, topicPartitions: unique.map((i) => ({ topic: i.name, count: i.count })) });
+        return items.map(() => ({ ok: true as const, value: undefined }));
+      } catch (error) {
+        if (isConnectionError(error) || unique.length === 1) throw error;
+        // The response names no topic per error: retry each alone so one bad item fails alone.
+        const single = await Promise.all(unique.map((i) => admin.createPartitions({ timeout: 10_000, topicPartitions: [{ topic: i.name, count: i.count }] }).then(() => undefined, (e: unknown) => e)));
+        const byName = new Map(unique.map((i, n) => [i.name, single[n]]));
+        return items.map((i) => (byName.get(i.name) ? { ok: false as const, error: byName.get(i.name) } : { ok: true as const, value: undefined }));
+      }
+    });
+  }
+
+  private async alterBatch(items: Array<{ name: string; configs: Record<string, string> }>): Promise<Outcome<void>[]> {
+    return this.withAdmin(async (admin) => {
+      const unique = [...new Map(items.map((i) => [i.name, i])).values()];
+      // AlterConfigs (non-incremental) replaces a topic's whole override set: the owned configs are
+      // written and any foreign override is removed in the same call.
+      const result = await admin.alterConfigs({
+        validateOnly: false,
+        resources: unique.map((i) => ({ type: ConfigResourceTypes.TOPIC, name: i.name, configEntries: Object.entries(i.configs).map(([name, value]) => ({ name, value })) })),
+      });
+      const errors = new Map<string, string>();
+      for (const r of result.resources) if (r.errorCode) errors.set(r.resourceName, `${r.errorCode} ${r.errorMessage ?? ''}`);
+      return items.map((i) => (errors.has(i.name) ? { ok: false as const, error: new Error(`alterConfigs ${i.name}: ${errors.get(i.name)}`) } : { ok: true as const, value: undefined }));
+    });
+  }
+
+  private async removeBatch(names: string[]): Promise<Outcome<void>[]> {
+    return this.withAdmin(async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const unique = [...new Set(names)].filter((name) => existing.has(name));
+      if (unique.length) await admin.deleteTopics({ topics: unique, timeout: 10_000 });
+      return names.map(() => ({ ok: true as const, value: undefined }));
+    });
+  }
+
+  async close(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.disconnect().catch(() => undefined);
+  }
+}
+
+export interface KafkaPoolOptions {
+  lingerMs?: number;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** One ClusterAdmin per distinct connection; the key is a hash, so credentials never become a map key. */
+export class KafkaAdminPool {
+  private readonly clusters = new Map<string, ClusterAdmin>();
+
+  constructor(private readonly options: KafkaPoolOptions = {}) {}
+
+  cluster(connection: KafkaConnection): ClusterAdmin {
+    const key = crypto.createHash('sha256').update(JSON.stringify([[...connection.brokers].sort(), connection.ssl ?? null, connection.sasl ?? null])).digest('hex');
+    let cluster = this.clusters.get(key);
+    if (!cluster) {
+      const config: KafkaConfig = {
+        clientId: 'adpipe-operator',
+        brokers: connection.brokers,
+        logLevel: logLevel.NOTHING,
+        connectionTimeout: this.options.connectionTimeoutMs ?? 3000,
+        requestTimeout: this.options.requestTimeoutMs ?? 15_000,
+        // Retries belong to the work queue's per-pipeline backoff, not to the client.
+        retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
+      };
+      if (connection.ssl) config.ssl = connection.ssl === true ? true : { ...connection.ssl };
+      if (connection.sasl) config.sasl = { mechanism: connection.sasl.mechanism, username: connection.sasl.username, password: connection.sasl.password } as SASLOptions;
+      cluster = new ClusterAdmin(config, this.options.lingerMs ?? 20);
+      this.clusters.set(key, cluster);
+    }
+    return cluster;
+  }
+
+  /** Admin calls made (batches, not items). */
+  get calls(): number {
+    let total = 0;
+    for (const cluster of this.clusters.values()) total += cluster.calls;
+    return total;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clusters.values()].map((c) => c.close()));
+    this.clusters.clear();
+  }
+}

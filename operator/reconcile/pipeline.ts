@@ -1,0 +1,169 @@
+import type { Logger } from 'pino';
+import { ANNOTATIONS, API_VERSION, KIND, PLURAL, type AdPipeline, type AdPipelineStatus } from '../../api/v1alpha1/index.js';
+import type { ReconcileResult } from '../controller/controller.js';
+import { CONTENT, isConflict, isNotFound, type KubeClient, type KubeObject, type ResourceType } from '../controller/kube.js';
+import { FINALIZER, namespaceOf } from '../render/names.js';
+import { renderRuntimeConfig } from '../render/runtime-config.js';
+import { mergeConditions, Reason, summarize, type ComponentReport, type Condition } from './conditions.js';
+import { describeError } from './errors.js';
+import type { EventRecorder } from './events.js';
+import type { KafkaAdminPool } from './kafka.js';
+import { statusChanged } from './status.js';
+import { deleteTable, reconcileTable, type TableAdmins } from './table.js';
+import { deleteTopics, reconcileTopics, type Change } from './topics.js';
+import { reconcileWorkers, type OwnedLookup } from './workers.js';
+
+/**
+ * The AdPipeline reconciler: key in, level-based. It reads the pipeline from the informer cache,
+ * handles deletion (finalizer), pause, then runs the topic, table and worker reconcilers side by
+ * side and writes status only when it changed. Failures of Kafka or HBase become conditions and a
+ * rate-limited requeue (the queue's backoff), never an exception that escapes.
+ */
+
+export const ADPIPELINE_TYPE: ResourceType = { apiVersion: API_VERSION, kind: KIND, plural: PLURAL, namespaced: true };
+
+export interface PipelineReconcilerDeps {
+  kube: KubeClient;
+  kafka: KafkaAdminPool;
+  tables: TableAdmins | undefined;
+  events: EventRecorder;
+  log: Logger;
+  getPipeline(key: string): AdPipeline | undefined;
+  lookup: OwnedLookup;
+  /** How often a healthy pipeline is checked against Kafka/HBase for drift nobody announces. */
+  driftCheckMs: number;
+  /** How long deletion retries an unreachable Kafka/HBase before it lets go of the finalizer. */
+  cleanupTimeoutMs: number;
+}
+
+export function createPipelineReconciler(deps: PipelineReconcilerDeps): (key: string) => Promise<ReconcileResult> {
+  return async (key) => {
+    const cached = deps.getPipeline(key);
+    if (!cached) return {};
+    // The cache is shared with the informer: work on a copy.
+    const pipeline = structuredClone(cached);
+    if (pipeline.metadata.deletionTimestamp) return finalize(deps, pipeline);
+    if (!pipeline.metadata.finalizers?.includes(FINALIZER)) {
+      const added = await patchFinalizers(deps.kube, pipeline, [...(pipeline.metadata.finalizers ?? []), FINALIZER]);
+      if (!added) return {};
+      pipeline.metadata = { ...pipeline.metadata, ...added.metadata };
+    }
+    if (pipeline.metadata.annotations?.[ANNOTATIONS.paused] === 'true') {
+      await writeStatus(deps, pipeline, pausedStatus(pipeline));
+      return {};
+    }
+    return reconcileLive(deps, pipeline);
+  };
+}
+
+async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Promise<ReconcileResult> {
+  const generation = pipeline.metadata.generation ?? 0;
+  let config;
+  try {
+    config = renderRuntimeConfig(pipeline);
+  } catch (error) {
+    const invalid: ComponentReport = { status: 'False', reason: Reason.InvalidSpec, message: `the spec cannot be rendered: ${describeError(error)}`, stalled: true };
+    await writeStatus(deps, pipeline, buildStatus(pipeline, { topics: invalid, storage: invalid, workers: invalid }, generation, {}));
+    await deps.events.record(pipeline, 'Warning', Reason.InvalidSpec, invalid.message);
+    return {};
+  }
+  const [topics, table, workers] = await Promise.all([
+    reconcileTopics(deps.kube, deps.kafka, pipeline),
+    reconcileTable(deps.tables, pipeline),
+    reconcileWorkers(deps.kube, deps.lookup, pipeline, config),
+  ]);
+  const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
+  for (const change of changes) {
+    deps.log.info({ pipeline: `${namespaceOf(pipeline)}/${pipeline.metadata.name}`, reason: change.reason }, change.note);
+    await deps.events.record(pipeline, 'Normal', change.reason, change.note);
+  }
+  const reports = [topics.report, table.report, workers.report];
+  for (const report of reports) {
+    if (report.status === 'False' && (report.retrying || report.stalled)) {
+      deps.log.warn({ pipeline: `${namespaceOf(pipeline)}/${pipeline.metadata.name}`, reason: report.reason }, report.message);
+      await deps.events.record(pipeline, 'Warning', report.reason, report.message);
+    }
+  }
+  if (reports.every((r) => r.status === 'True')) deps.events.clear(pipeline);
+  const status = buildStatus(pipeline, { topics: topics.report, storage: table.report, workers: workers.report }, generation, {
+    topics: topics.topics,
+    topicsSummary: `${topics.readyCount}/${topics.topics.length}`,
+    table: table.table,
+    workers: { replicas: workers.replicas, readyReplicas: workers.readyReplicas, summary: `${workers.readyReplicas}/${workers.replicas}`, configHash: workers.configHash },
+  });
+  await writeStatus(deps, pipeline, status);
+  if (reports.some((r) => r.retrying)) return { requeue: true };
+  return { requeueAfterMs: deps.driftCheckMs };
+}
+
+function buildStatus(pipeline: AdPipeline, reports: { topics: ComponentReport; storage: ComponentReport; workers: ComponentReport }, generation: number, rest: Omit<AdPipelineStatus, 'conditions' | 'observedGeneration'>): AdPipelineStatus {
+  const conditions = mergeConditions(pipeline.status?.conditions, summarize(reports, generation), new Date());
+  return { ...pipeline.status, ...rest, observedGeneration: generation, conditions };
+}
+
+function pausedStatus(pipeline: AdPipeline): AdPipelineStatus {
+  const generation = pipeline.metadata.generation ?? 0;
+  const previous = pipeline.status?.conditions ?? [];
+  const replaced: Array<Omit<Condition, 'lastTransitionTime'>> = [
+    { type: 'Ready', status: 'Unknown', reason: Reason.Paused, message: 'reconciliation is paused by the adpipe.io/paused annotation; nothing is changed', observedGeneration: generation },
+    { type: 'Reconciling', status: 'False', reason: Reason.Paused, message: 'paused', observedGeneration: generation },
+  ];
+  const kept = previous.filter((c) => c.type !== 'Ready' && c.type !== 'Reconciling');
+  const merged = mergeConditions(previous, [...replaced, ...kept], new Date());
+  const order = ['Ready', 'TopicsReady', 'StorageReady', 'WorkersReady', 'Reconciling', 'Stalled'];
+  merged.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
+  return { ...pipeline.status, observedGeneration: generation, conditions: merged };
+}
+
+async function writeStatus(deps: PipelineReconcilerDeps, pipeline: AdPipeline, status: AdPipelineStatus): Promise<void> {
+  if (!statusChanged(pipeline.status, status)) return;
+  try {
+    const written = await deps.kube.patch<AdPipeline & KubeObject>(ADPIPELINE_TYPE, namespaceOf(pipeline), pipeline.metadata.name, { status }, CONTENT.merge, 'status');
+    pipeline.status = written.status;
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+}
+
+/** Sets the finalizer list, guarded by the resourceVersion read (a concurrent change gets 409 and a retry). */
+async function patchFinalizers(kube: KubeClient, pipeline: AdPipeline, finalizers: string[]): Promise<(AdPipeline & KubeObject) | undefined> {
+  try {
+    return await kube.patch<AdPipeline & KubeObject>(ADPIPELINE_TYPE, namespaceOf(pipeline), pipeline.metadata.name, { metadata: { finalizers, resourceVersion: pipeline.metadata.resourceVersion } }, CONTENT.merge);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    if (isConflict(error)) throw new Error(`AdPipeline ${namespaceOf(pipeline)}/${pipeline.metadata.name} changed while its finalizers were updated; retrying`);
+    throw error;
+  }
+}
+
+async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Promise<ReconcileResult> {
+  if (!pipeline.metadata.finalizers?.includes(FINALIZER)) return {};
+  const detached = pipeline.metadata.annotations?.[ANNOTATIONS.managed] === 'false';
+  const policy = pipeline.spec.deletionPolicy ?? 'Retain';
+  const release = () => patchFinalizers(deps.kube, pipeline, (pipeline.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+  if (detached || policy === 'Retain') {
+    await deps.events.record(pipeline, 'Normal', 'ResourcesRetained', `kept topics and table of ${pipeline.metadata.name} (${detached ? 'adpipe.io/managed is false' : 'deletionPolicy Retain'})`, 'Delete');
+    await release();
+    return {};
+  }
+  try {
+    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline);
+    const table = await deleteTable(deps.tables, pipeline);
+    await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted topics ${topics.join(', ')}${table ? ` and table ${table}` : ''}`, 'Delete');
+    await release();
+    return {};
+  } catch (error) {
+    const since = Date.parse(pipeline.metadata.deletionTimestamp ?? '') || Date.now();
+    if (Date.now() - since < deps.cleanupTimeoutMs) {
+      await deps.events.record(pipeline, 'Warning', 'CleanupFailed', `deleting topics and table failed, retrying: ${describeError(error)}`, 'Delete');
+      const report: ComponentReport = { status: 'False', reason: Reason.Deleting, message: `deleting external resources: ${describeError(error)}`, retrying: true };
+      await writeStatus(deps, pipeline, buildStatus(pipeline, { topics: report, storage: report, workers: report }, pipeline.metadata.generation ?? 0, {}));
+      return { requeue: true };
+    }
+    // Never hold the object hostage: after the timeout the finalizer goes and the event says what is left.
+    await deps.events.record(pipeline, 'Warning', 'CleanupAbandoned', `gave up deleting topics and table after ${Math.round(deps.cleanupTimeoutMs / 1000)} s (${describeError(error)}); they may remain and need deleting by hand`, 'Delete');
+    await release();
+    return {};
+  }
+}

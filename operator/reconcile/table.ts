@@ -1,0 +1,115 @@
+import type { AdPipeline } from '../../api/v1alpha1/index.js';
+import { desiredTable, type DesiredFamily, type DesiredTable } from '../render/table.js';
+import { Reason, type ComponentReport } from './conditions.js';
+import { describeError } from './errors.js';
+import type { Change } from './topics.js';
+
+/**
+ * The HBase table of a pipeline. The operator talks to HBase only through `TableAdmin`, a small
+ * interface over the HBase module's admin API (hbase/index.ts), so this reconciler is tested with
+ * the real module and never grows its own HBase client.
+ */
+
+export interface ObservedFamily {
+  name: string;
+  ttlSeconds: number;
+  compression?: string;
+  bloomFilter?: string;
+  maxVersions?: number;
+}
+
+export interface ObservedTable {
+  name: string;
+  enabled: boolean;
+  families: ObservedFamily[];
+  regions: number;
+}
+
+export interface TableAdmin {
+  describe(table: string): Promise<ObservedTable | undefined>;
+  create(table: DesiredTable): Promise<void>;
+  addFamily(table: string, family: DesiredFamily): Promise<void>;
+  modifyFamily(table: string, family: DesiredFamily): Promise<void>;
+  /** Disables (when enabled) and deletes; a missing table is not an error. */
+  drop(table: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HBaseConnection {
+  zookeeperQuorum: string;
+  znodeParent: string;
+}
+
+/** Hands out one TableAdmin per HBase cluster. */
+export interface TableAdmins {
+  admin(connection: HBaseConnection): TableAdmin;
+  close(): Promise<void>;
+}
+
+export interface TableOutcome {
+  report: ComponentReport;
+  changes: Change[];
+  table: string;
+}
+
+export function hbaseConnection(pipeline: AdPipeline): HBaseConnection {
+  return { zookeeperQuorum: pipeline.spec.hbase.zookeeperQuorum, znodeParent: pipeline.spec.hbase.znodeParent ?? '/hbase' };
+}
+
+/** Families to add or change; pure. TTL is the one property that follows the spec online. */
+export function diffTable(desired: DesiredTable, observed: ObservedTable): { add: DesiredFamily[]; modify: Array<{ family: DesiredFamily; from: ObservedFamily }> } {
+  const byName = new Map(observed.families.map((f) => [f.name, f]));
+  const add: DesiredFamily[] = [];
+  const modify: Array<{ family: DesiredFamily; from: ObservedFamily }> = [];
+  for (const family of desired.families) {
+    const actual = byName.get(family.name);
+    if (!actual) add.push(family);
+    else if (actual.ttlSeconds !== family.ttlSeconds || (actual.compression !== undefined && actual.compression !== family.compression) || (actual.bloomFilter !== undefined && actual.bloomFilter !== family.bloomFilter)) modify.push({ family, from: actual });
+  }
+  return { add, modify };
+}
+
+function failure(error: unknown, table: string): ComponentReport {
+  const retriable = (error as { retriable?: boolean }).retriable !== false;
+  const code = (error as { code?: string }).code;
+  const unreachable = code === 'CONNECTION' || code === 'TIMEOUT' || code === 'DEADLINE_EXCEEDED' || code === 'CLOSED' || /ECONNREFUSED|ZooKeeper|connect/i.test(describeError(error));
+  return unreachable
+    ? { status: 'False', reason: Reason.HBaseUnavailable, message: `HBase is unreachable (table ${table}): ${describeError(error)}`, retrying: true }
+    : { status: 'False', reason: Reason.TableOperationFailed, message: `table ${table}: ${describeError(error)}`, retrying: retriable, stalled: !retriable };
+}
+
+export async function reconcileTable(admins: TableAdmins | undefined, pipeline: AdPipeline): Promise<TableOutcome> {
+  const desired = desiredTable(pipeline);
+  const changes: Change[] = [];
+  if (!admins) {
+    return { report: { status: 'Unknown', reason: Reason.StorageNotConfigured, message: 'this operator build has no HBase admin; the table is not managed' }, changes, table: desired.name };
+  }
+  try {
+    const admin = admins.admin(hbaseConnection(pipeline));
+    const observed = await admin.describe(desired.name);
+    if (!observed) {
+      await admin.create(desired);
+      changes.push({ reason: 'TableCreated', note: `created table ${desired.name} with families ${desired.families.map((f) => `${f.name} (TTL ${f.ttlSeconds} s)`).join(', ')} and ${desired.splitKeys.length + 1} regions` });
+    } else {
+      const diff = diffTable(desired, observed);
+      for (const family of diff.add) {
+        await admin.addFamily(desired.name, family);
+        changes.push({ reason: 'TableFamilyAdded', note: `added family ${family.name} to table ${desired.name}` });
+      }
+      for (const { family, from } of diff.modify) {
+        await admin.modifyFamily(desired.name, family);
+        changes.push({ reason: 'TableTTLUpdated', note: `set family ${family.name} of table ${desired.name}: TTL ${from.ttlSeconds} → ${family.ttlSeconds} s` });
+      }
+    }
+    return { report: { status: 'True', reason: Reason.TableReady, message: `table ${desired.name} exists with the desired families and TTLs` }, changes, table: desired.name };
+  } catch (error) {
+    return { report: failure(error, desired.name), changes, table: desired.name };
+  }
+}
+
+export async function deleteTable(admins: TableAdmins | undefined, pipeline: AdPipeline): Promise<string | undefined> {
+  if (!admins) return undefined;
+  const name = desiredTable(pipeline).name;
+  await admins.admin(hbaseConnection(pipeline)).drop(name);
+  return name;
+}

@@ -1,0 +1,145 @@
+import type { AdPipeline } from '../../api/v1alpha1/index.js';
+import type { KubeClient, KubeObject, ResourceType } from '../controller/kube.js';
+import { desiredTopics, diffTopic } from '../render/topics.js';
+import { namespaceOf } from '../render/names.js';
+import { Reason, type ComponentReport } from './conditions.js';
+import { describeError, OperatorError } from './errors.js';
+import { isConnectionError, type KafkaAdminPool, type KafkaConnection } from './kafka.js';
+
+/**
+ * Topics: observe (one batched metadata + describeConfigs) → desired (render) → diff (pure) → act
+ * (create / raise partitions / alter configs, batched) → report (TopicsReady + one change per act).
+ * Partitions are never lowered and replication factors never changed: those are reported as Stalled
+ * with a reason, and everything else still proceeds.
+ */
+
+export interface Change {
+  reason: string;
+  note: string;
+}
+
+export interface TopicsOutcome {
+  report: ComponentReport;
+  changes: Change[];
+  topics: string[];
+  readyCount: number;
+}
+
+const SECRET: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true };
+interface Secret extends KubeObject {
+  data?: Record<string, string>;
+}
+
+async function secretValue(kube: KubeClient, namespace: string, name: string, key: string): Promise<string> {
+  const secret = await kube.find<Secret>(SECRET, namespace, name);
+  const value = secret?.data?.[key];
+  if (value === undefined) throw new OperatorError('SECRET_NOT_FOUND', `Secret ${namespace}/${name} ${secret ? `has no key '${key}'` : 'does not exist'}`, true);
+  return Buffer.from(value, 'base64').toString('utf8');
+}
+
+/** The operator's own connection to the pipeline's Kafka, credentials read from the named Secrets. */
+export async function kafkaConnection(kube: KubeClient, pipeline: AdPipeline): Promise<KafkaConnection> {
+  const spec = pipeline.spec.kafka;
+  const namespace = namespaceOf(pipeline);
+  const connection: KafkaConnection = { brokers: [...spec.bootstrapServers] };
+  if (spec.tls?.enabled) {
+    const ssl: { ca?: string; cert?: string; key?: string } = {};
+    if (spec.tls.caSecretRef) ssl.ca = await secretValue(kube, namespace, spec.tls.caSecretRef.name, spec.tls.caSecretRef.key ?? 'ca.crt');
+    if (spec.tls.clientCertSecretRef) {
+      ssl.cert = await secretValue(kube, namespace, spec.tls.clientCertSecretRef.name, 'tls.crt');
+      ssl.key = await secretValue(kube, namespace, spec.tls.clientCertSecretRef.name, 'tls.key');
+    }
+    connection.ssl = Object.keys(ssl).length ? ssl : true;
+  }
+  if (spec.sasl) {
+    const ref = spec.sasl.secretRef;
+    connection.sasl = {
+      mechanism: spec.sasl.mechanism,
+      username: await secretValue(kube, namespace, ref.name, ref.usernameKey ?? 'username'),
+      password: await secretValue(kube, namespace, ref.name, ref.passwordKey ?? 'password'),
+    };
+  }
+  return connection;
+}
+
+function failure(error: unknown): ComponentReport {
+  if (error instanceof OperatorError && error.code === 'SECRET_NOT_FOUND') return { status: 'False', reason: Reason.SecretNotFound, message: error.message, retrying: true };
+  if (isConnectionError(error)) return { status: 'False', reason: Reason.KafkaUnavailable, message: `Kafka is unreachable: ${describeError(error)}`, retrying: true };
+  return { status: 'False', reason: Reason.TopicOperationFailed, message: describeError(error), retrying: true };
+}
+
+export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline): Promise<TopicsOutcome> {
+  const desired = desiredTopics(pipeline);
+  const names = desired.map((t) => t.name);
+  const changes: Change[] = [];
+  let cluster;
+  try {
+    cluster = pool.cluster(await kafkaConnection(kube, pipeline));
+  } catch (error) {
+    return { report: failure(error), changes, topics: names, readyCount: 0 };
+  }
+  let observed: Array<Awaited<ReturnType<typeof cluster.observe.submit>>>;
+  try {
+    observed = await Promise.all(names.map((name) => cluster.observe.submit(name)));
+  } catch (error) {
+    return { report: failure(error), changes, topics: names, readyCount: 0 };
+  }
+
+  const problems: ComponentReport[] = [];
+  let ready = 0;
+  await Promise.all(
+    desired.map(async (topic, i) => {
+      const diff = diffTopic(topic, observed[i]);
+      try {
+        if (diff.create) {
+          await cluster.create.submit(topic);
+          changes.push({ reason: 'TopicCreated', note: `created topic ${topic.name} with ${topic.partitions} partitions, replication factor ${topic.replicationFactor}` });
+          ready++;
+          return;
+        }
+        if (diff.raisePartitionsTo) {
+          await cluster.raise.submit({ name: topic.name, count: diff.raisePartitionsTo });
+          changes.push({ reason: 'PartitionsIncreased', note: `raised partitions of topic ${topic.name} from ${observed[i]!.partitions} to ${diff.raisePartitionsTo}` });
+        }
+        if (diff.alterConfigs) {
+          await cluster.alter.submit({ name: topic.name, configs: diff.alterConfigs });
+          changes.push({ reason: 'TopicConfigUpdated', note: `set ${diff.drifted.join(', ')} of topic ${topic.name} back to the pipeline's values` });
+        }
+        if (diff.partitionDecrease) {
+          problems.push({
+            status: 'False',
+            reason: Reason.PartitionDecreaseNotSupported,
+            message: `topic ${topic.name} has ${diff.partitionDecrease.actual} partitions and the spec asks for ${diff.partitionDecrease.desired}: Kafka cannot remove partitions; set partitions back to ${diff.partitionDecrease.actual} or more`,
+            stalled: true,
+          });
+          return;
+        }
+        if (diff.replicationMismatch) {
+          problems.push({
+            status: 'False',
+            reason: Reason.ReplicationFactorChangeNotSupported,
+            message: `topic ${topic.name} has replication factor ${diff.replicationMismatch.actual} and the spec asks for ${diff.replicationMismatch.desired}: reassign replicas with Kafka tools`,
+            stalled: true,
+          });
+          return;
+        }
+        ready++;
+      } catch (error) {
+        const report = failure(error);
+        problems.push({ ...report, message: `topic ${topic.name}: ${report.message}` });
+      }
+    }),
+  );
+  const report: ComponentReport = problems.length
+    ? { ...(problems.find((p) => p.retrying) ?? problems[0]!), message: problems.map((p) => p.message).join('; ') }
+    : { status: 'True', reason: Reason.TopicsReady, message: `${desired.length} topics exist with the desired partitions and configs` };
+  return { report, changes, topics: names, readyCount: ready };
+}
+
+/** Deletes the pipeline's topics (deletionPolicy Delete). Topics already gone count as deleted. */
+export async function deleteTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline): Promise<string[]> {
+  const names = desiredTopics(pipeline).map((t) => t.name);
+  const cluster = pool.cluster(await kafkaConnection(kube, pipeline));
+  await Promise.all(names.map((name) => cluster.remove.submit(name)));
+  return names;
+}

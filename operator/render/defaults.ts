@@ -1,0 +1,30 @@
+import type { AdPipeline } from '../../api/v1alpha1/index.js';
+import type { SourceName } from '../../api/runtime-config.js';
+
+/**
+ * The schema's defaults, for the rare object that reaches the operator without them (the API server
+ * fills them in on every write; an object created before a default was added may lack one). A unit
+ * test checks each value against crds/source so the two can never disagree.
+ */
+export const DEFAULTS = {
+  sourceTopics: { bidRequests: 'bid-requests', impressions: 'ad-impressions', clicks: 'ad-clicks', conversions: 'ad-conversions' } satisfies Record<SourceName, string>,
+  partitions: 6,
+  deadLetterPartitions: 1,
+  replicationFactor: 1,
+  attributionWindow: '24h',
+  conversionWindow: '168h',
+  rawEvents: '168h',
+  deadLetter: '336h',
+  aggregates: '8760h',
+  preSplitRegions: 8,
+  compression: 'NONE',
+  bloomFilter: 'ROW',
+  image: 'adpipe:0.1.0',
+  replicas: 1,
+  batchSize: 5000,
+  znodeParent: '/hbase',
+  deletionPolicy: 'Retain',
+  csvDelimiter: ',',
+} as const;
+
+export type Spec = AdPipeline['spec'];

@@ -1,0 +1,80 @@
+import { parseDuration } from '../../api/duration.js';
+import type { AdPipeline } from '../../api/v1alpha1/index.js';
+import type { CsvConfig, RuntimeConfig } from '../../api/runtime-config.js';
+import { DEFAULTS } from './defaults.js';
+import { consumerGroupId, deadLetterTopicOf, HTTP_PORT, namespaceOf, tableNameOf } from './names.js';
+
+/** Column families; short names because HBase stores the family name in every cell. */
+export const FAMILIES = { aggregates: 'a', state: 's', dedup: 'd' } as const;
+
+/** Where the worker Pod mounts the Secrets the pipeline names (values never enter the config). */
+export const SECRET_MOUNTS = {
+  kafkaCa: '/etc/adpipe/secrets/kafka-ca',
+  kafkaClient: '/etc/adpipe/secrets/kafka-client',
+  kafkaSasl: '/etc/adpipe/secrets/kafka-sasl',
+} as const;
+
+type CsvSpec = { header?: boolean; delimiter?: string; columns?: string[] } | undefined;
+
+function csv(spec: CsvSpec): CsvConfig {
+  const config: CsvConfig = { header: spec?.header ?? false, delimiter: spec?.delimiter ?? DEFAULTS.csvDelimiter };
+  if (spec?.columns) config.columns = [...spec.columns];
+  return config;
+}
+
+/** AdPipeline → the runtime's resolved configuration. Pure; every default applied here, once. */
+export function renderRuntimeConfig(pipeline: AdPipeline): RuntimeConfig {
+  const spec = pipeline.spec;
+  const sources = spec.sources ?? {};
+  const namespace = namespaceOf(pipeline);
+  const attributionWindowMs = parseDuration(spec.correlation?.attributionWindow ?? DEFAULTS.attributionWindow);
+  const kafka: RuntimeConfig['kafka'] = {
+    brokers: [...spec.kafka.bootstrapServers],
+    clientId: `adpipe-${namespace}-${pipeline.metadata.name}`,
+    groupId: consumerGroupId(pipeline),
+  };
+  const tls = spec.kafka.tls;
+  if (tls?.enabled) {
+    kafka.tls = {};
+    if (tls.caSecretRef) kafka.tls.caFile = `${SECRET_MOUNTS.kafkaCa}/${tls.caSecretRef.key ?? 'ca.crt'}`;
+    if (tls.clientCertSecretRef) {
+      kafka.tls.certFile = `${SECRET_MOUNTS.kafkaClient}/tls.crt`;
+      kafka.tls.keyFile = `${SECRET_MOUNTS.kafkaClient}/tls.key`;
+    }
+  }
+  const sasl = spec.kafka.sasl;
+  if (sasl) {
+    kafka.sasl = {
+      mechanism: sasl.mechanism,
+      usernameFile: `${SECRET_MOUNTS.kafkaSasl}/${sasl.secretRef.usernameKey ?? 'username'}`,
+      passwordFile: `${SECRET_MOUNTS.kafkaSasl}/${sasl.secretRef.passwordKey ?? 'password'}`,
+    };
+  }
+  const avro: RuntimeConfig['sources']['bidRequests']['avro'] = {};
+  if (sources.bidRequests?.avro?.writerSchema) avro.writerSchema = sources.bidRequests.avro.writerSchema;
+  if (sources.bidRequests?.avro?.schemaRegistryUrl) avro.schemaRegistryUrl = sources.bidRequests.avro.schemaRegistryUrl;
+  return {
+    pipeline: { namespace, name: pipeline.metadata.name },
+    kafka,
+    hbase: { zookeeperQuorum: spec.hbase.zookeeperQuorum, znodeParent: spec.hbase.znodeParent ?? DEFAULTS.znodeParent, table: tableNameOf(pipeline) },
+    sources: {
+      bidRequests: { topic: sources.bidRequests?.topic ?? DEFAULTS.sourceTopics.bidRequests, avro },
+      impressions: { topic: sources.impressions?.topic ?? DEFAULTS.sourceTopics.impressions, fieldMapping: { ...(sources.impressions?.fieldMapping ?? {}) } },
+      clicks: { topic: sources.clicks?.topic ?? DEFAULTS.sourceTopics.clicks, csv: csv(sources.clicks?.csv), fieldMapping: { ...(sources.clicks?.fieldMapping ?? {}) } },
+      conversions: { topic: sources.conversions?.topic ?? DEFAULTS.sourceTopics.conversions, csv: csv(sources.conversions?.csv), fieldMapping: { ...(sources.conversions?.fieldMapping ?? {}) } },
+    },
+    deadLetterTopic: deadLetterTopicOf(pipeline),
+    correlation: {
+      attributionWindowMs,
+      conversionWindowMs: parseDuration(spec.correlation?.conversionWindow ?? DEFAULTS.conversionWindow),
+      latenessMs: spec.correlation?.lateness ? parseDuration(spec.correlation.lateness) : attributionWindowMs,
+    },
+    storage: {
+      saltBuckets: spec.storage?.preSplitRegions ?? DEFAULTS.preSplitRegions,
+      aggregatesTtlSeconds: Math.floor(parseDuration(spec.retention?.aggregates ?? DEFAULTS.aggregates) / 1000),
+      families: { ...FAMILIES },
+    },
+    batchSize: spec.workers?.batchSize ?? DEFAULTS.batchSize,
+    http: { port: HTTP_PORT },
+  };
+}
