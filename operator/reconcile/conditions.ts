@@ -65,7 +65,8 @@ export interface Summary {
 export function summarize(summary: Summary, generation: number): Array<Omit<Condition, 'lastTransitionTime'>> {
   const cond = (type: ConditionType, report: Pick<ComponentReport, 'status' | 'reason' | 'message'>) => ({ type, status: report.status, reason: report.reason, message: report.message, observedGeneration: generation });
   const parts = [summary.topics, summary.storage, summary.workers];
-  const firstBad = parts.find((p) => p.status !== 'True');
+  // A False component decides over an Unknown one: Ready says what is known to be wrong first.
+  const firstBad = parts.find((p) => p.status === 'False') ?? parts.find((p) => p.status === 'Unknown');
   const stalled = parts.filter((p) => p.stalled);
   const retrying = parts.filter((p) => p.retrying);
   let ready: Pick<ComponentReport, 'status' | 'reason' | 'message'>;

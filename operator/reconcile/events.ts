@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import type { KubeClient, KubeObject, ResourceType } from '../controller/kube.js';
 import { microTime } from '../controller/leader.js';
@@ -35,7 +36,8 @@ export class EventRecorder {
     const event: KubeObject = {
       apiVersion: EVENT.apiVersion,
       kind: EVENT.kind,
-      metadata: { generateName: `${pipeline.metadata.name}.`, namespace: namespaceOf(pipeline) } as KubeObject['metadata'],
+      // client-go's naming: <object>.<hex time>; a random tail keeps two events in one millisecond apart.
+      metadata: { name: `${pipeline.metadata.name}.${now.toString(16)}${crypto.randomBytes(3).toString('hex')}`, namespace: namespaceOf(pipeline) },
       eventTime: microTime(new Date(now)),
       reportingController: REPORTING_CONTROLLER,
       reportingInstance: this.instance.slice(0, 128),
