@@ -1,0 +1,173 @@
+import type { SourceName } from '../../api/runtime-config.js';
+import type { BidRequest, Click, Conversion, Impression, Item, RecordOf } from '../model.js';
+import { campaignPerformance, performanceQuery, pipelineStats } from '../query/performance.js';
+import { DEFAULT_FAMILIES } from '../storage/layout.js';
+import { MemoryStore } from '../storage/memory-store.js';
+import { HBaseSink } from './hbase.js';
+
+// The exactly-once logic against an in-memory store that, like HBase, is atomic per row only.
+
+const H = 3_600_000;
+const T0 = Date.parse('2026-11-27T20:00:00Z');
+const rules = { attributionWindowMs: 24 * H, conversionWindowMs: 7 * 24 * H, latenessMs: 24 * H };
+const settings = { saltBuckets: 4, families: DEFAULT_FAMILIES, rules };
+
+interface Batch<S extends SourceName = SourceName> {
+  source: S;
+  partition: number;
+  items: Item<RecordOf[S]>[];
+}
+
+let offsets: Record<string, number> = {};
+function batch<S extends SourceName>(source: S, records: (RecordOf[S] | 'bad')[], partition = 0, arrivalMs = T0): Batch<S> {
+  const items = records.map((record): Item<RecordOf[S]> => {
+    const key = `${source}/${partition}`;
+    const offset = String((offsets[key] = (offsets[key] ?? -1) + 1));
+    const ref = { partition, offset, index: 0, arrivalMs };
+    return record === 'bad' ? { ok: false, reason: 'json.parse', raw: Buffer.from('x'), ref } : { ok: true, record, ref };
+  });
+  return { source, partition, items };
+}
+
+const bid = (request_id: string, country: string, device_type = 'MOBILE'): BidRequest => ({
+  request_id, ts: T0, exchange: 'adx', publisher_id: 'p', site_domain: null, app_bundle: null, device_type, country, user_id: null, floor_price_micros: 1,
+});
+const imp = (impression_id: string, request_id: string, ts: number, price_micros = 1000, campaign_id = 'cmp-1'): Impression => ({
+  impression_id, request_id, campaign_id, creative_id: null, user_id: null, ts, price_micros,
+});
+const click = (click_id: string, impression_id: string, ts: number): Click => ({ click_id, impression_id, ts, user_id: null });
+const conv = (conversion_id: string, click_id: string, ts: number, value_micros = 5000): Conversion => ({ conversion_id, click_id, ts, type: 'purchase', value_micros });
+
+function scenario(): Batch[] {
+  offsets = {};
+  return [
+    batch('bidRequests', [bid('r1', 'DE'), bid('r2', 'FR', 'DESKTOP')]),
+    batch('impressions', [imp('i1', 'r1', T0 + 60_000), imp('i2', 'r2', T0 + 2 * H), imp('i3', 'r-missing', T0 + 3 * H, 500), 'bad']),
+    batch('clicks', [click('c1', 'i1', T0 + 120_000), click('c2', 'i2', T0 + 2 * H + 1), click('c-late', 'i1', T0 + 25 * H), click('c-orphan', 'nope', T0)]),
+    batch('conversions', [conv('v1', 'c1', T0 + 5 * H), conv('v2', 'c2', T0 + 8 * 24 * H), conv('v3', 'c-late', T0 + 26 * H)]),
+    batch('impressions', [imp('i1', 'r1', T0 + 60_000)], 1),
+  ];
+}
+
+/** The same events, each source arriving before what it joins with. */
+function reversed(): Batch[] {
+  offsets = {};
+  return [
+    batch('conversions', [conv('v1', 'c1', T0 + 5 * H), conv('v2', 'c2', T0 + 8 * 24 * H), conv('v3', 'c-late', T0 + 26 * H)]),
+    batch('clicks', [click('c1', 'i1', T0 + 120_000), click('c2', 'i2', T0 + 2 * H + 1), click('c-late', 'i1', T0 + 25 * H), click('c-orphan', 'nope', T0)]),
+    batch('impressions', [imp('i1', 'r1', T0 + 60_000), imp('i2', 'r2', T0 + 2 * H), imp('i3', 'r-missing', T0 + 3 * H, 500), 'bad']),
+    batch('impressions', [imp('i1', 'r1', T0 + 60_000)], 1),
+    batch('bidRequests', [bid('r1', 'DE'), bid('r2', 'FR', 'DESKTOP')]),
+  ];
+}
+
+const lastOffset = (b: Batch) => b.items[b.items.length - 1]!.ref.offset;
+
+async function run(store: MemoryStore, batches: Batch[]): Promise<void> {
+  const sink = new HBaseSink(store, settings);
+  for (const b of batches) await sink.applyBatch(b.source, b.partition, b.items, lastOffset(b));
+}
+
+async function answers(store: MemoryStore) {
+  const q = (granularity: string, by?: string) => campaignPerformance(store, settings, performanceQuery('cmp-1', { from: '2026-11-27T00:00:00Z', to: '2026-12-06T00:00:00Z', granularity, by: by ?? null }));
+  return { hour: await q('hour'), day: await q('day'), country: await q('hour', 'country'), device: await q('day', 'device_type'), stats: await pipelineStats(store, settings) };
+}
+
+test('enrichment, attribution windows and dedup give the contract counters', async () => {
+  const store = new MemoryStore();
+  await run(store, scenario());
+  const { hour, country, stats, day } = await answers(store);
+  expect(hour.rows.map((r) => [r.start, r.impressions, r.clicks, r.conversions, r.spend_micros, r.revenue_micros])).toEqual([
+    ['2026-11-27T20:00:00Z', 1, 1, 0, 1000, 0],
+    ['2026-11-27T22:00:00Z', 1, 1, 0, 1000, 0],
+    ['2026-11-27T23:00:00Z', 1, 0, 0, 500, 0],
+    ['2026-11-28T01:00:00Z', 0, 0, 1, 0, 5000],
+  ]);
+  expect(hour.rows[0]).toMatchObject({ dimension: null, ctr: 1, cvr: 0, cpc_micros: 1000, cpa_micros: null, roas: 0 });
+  expect(hour.totals).toEqual({ impressions: 3, clicks: 2, conversions: 1, spend_micros: 2500, revenue_micros: 5000 });
+  expect(country.rows.map((r) => [r.start, r.dimension, r.impressions, r.clicks, r.conversions])).toEqual([
+    ['2026-11-27T20:00:00Z', 'DE', 1, 1, 0],
+    ['2026-11-27T22:00:00Z', 'FR', 1, 1, 0],
+    ['2026-11-27T23:00:00Z', 'unknown', 1, 0, 0],
+    ['2026-11-28T01:00:00Z', 'DE', 0, 0, 1],
+  ]);
+  expect(day.rows.map((r) => [r.start, r.impressions, r.conversions])).toEqual([
+    ['2026-11-27T00:00:00Z', 3, 0],
+    ['2026-11-28T00:00:00Z', 0, 1],
+  ]);
+  expect(stats).toEqual({
+    accepted: { bidRequests: 2, impressions: 3, clicks: 4, conversions: 3 },
+    invalid: { bidRequests: 0, impressions: 1, clicks: 0, conversions: 0 },
+    duplicates: { bidRequests: 0, impressions: 1, clicks: 0, conversions: 0 },
+    unattributed_clicks: 2,
+    unattributed_conversions: 2,
+  });
+});
+
+test('any arrival order gives the same answers', async () => {
+  const inOrder = new MemoryStore();
+  await run(inOrder, scenario());
+  const backwards = new MemoryStore();
+  await run(backwards, reversed());
+  expect(await answers(backwards)).toEqual(await answers(inOrder));
+});
+
+test('partners arriving further apart than the lateness bound are not joined', async () => {
+  offsets = {};
+  const store = new MemoryStore();
+  await run(store, [batch('impressions', [imp('i1', 'r1', T0)], 0, T0), batch('clicks', [click('c1', 'i1', T0 + 1000)], 0, T0 + 25 * H)]);
+  const { stats, hour } = await answers(store);
+  expect(stats.unattributed_clicks).toBe(1);
+  expect(hour.totals.clicks).toBe(0);
+});
+
+test('a crash after any write, then a replay from the last commit, leaves every answer exact', async () => {
+  const clean = new MemoryStore();
+  await run(clean, scenario());
+  const expected = await answers(clean);
+  const totalWrites = clean.writes;
+  for (let cut = 0; cut < totalWrites; cut += 1) {
+    const store = new MemoryStore();
+    const batches = scenario();
+    store.failAfter = cut;
+    const sink = new HBaseSink(store, settings);
+    for (const b of batches) {
+      try {
+        await sink.applyBatch(b.source, b.partition, b.items, lastOffset(b));
+      } catch {
+        // The worker died mid-batch; its successor replays the uncommitted batch.
+        store.failAfter = undefined;
+        await new HBaseSink(store, settings).applyBatch(b.source, b.partition, b.items, lastOffset(b));
+      }
+    }
+    expect(await answers(store)).toEqual(expected);
+  }
+});
+
+test('replaying every offset from the beginning, or two workers on one partition, changes nothing', async () => {
+  const store = new MemoryStore();
+  const batches = scenario();
+  await run(store, batches);
+  const expected = await answers(store);
+  await run(store, batches);
+  const sinkA = new HBaseSink(store, settings);
+  const sinkB = new HBaseSink(store, settings);
+  await Promise.all(batches.map((b) => Promise.all([sinkA.applyBatch(b.source, b.partition, b.items, lastOffset(b)), sinkB.applyBatch(b.source, b.partition, b.items, lastOffset(b))])));
+  expect(await answers(store)).toEqual(expected);
+});
+
+test('concurrent batches of partners on different workers still meet', async () => {
+  offsets = {};
+  for (let round = 0; round < 20; round++) {
+    const store = new MemoryStore();
+    const parts = [
+      batch('bidRequests', [bid(`r${round}`, 'IT')]),
+      batch('impressions', [imp(`i${round}`, `r${round}`, T0)]),
+      batch('clicks', [click(`c${round}`, `i${round}`, T0 + 10)]),
+      batch('conversions', [conv(`v${round}`, `c${round}`, T0 + 20)]),
+    ];
+    await Promise.all(parts.map((b) => new HBaseSink(store, settings).applyBatch(b.source, b.partition, b.items, lastOffset(b))));
+    const { country } = await answers(store);
+    expect(country.rows.map((r) => [r.dimension, r.impressions, r.clicks, r.conversions])).toEqual([['IT', 1, 1, 1]]);
+  }
+});

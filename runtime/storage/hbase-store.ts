@@ -1,0 +1,26 @@
+import type { HBaseClient } from '../../hbase/client.js';
+import type { ColumnRef, Store, StoreCell, StorePut, StoreRow } from './store.js';
+
+/** The Store port over the HBase module, bound to one table. */
+export class HBaseStore implements Store {
+  constructor(
+    private readonly client: HBaseClient,
+    readonly table: string,
+  ) {}
+
+  async putMany(puts: readonly StorePut[]): Promise<void> {
+    await this.client.putMany(this.table, puts);
+  }
+
+  async getMany(gets: readonly { row: Buffer; columns?: ColumnRef[] }[]): Promise<(StoreRow | undefined)[]> {
+    return this.client.getMany(this.table, gets);
+  }
+
+  async checkAndPut(row: Buffer, check: ColumnRef & { qualifier: string }, expected: Buffer | undefined, cells: StoreCell[]): Promise<boolean> {
+    return this.client.checkAndMutate(this.table, { row, family: check.family, qualifier: check.qualifier, ...(expected === undefined ? {} : { value: expected }), put: cells });
+  }
+
+  scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow> {
+    return this.client.scan(this.table, { startRow: range.startRow, stopRow: range.stopRow, ...(range.columns ? { columns: range.columns } : {}) });
+  }
+}

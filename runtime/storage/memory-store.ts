@@ -1,0 +1,64 @@
+import type { ColumnRef, Store, StoreCell, StorePut, StoreRow } from './store.js';
+
+/**
+ * An in-memory Store for unit tests: rows sorted by unsigned bytes, atomic per row. `failAfter`
+ * makes the n-th next write throw, to cut a batch at any point as a `kill -9` would.
+ */
+export class MemoryStore implements Store {
+  private readonly rows = new Map<string, Map<string, Buffer>>();
+  writes = 0;
+  failAfter: number | undefined;
+
+  private write(): void {
+    this.writes += 1;
+    if (this.failAfter !== undefined && this.writes > this.failAfter) throw Object.assign(new Error('injected store failure'), { retriable: true });
+  }
+
+  private apply(row: Buffer, cells: readonly StoreCell[]): void {
+    const key = row.toString('hex');
+    let columns = this.rows.get(key);
+    if (!columns) this.rows.set(key, (columns = new Map()));
+    for (const cell of cells) columns.set(`${cell.family}\u0000${cell.qualifier}`, Buffer.from(cell.value));
+  }
+
+  private read(row: Buffer, columns?: ColumnRef[]): StoreRow | undefined {
+    const stored = this.rows.get(row.toString('hex'));
+    if (!stored) return undefined;
+    const cells = [...stored.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, value]) => {
+        const [family, qualifier] = name.split('\u0000') as [string, string];
+        return { family: Buffer.from(family), qualifier: Buffer.from(qualifier), value };
+      })
+      .filter((cell) => !columns || columns.some((c) => c.family === cell.family.toString() && (c.qualifier === undefined || c.qualifier === cell.qualifier.toString())));
+    return cells.length ? { row: Buffer.from(row), cells } : undefined;
+  }
+
+  async putMany(puts: readonly StorePut[]): Promise<void> {
+    for (const put of puts) {
+      this.write();
+      this.apply(put.row, put.cells);
+    }
+  }
+
+  async getMany(gets: readonly { row: Buffer; columns?: ColumnRef[] }[]): Promise<(StoreRow | undefined)[]> {
+    return gets.map((get) => this.read(get.row, get.columns));
+  }
+
+  async checkAndPut(row: Buffer, check: ColumnRef & { qualifier: string }, expected: Buffer | undefined, cells: StoreCell[]): Promise<boolean> {
+    this.write();
+    const current = this.rows.get(row.toString('hex'))?.get(`${check.family}\u0000${check.qualifier}`);
+    const holds = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
+    if (holds) this.apply(row, cells);
+    return holds;
+  }
+
+  async *scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow> {
+    const keys = [...this.rows.keys()].map((hex) => Buffer.from(hex, 'hex')).sort(Buffer.compare);
+    for (const key of keys) {
+      if (Buffer.compare(key, range.startRow) < 0 || Buffer.compare(key, range.stopRow) >= 0) continue;
+      const row = this.read(key, range.columns);
+      if (row) yield row;
+    }
+  }
+}

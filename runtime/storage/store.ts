@@ -1,0 +1,52 @@
+/**
+ * The storage operations the runtime needs, as a port: the HBase module implements them for real
+ * (storage/hbase-store.ts), an in-memory map for unit tests of the exactly-once logic. Each
+ * operation is atomic per row and no more, as in HBase.
+ */
+export interface StoreCell {
+  family: string;
+  qualifier: string;
+  value: Buffer;
+}
+
+export interface StoreRowCell {
+  family: Buffer;
+  qualifier: Buffer;
+  value: Buffer;
+}
+
+export interface StoreRow {
+  row: Buffer;
+  cells: readonly StoreRowCell[];
+}
+
+export interface ColumnRef {
+  family: string;
+  /** Omitted: the whole family. */
+  qualifier?: string;
+}
+
+export interface StorePut {
+  row: Buffer;
+  cells: StoreCell[];
+}
+
+export interface Store {
+  putMany(puts: readonly StorePut[]): Promise<void>;
+  /** One result per get, in order; undefined for a row without (selected) cells. */
+  getMany(gets: readonly { row: Buffer; columns?: ColumnRef[] }[]): Promise<(StoreRow | undefined)[]>;
+  /**
+   * Writes `cells` if family:qualifier of `row` currently equals `expected` (absent when
+   * `expected` is undefined). Returns whether it wrote.
+   */
+  checkAndPut(row: Buffer, check: ColumnRef & { qualifier: string }, expected: Buffer | undefined, cells: StoreCell[]): Promise<boolean>;
+  scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow>;
+}
+
+export function cellValue(row: StoreRow | undefined, family: string, qualifier: string): Buffer | undefined {
+  if (!row) return undefined;
+  for (const cell of row.cells) {
+    if (cell.qualifier.length === qualifier.length && cell.qualifier.toString('utf8') === qualifier && cell.family.toString('utf8') === family) return cell.value;
+  }
+  return undefined;
+}
