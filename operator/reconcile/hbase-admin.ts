@@ -1,9 +1,80 @@
-import type { TableAdmins } from './table.js';
+import { HBaseClient } from '../../hbase/index.js';
+import type { DesiredFamily, DesiredTable } from '../render/table.js';
+import type { HBaseConnection, ObservedTable, TableAdmin, TableAdmins } from './table.js';
 
 /**
- * The TableAdmin adapter over the HBase module (hbase/index.ts, issue 3). Until that module's admin
- * API exists the operator runs without table management: StorageReady says StorageNotConfigured.
+ * TableAdmin over the HBase module (hbase/index.ts): one HBaseClient per cluster. Operations get a
+ * short deadline: an unreachable HBase should turn into StorageReady=False and the work queue's
+ * backoff quickly, not into a reconcile that hangs for a minute.
  */
-export function hbaseTableAdmins(): TableAdmins | undefined {
-  return undefined;
+
+const familySpec = (family: DesiredFamily) => ({ name: family.name, ttlSeconds: family.ttlSeconds, maxVersions: family.maxVersions, compression: family.compression, bloomFilter: family.bloomFilter });
+
+class HBaseTableAdmin implements TableAdmin {
+  constructor(private readonly client: HBaseClient) {}
+
+  async describe(table: string): Promise<ObservedTable | undefined> {
+    const description = await this.client.admin.describeTable(table);
+    if (!description) return undefined;
+    const regions = await this.client.admin.listRegions(table);
+    return {
+      name: description.name,
+      enabled: description.enabled,
+      families: description.families.map((f) => ({ name: f.name, ttlSeconds: f.ttlSeconds ?? Number.POSITIVE_INFINITY, compression: f.compression, bloomFilter: f.bloomFilter, maxVersions: f.maxVersions })),
+      regions: regions.length,
+    };
+  }
+
+  create(table: DesiredTable): Promise<void> {
+    return this.client.admin.createTable({ name: table.name, families: table.families.map(familySpec), splitKeys: table.splitKeys });
+  }
+
+  addFamily(table: string, family: DesiredFamily): Promise<void> {
+    return this.client.admin.addFamily(table, familySpec(family));
+  }
+
+  modifyFamily(table: string, family: DesiredFamily): Promise<void> {
+    // modifyFamily replaces the whole descriptor: familySpec carries every setting we own.
+    return this.client.admin.modifyFamily(table, familySpec(family));
+  }
+
+  drop(table: string): Promise<void> {
+    return this.client.admin.deleteTable(table, { ifExists: true });
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
+
+export interface HBaseAdminOptions {
+  operationTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export function hbaseTableAdmins(options: HBaseAdminOptions = {}): TableAdmins {
+  const admins = new Map<string, HBaseTableAdmin>();
+  return {
+    admin(connection: HBaseConnection): TableAdmin {
+      const key = `${connection.zookeeperQuorum}|${connection.znodeParent}`;
+      let admin = admins.get(key);
+      if (!admin) {
+        const client = new HBaseClient({
+          zookeeperQuorum: connection.zookeeperQuorum,
+          znodeParent: connection.znodeParent,
+          user: 'adpipe-operator',
+          operationTimeoutMs: options.operationTimeoutMs ?? 15_000,
+          connectTimeoutMs: options.connectTimeoutMs ?? 3000,
+          rpcTimeoutMs: 10_000,
+        });
+        admin = new HBaseTableAdmin(client);
+        admins.set(key, admin);
+      }
+      return admin;
+    },
+    async close() {
+      await Promise.all([...admins.values()].map((a) => a.close()));
+      admins.clear();
+    },
+  };
 }
