@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import { printable, toBuffer, type Bytes } from './bytes.js';
 import type { Cluster } from './cluster.js';
 import { HBaseError, remoteError } from './errors.js';
-import { parseTableName, tableNameProto, type RegionLocation } from './meta.js';
-import { toNumber, type Int64, type MessageName, type PbProcedureResult, type PbTableSchema } from './proto.js';
+import { parseTableName, tableNameFromProto, tableNameProto, type RegionLocation } from './meta.js';
+import { toNumber, type Int64, type MessageName, type PbProcedureResult, type PbTableName, type PbTableSchema } from './proto.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import { familyFromSchema, familySchema, type FamilyDescription, type FamilySpec } from './schema.js';
 
@@ -48,6 +48,18 @@ export class HBaseAdmin {
 
   async tableExists(table: string): Promise<boolean> {
     return (await this.schema(table)) !== undefined;
+  }
+
+  /** Names of the user tables (optionally only those matching a Java regular expression). */
+  async listTables(regex?: string): Promise<string[]> {
+    const response = await this.masterCall<{ table_names?: PbTableName[] }>(
+      'GetTableNames',
+      'GetTableNamesRequest',
+      { include_sys_tables: false, ...(regex ? { regex } : {}) },
+      'GetTableNamesResponse',
+      regex ?? '*',
+    );
+    return (response.table_names ?? []).map(tableNameFromProto);
   }
 
   /** The table's settings, or undefined when it does not exist. */

@@ -124,7 +124,10 @@ const REMOTE_RULES: Record<string, RemoteRule> = {
 /** Exceptions not listed above: retriable unless the server said not to retry. */
 export function remoteError(className: string, message: string, options: { doNotRetry?: boolean; server?: string; hostname?: string; port?: number }): HBaseError {
   const rule = REMOTE_RULES[className];
-  const firstLine = message.split('\n')[0]?.trim() ?? '';
+  let firstLine = message.split('\n')[0]?.trim() ?? '';
+  // Server messages start with the class name again, and some append whole table descriptors.
+  if (firstLine.startsWith(`${className}: `)) firstLine = firstLine.slice(className.length + 2);
+  if (firstLine.length > 300) firstLine = `${firstLine.slice(0, 300)}…`;
   const shortClass = className.slice(className.lastIndexOf('.') + 1);
   const error = new HBaseError(rule?.code ?? 'REMOTE', `${shortClass}: ${firstLine}`, {
     retriable: rule ? rule.retriable : !options.doNotRetry,

@@ -104,6 +104,8 @@ message RegionRequest { required RegionSpecifier region = 1; optional ServerName
 message Empty { }
 message GetTableDescriptorsRequest { repeated TableName table_names = 1; optional string regex = 2; optional bool include_sys_tables = 3; optional string namespace = 4; }
 message GetTableDescriptorsResponse { repeated TableSchema table_schema = 1; }
+message GetTableNamesRequest { optional string regex = 1; optional bool include_sys_tables = 2; optional string namespace = 3; }
+message GetTableNamesResponse { repeated TableName table_names = 1; }
 message GetTableStateRequest { required TableName table_name = 1; }
 message GetTableStateResponse { required TableState table_state = 1; }
 message GetProcedureResultRequest { required uint64 proc_id = 1; }
@@ -173,7 +175,7 @@ export type MessageName =
   | 'RowFilter' | 'SingleColumnValueFilter' | 'FilterList'
   | 'GetRequest' | 'GetResponse' | 'MutateRequest' | 'MutateResponse' | 'ScanRequest' | 'ScanResponse' | 'MultiRequest' | 'MultiResponse'
   | 'ProcIdResponse' | 'TableNameRequest' | 'CreateTableRequest' | 'ColumnRequest' | 'SplitTableRegionRequest' | 'RegionRequest' | 'Empty'
-  | 'GetTableDescriptorsRequest' | 'GetTableDescriptorsResponse' | 'GetTableStateRequest' | 'GetTableStateResponse'
+  | 'GetTableDescriptorsRequest' | 'GetTableDescriptorsResponse' | 'GetTableNamesRequest' | 'GetTableNamesResponse' | 'GetTableStateRequest' | 'GetTableStateResponse'
   | 'GetProcedureResultRequest' | 'GetProcedureResultResponse';
 
 const types = new Map<string, protobuf.Type>();
