@@ -102,3 +102,13 @@ export function idOf(source: SourceName, record: RecordOf[SourceName]): string {
 export function refOf(message: InMessage, index: number): SourceRef {
   return { partition: message.partition, offset: message.offset, index, arrivalMs: Number(message.timestamp) };
 }
+
+/**
+ * The processing time the "more than 1 h in the future" rule compares with: the message's Kafka
+ * timestamp when it is earlier than the clock. A replay hours later must judge a record as the first
+ * pass did, or a record rejected as future-dated would be accepted (and counted) on replay.
+ */
+export function processingTime(message: InMessage, nowMs: number): number {
+  const kafkaTs = Number(message.timestamp);
+  return kafkaTs > 0 && kafkaTs < nowMs ? kafkaTs : nowMs;
+}

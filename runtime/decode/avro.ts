@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { RuntimeError } from '../errors.js';
 import type { BidRequest, InMessage, Item } from '../model.js';
-import { refOf } from '../model.js';
+import { processingTime, refOf } from '../model.js';
 import { REASON, Rejection, validateBidRequest } from '../stages/validate.js';
 import { BID_REQUEST_SCHEMA } from './bid-request-schema.js';
 
@@ -126,7 +126,7 @@ export class AvroBidRequestDecoder {
     }
     // -1: the bytes ended inside a record; fewer than all: trailing garbage. Both are corrupt.
     if (decoded.offset !== value.length || typeof decoded.value !== 'object' || decoded.value === null) return { ok: false, reason: REASON.avroDecode, raw: value, ref };
-    const result = validateBidRequest(toBidRequest(decoded.value as Record<string, unknown>), nowMs);
+    const result = validateBidRequest(toBidRequest(decoded.value as Record<string, unknown>), processingTime(message, nowMs));
     if (result instanceof Rejection) return { ok: false, reason: result.reason, raw: value, ref };
     return { ok: true, record: result, ref };
   }

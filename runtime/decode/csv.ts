@@ -1,6 +1,6 @@
 import type { CsvConfig } from '../../api/runtime-config.js';
 import type { Click, Conversion, InMessage, Item } from '../model.js';
-import { refOf } from '../model.js';
+import { processingTime, refOf } from '../model.js';
 import { REASON, Rejection, validateClick, validateConversion, type Fields, type Validated } from '../stages/validate.js';
 import { scanCsv } from './csv-parser.js';
 
@@ -34,6 +34,7 @@ function csvBatchDecoder<T>(canonical: readonly string[], validate: Validator<T>
         continue;
       }
       const text = message.value.toString('utf8');
+      const now = processingTime(message, nowMs);
       let names = configured;
       let expectHeader = options.csv.header;
       let index = 0;
@@ -55,7 +56,7 @@ function csvBatchDecoder<T>(canonical: readonly string[], validate: Validator<T>
             const value = fields[k]!;
             if (value !== '') bag[names[k]!] = value;
           }
-          const result = validate(bag, nowMs);
+          const result = validate(bag, now);
           if (result instanceof Rejection) items.push({ ok: false, reason: result.reason, raw: Buffer.from(text.slice(start, end), 'utf8'), ref });
           else items.push({ ok: true, record: result, ref });
         },

@@ -14,7 +14,7 @@ const NOW = Date.parse('2026-11-28T00:00:00Z');
 
 let offset = 0;
 function message(value: Buffer | string | null, partition = 0): InMessage {
-  return { partition, offset: String(offset++), timestamp: '1795816800000', value: typeof value === 'string' ? Buffer.from(value) : value };
+  return { partition, offset: String(offset++), timestamp: String(NOW), value: typeof value === 'string' ? Buffer.from(value) : value };
 }
 const reasons = <T>(items: Item<T>[]) => items.map((item) => (item.ok ? 'ok' : item.reason));
 

@@ -1,5 +1,5 @@
 import type { Impression, InMessage, Item } from '../model.js';
-import { refOf } from '../model.js';
+import { processingTime, refOf } from '../model.js';
 import { REASON, Rejection, validateImpression, type Fields } from '../stages/validate.js';
 
 export interface JsonSourceOptions {
@@ -55,7 +55,7 @@ export function impressionDecoder(options: JsonSourceOptions): (messages: readon
           items.push({ ok: false, reason: REASON.jsonShape, raw: raw(), ref });
           continue;
         }
-        const result = validateImpression(map(element), nowMs);
+        const result = validateImpression(map(element), processingTime(message, nowMs));
         if (result instanceof Rejection) items.push({ ok: false, reason: result.reason, raw: raw(), ref });
         else items.push({ ok: true, record: result, ref });
       }

@@ -1,0 +1,196 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { RuntimeConfig, SourceName } from '../../api/runtime-config.js';
+import { HBaseClient } from '../../hbase/index.js';
+import { SOURCE_NAMES } from '../../api/runtime-config.js';
+import type { GeneratedMessages } from '../../generator/index.js';
+import { encodeBidRequest } from '../decode/avro.js';
+import type { BidRequest } from '../model.js';
+import { DEFAULT_FAMILIES, saltSplitKeys } from '../storage/layout.js';
+
+/**
+ * Test support for runtime tests against real Kafka and HBase: a pipeline's topics and table under
+ * fresh names, its runtime config, the generator's messages produced the way `adpipe produce`
+ * does (keyed by record id), and workers as child processes of `node dist/runtime/main.js`.
+ */
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Endpoints {
+  bootstrap: string;
+  zookeeperQuorum: string;
+}
+
+export interface TestPipeline {
+  name: string;
+  config: RuntimeConfig;
+  configFile: string;
+  dir: string;
+}
+
+/** Builds dist/ when the compiled worker is older than any runtime or hbase source. */
+export function ensureBuilt(): void {
+  const main = path.join(REPO, 'dist', 'runtime', 'main.js');
+  const newest = (dir: string): number =>
+    fs.readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) return Math.max(latest, newest(full));
+      return entry.name.endsWith('.ts') ? Math.max(latest, fs.statSync(full).mtimeMs) : latest;
+    }, 0);
+  const built = fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0;
+  if (built >= Math.max(newest(path.join(REPO, 'runtime')), newest(path.join(REPO, 'hbase')))) return;
+  // tsc emits even when another module under construction has type errors; only ours must run.
+  spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(REPO, 'tsconfig.build.json')], { stdio: 'ignore' });
+  if (!fs.existsSync(main)) throw new Error('dist/runtime/main.js is missing after the build; run npm run build');
+}
+
+export async function createPipeline(endpoints: Endpoints, name: string, options: { partitions?: number; saltBuckets?: number; batchSize?: number } = {}): Promise<TestPipeline> {
+  const partitions = options.partitions ?? 3;
+  const saltBuckets = options.saltBuckets ?? 4;
+  const topics = Object.fromEntries(SOURCE_NAMES.map((source) => [source, `${name}-${source}`])) as Record<SourceName, string>;
+  const deadLetterTopic = `${name}-dlq`;
+  const kafka = new Kafka({ clientId: 'adpipe-runtime-test', brokers: [endpoints.bootstrap], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [...SOURCE_NAMES.map((source) => ({ topic: topics[source], numPartitions: partitions, replicationFactor: 1 })), { topic: deadLetterTopic, numPartitions: 1, replicationFactor: 1 }],
+  });
+  await admin.disconnect();
+  const table = name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const hbase = new HBaseClient({ zookeeperQuorum: endpoints.zookeeperQuorum });
+  try {
+    await hbase.admin.createTable({ name: table, families: Object.values(DEFAULT_FAMILIES).map((family) => ({ name: family, maxVersions: 1 })), splitKeys: saltSplitKeys(saltBuckets) });
+  } finally {
+    hbase.close();
+  }
+  const config: RuntimeConfig = {
+    pipeline: { namespace: 'test', name },
+    kafka: { brokers: [endpoints.bootstrap], clientId: `adpipe-${name}`, groupId: `adpipe.test.${name}` },
+    hbase: { zookeeperQuorum: endpoints.zookeeperQuorum, znodeParent: '/hbase', table },
+    sources: {
+      bidRequests: { topic: topics.bidRequests, avro: {} },
+      impressions: { topic: topics.impressions, fieldMapping: {} },
+      clicks: { topic: topics.clicks, csv: { header: false, delimiter: ',' }, fieldMapping: {} },
+      conversions: { topic: topics.conversions, csv: { header: false, delimiter: ',' }, fieldMapping: {} },
+    },
+    deadLetterTopic,
+    correlation: { attributionWindowMs: 86_400_000, conversionWindowMs: 7 * 86_400_000, latenessMs: 86_400_000 },
+    storage: { saltBuckets, aggregatesTtlSeconds: 31_536_000, families: { ...DEFAULT_FAMILIES } },
+    batchSize: options.batchSize ?? 500,
+    http: { port: 0 },
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+  const configFile = path.join(dir, 'pipeline.json');
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  return { name, config, configFile, dir };
+}
+
+export async function dropPipeline(endpoints: Endpoints, pipeline: TestPipeline): Promise<void> {
+  const kafka = new Kafka({ clientId: 'adpipe-runtime-test', brokers: [endpoints.bootstrap], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect().catch(() => undefined);
+  await admin.deleteTopics({ topics: [...SOURCE_NAMES.map((s) => pipeline.config.sources[s].topic), pipeline.config.deadLetterTopic] }).catch(() => undefined);
+  await admin.disconnect().catch(() => undefined);
+  const hbase = new HBaseClient({ zookeeperQuorum: endpoints.zookeeperQuorum, operationTimeoutMs: 20_000 });
+  await hbase.admin.deleteTable(pipeline.config.hbase.table, { ifExists: true }).catch(() => undefined);
+  hbase.close();
+  fs.rmSync(pipeline.dir, { recursive: true, force: true });
+}
+
+/** The key `adpipe produce` uses: the (first) record id, so every copy of an id lands on one partition. */
+function keyOf(source: SourceName, value: string): string | null {
+  if (source === 'impressions') {
+    try {
+      const parsed = JSON.parse(value) as unknown;
+      const first = (Array.isArray(parsed) ? parsed[0] : parsed) as { impression_id?: unknown } | undefined;
+      return typeof first?.impression_id === 'string' ? first.impression_id : null;
+    } catch {
+      return null;
+    }
+  }
+  const firstField = /^"?([^",\r\n]*)/.exec(value);
+  return firstField?.[1] || null;
+}
+
+export interface OutMessage {
+  key: string | null;
+  value: Buffer;
+}
+
+/** The generator's messages as Kafka messages, per source, in production order. */
+export function kafkaMessages(messages: GeneratedMessages): Record<SourceName, OutMessage[]> {
+  return {
+    bidRequests: messages.bidRequests.map((m) =>
+      '$base64' in m ? { key: null, value: Buffer.from((m as { $base64: string }).$base64, 'base64') } : { key: (m as BidRequest).request_id, value: encodeBidRequest(m as BidRequest) },
+    ),
+    impressions: messages.impressions.map((text) => ({ key: keyOf('impressions', text), value: Buffer.from(text, 'utf8') })),
+    clicks: messages.clicks.map((text) => ({ key: keyOf('clicks', text), value: Buffer.from(text, 'utf8') })),
+    conversions: messages.conversions.map((text) => ({ key: keyOf('conversions', text), value: Buffer.from(text, 'utf8') })),
+  };
+}
+
+export async function openProducer(bootstrap: string): Promise<Producer> {
+  const kafka = new Kafka({ clientId: 'adpipe-runtime-test-producer', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 20, maxRetryTime: 3000 } });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  return producer;
+}
+
+/** Produces a slice of every source, interleaved source by source, in chunks. */
+export async function produce(producer: Producer, pipeline: TestPipeline, all: Record<SourceName, OutMessage[]>, fraction: [number, number] = [0, 1]): Promise<void> {
+  for (const source of SOURCE_NAMES) {
+    const list = all[source];
+    const slice = list.slice(Math.floor(list.length * fraction[0]), Math.floor(list.length * fraction[1]));
+    for (let i = 0; i < slice.length; i += 500) {
+      await producer.send({ topic: pipeline.config.sources[source].topic, acks: -1, messages: slice.slice(i, i + 500) });
+    }
+  }
+}
+
+export interface WorkerProcess {
+  port: number;
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export function startWorker(pipeline: TestPipeline, port: number, env: Record<string, string> = {}): WorkerProcess {
+  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'runtime', 'main.js'), '--config', pipeline.configFile, '--port', String(port)], {
+    cwd: REPO,
+    env: { ...process.env, ADPIPE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { port, child, output: () => output, exited };
+}
+
+export async function stopWorker(worker: WorkerProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+  worker.child.kill(signal);
+  const timeout = setTimeout(() => worker.child.kill('SIGKILL'), 30_000);
+  await worker.exited;
+  clearTimeout(timeout);
+}
+
+export async function getJson<T>(port: number, pathAndQuery: string): Promise<T> {
+  const response = await fetch(`http://127.0.0.1:${port}${pathAndQuery}`, { signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new Error(`GET ${pathAndQuery}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export function performancePath(query: { campaign_id: string; from: string; to: string; granularity: string; by?: string }): string {
+  const params = new URLSearchParams({ from: query.from, to: query.to, granularity: query.granularity });
+  if (query.by) params.set('by', query.by);
+  return `/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`;
+}

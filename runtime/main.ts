@@ -1,0 +1,57 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { HBaseClient } from '../hbase/index.js';
+import { loadConfig } from './config.js';
+import { kafkaClient } from './kafka.js';
+import { WorkerMetrics } from './metrics.js';
+import { createHttpServer } from './query/http.js';
+import { HBaseStore } from './storage/hbase-store.js';
+import { Worker } from './worker.js';
+
+// Wiring only: `node dist/runtime/main.js --config /etc/adpipe/pipeline.json`.
+const { values } = parseArgs({ options: { config: { type: 'string', default: '/etc/adpipe/pipeline.json' }, port: { type: 'string' } } });
+const log = pino({ base: { component: 'adpipe-worker' }, level: process.env.ADPIPE_LOG_LEVEL ?? 'info' });
+const config = loadConfig(values.config!);
+const port = values.port ? Number(values.port) : config.http.port;
+const pipelineLog = log.child({ pipeline: `${config.pipeline.namespace}/${config.pipeline.name}` });
+
+const hbase = new HBaseClient({ zookeeperQuorum: config.hbase.zookeeperQuorum, znodeParent: config.hbase.znodeParent });
+const store = new HBaseStore(hbase, config.hbase.table);
+const metrics = new WorkerMetrics();
+const worker = new Worker({
+  config,
+  kafka: kafkaClient(config.kafka, pipelineLog),
+  store,
+  log: pipelineLog,
+  metrics,
+  partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? 4),
+});
+const server = createHttpServer({
+  store,
+  settings: { saltBuckets: config.storage.saltBuckets, families: config.storage.families },
+  registry: metrics.registry,
+  log: pipelineLog,
+  ready: () => worker.ready,
+  healthy: () => worker.healthy,
+});
+server.listen(port, () => pipelineLog.info({ port }, 'http listening'));
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  pipelineLog.info({ signal }, 'stopping: finishing the batch in hand, committing, leaving the group');
+  await worker.stop().catch((error: unknown) => pipelineLog.error({ err: error }, 'stop failed'));
+  server.close();
+  hbase.close();
+  pipelineLog.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+await worker.start().catch((error: unknown) => {
+  pipelineLog.fatal({ err: error }, 'worker failed to start');
+  process.exit(1);
+});
+pipelineLog.info({ topics: Object.values(config.sources).map((s) => s.topic), table: config.hbase.table }, 'worker started');

@@ -1,0 +1,15 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The worker's Prometheus metrics, in a registry of its own (no process-global state). */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly records = new Counter({ name: 'adpipe_records_total', help: 'Records by source and outcome (in, accepted, invalid, duplicate).', labelNames: ['source', 'outcome'] as const, registers: [this.registry] });
+  readonly batchSeconds = new Histogram({ name: 'adpipe_batch_duration_seconds', help: 'Time to decode, store and commit one batch.', labelNames: ['source'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly hbaseSeconds = new Histogram({ name: 'adpipe_hbase_write_duration_seconds', help: 'Time to apply one batch to HBase (all steps).', labelNames: ['source'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly lag = new Gauge({ name: 'adpipe_consumer_lag', help: 'Messages between the last processed offset and the high watermark.', labelNames: ['topic', 'partition'] as const, registers: [this.registry] });
+  readonly retries = new Counter({ name: 'adpipe_batch_retries_total', help: 'Batches retried after a retriable failure.', labelNames: ['source', 'code'] as const, registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'adpipe_' });
+  }
+}

@@ -1,0 +1,159 @@
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../api/runtime-config.js';
+import { decodersFor, type Decoders } from './decode/index.js';
+import type { InMessage, Item, RecordOf } from './model.js';
+import type { WorkerMetrics } from './metrics.js';
+import { DeadLetterSink } from './sinks/deadletter.js';
+import { HBaseSink } from './sinks/hbase.js';
+import type { Store } from './storage/store.js';
+
+export interface WorkerOptions {
+  config: RuntimeConfig;
+  kafka: Kafka;
+  store: Store;
+  log: Logger;
+  metrics: WorkerMetrics;
+  /** Topic-partitions processed at once (their HBase round trips overlap). */
+  partitionsConsumedConcurrently?: number;
+}
+
+/** Programmer errors are never retried: the process exits and Kubernetes restarts it with the log. */
+function isProgrammerError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One worker of a pipeline's consumer group: per batch of one topic-partition, decode and validate,
+ * apply to HBase (exactly-once effect, see docs/exactly-once.md), dead-letter the invalid records,
+ * then commit. Nothing is committed before its effects are durable; a failure is retried until it
+ * succeeds or the partition is taken away (another worker then replays it), never skipped.
+ */
+export class Worker {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly sink: HBaseSink;
+  private readonly deadLetters: DeadLetterSink;
+  private readonly decoders: Decoders;
+  private readonly sourceByTopic: Map<string, SourceName>;
+  private joined = false;
+  private stopping = false;
+  private crashed: Error | undefined;
+
+  constructor(private readonly options: WorkerOptions) {
+    const { config, kafka, store } = options;
+    this.consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+    });
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+    this.sink = new HBaseSink(store, {
+      saltBuckets: config.storage.saltBuckets,
+      families: config.storage.families,
+      rules: config.correlation,
+    });
+    this.deadLetters = new DeadLetterSink(this.producer, config.deadLetterTopic);
+    this.decoders = decodersFor(config.sources);
+    this.sourceByTopic = new Map(SOURCE_NAMES.map((source) => [config.sources[source].topic, source]));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      this.joined = true;
+      options.log.info({ memberId: event.payload.memberId, assignment: event.payload.memberAssignment }, 'joined the consumer group');
+    });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      options.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+      if (!event.payload.restart) this.crashed = event.payload.error;
+    });
+  }
+
+  /** Joined the group and not shutting down: the Pod may receive traffic. */
+  get ready(): boolean {
+    return this.joined && !this.stopping && !this.crashed;
+  }
+
+  /** False once the consumer has crashed for good: the Pod should be restarted. */
+  get healthy(): boolean {
+    return !this.crashed;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.options;
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: SOURCE_NAMES.map((source) => config.sources[source].topic), fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /** SIGTERM: finish the batch in hand, commit it, leave the group, close the producer. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+
+  private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+    const { config, metrics, log } = this.options;
+    const source = this.sourceByTopic.get(batch.topic);
+    if (!source) return;
+    const abandoned = () => !isRunning() || isStale();
+    for (let start = 0; start < batch.messages.length; start += config.batchSize) {
+      if (abandoned()) return;
+      const timer = metrics.batchSeconds.startTimer({ source });
+      const chunk = batch.messages.slice(start, start + config.batchSize);
+      const messages: InMessage[] = chunk.map((m) => ({ partition: batch.partition, offset: m.offset, timestamp: m.timestamp, value: m.value }));
+      const lastOffset = chunk[chunk.length - 1]!.offset;
+      const retry = <T>(what: string, work: () => Promise<T>) => this.retrying(source, what, work, heartbeat, abandoned);
+
+      const decode = this.decoders[source] as (messages: readonly InMessage[], nowMs: number) => Promise<Item<RecordOf[SourceName]>[]>;
+      const items = await retry('decode', () => decode(messages, Date.now()));
+      const hbaseTimer = metrics.hbaseSeconds.startTimer({ source });
+      const outcome = await retry('store', () => this.sink.applyBatch(source, batch.partition, items, lastOffset));
+      hbaseTimer();
+      await retry('dead-letter', () => this.deadLetters.send(source, batch.topic, outcome.invalidItems));
+      if (abandoned()) return;
+      await retry('commit', () => this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]));
+      resolveOffset(lastOffset);
+
+      metrics.records.inc({ source, outcome: 'in' }, items.length);
+      metrics.records.inc({ source, outcome: 'accepted' }, outcome.accepted);
+      metrics.records.inc({ source, outcome: 'invalid' }, outcome.invalid);
+      metrics.records.inc({ source, outcome: 'duplicate' }, outcome.duplicates);
+      metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1));
+      timer();
+      log.debug({ source, partition: batch.partition, lastOffset, records: items.length, accepted: outcome.accepted, invalid: outcome.invalid, duplicates: outcome.duplicates }, 'batch stored');
+      await heartbeat();
+    }
+  }
+
+  /**
+   * Runs `work` until it succeeds. Between attempts it heartbeats, so a long HBase outage keeps the
+   * partitions; a rebalance (the heartbeat fails) or shutdown ends the attempt without committing,
+   * and whoever owns the partition next replays the batch.
+   */
+  private async retrying<T>(source: SourceName, what: string, work: () => Promise<T>, heartbeat: () => Promise<void>, abandoned: () => boolean): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (isProgrammerError(error) || abandoned()) throw error;
+        const code = (error as { code?: string; type?: string }).code ?? (error as { type?: string }).type ?? (error as Error).name ?? 'unknown';
+        this.options.metrics.retries.inc({ source, code: String(code) });
+        this.options.log.warn({ err: error, source, step: what, attempt }, `batch step '${what}' failed; retrying`);
+        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2));
+        await heartbeat();
+      }
+    }
+  }
+}
