@@ -1,0 +1,8 @@
+/** Loading JSON, CSV and Avro data into Kafka: files, generated sets, batch or at a steady rate. */
+export { avroEncoder, type AvroEncoding } from './avro.js';
+export { produceDirectory, type DirectoryOptions, type DirectorySummary } from './directory.js';
+export { ProducerError, type ProducerErrorCode } from './errors.js';
+export { ensureTopics, kafkaClient, newProducer } from './kafka.js';
+export { keyOfCsv, keyOfJson } from './keys.js';
+export { sendMessages, type Progress, type SendOptions, type SendSummary } from './produce.js';
+export { csvToJson, detectFormat, readMessages, type FileFormat, type OutMessage, type ReadOptions } from './read.js';

@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { CLICK_COLUMNS, CONVERSION_COLUMNS, type Source } from '../generator/contract.js';
+import { splitCsvMessage } from '../generator/reference/csv.js';
+import type { AvroMessage } from '../generator/types.js';
+import { avroEncoder, type AvroEncoding } from './avro.js';
+import { ProducerError } from './errors.js';
+import { keyOfCsv, keyOfJson } from './keys.js';
+
+/** One Kafka message to send. */
+export interface OutMessage {
+  key: string | null;
+  value: Buffer;
+}
+
+/**
+ * How a file holds messages:
+ * - `text-lines`: each non-empty line is one message (JSON impressions);
+ * - `json-string-lines`: each line is a JSON string holding one message (a generated set's CSV files);
+ * - `csv`: a plain CSV file; each record (RFC 4180, quoted line breaks allowed) becomes a message,
+ *   or `recordsPerMessage` records joined by `\n`;
+ * - `avro-json`: each line a record as JSON, Avro-encoded; `{"$base64": ...}` lines are raw bytes.
+ */
+export type FileFormat = 'text-lines' | 'json-string-lines' | 'csv' | 'avro-json';
+
+export interface ReadOptions {
+  source: Source;
+  file: string;
+  format?: FileFormat;
+  avro?: AvroEncoding;
+  /** CSV sources only: send each CSV message as JSON (one object per record, an array for several). */
+  csvAsJson?: boolean;
+  /** `csv` format: records per message (default 1). */
+  recordsPerMessage?: number;
+  /** `csv` format: the file's first record is a header, not data. */
+  skipHeader?: boolean;
+}
+
+export function detectFormat(source: Source, file: string): FileFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (source === 'bidRequests') return 'avro-json';
+  if (source === 'impressions') return 'text-lines';
+  return ext === '.csv' ? 'csv' : 'json-string-lines';
+}
+
+async function* lines(file: string): AsyncGenerator<string> {
+  const input = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const opened = new Promise<void>((resolve, reject) => input.once('open', () => resolve()).once('error', reject));
+  try {
+    await opened;
+  } catch (cause) {
+    throw new ProducerError('PRODUCE_INPUT', `cannot read ${file}: ${(cause as Error).message}`, false, { cause });
+  }
+  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) if (line.length) yield line;
+}
+
+/** Raw CSV records of a file, quoted line breaks kept, record terminators removed. */
+async function* csvRecords(file: string): AsyncGenerator<string> {
+  let inQuotes = false;
+  let pending = '';
+  for await (const line of lines(file)) {
+    for (let i = 0; i < line.length; i++) if (line.charCodeAt(i) === 34) inQuotes = !inQuotes;
+    pending = pending ? `${pending}\n${line}` : line;
+    if (!inQuotes) {
+      yield pending;
+      pending = '';
+    }
+  }
+  if (pending) yield pending;
+}
+
+const numeric = /^\d+$/;
+
+/** CSV text → JSON text with the canonical column names; a line that is not a record is sent as it was. */
+export function csvToJson(source: 'clicks' | 'conversions', text: string): string {
+  const columns: readonly string[] = source === 'clicks' ? CLICK_COLUMNS : CONVERSION_COLUMNS;
+  const objects: unknown[] = [];
+  for (const record of splitCsvMessage(text)) {
+    if ('error' in record || record.fields.length !== columns.length) return text;
+    const obj: Record<string, string | number | null> = {};
+    columns.forEach((name, i) => {
+      const value = record.fields[i]!;
+      obj[name] = (name === 'ts' || name === 'value_micros') && numeric.test(value) ? Number(value) : name === 'user_id' && value === '' ? null : value;
+    });
+    objects.push(obj);
+  }
+  return JSON.stringify(objects.length === 1 ? objects[0] : objects);
+}
+
+function where(file: string, n: number): string {
+  return `${file} line ${n}`;
+}
+
+/** The messages a file holds, streamed, with keys. */
+export async function* readMessages(options: ReadOptions): AsyncGenerator<OutMessage> {
+  const { source, file } = options;
+  const format = options.format ?? detectFormat(source, file);
+  const csvSource = source === 'clicks' || source === 'conversions' ? source : undefined;
+  if (options.csvAsJson && !csvSource) throw new ProducerError('PRODUCE_OPTIONS', `--csv-as-json applies to clicks and conversions, not ${source}`);
+  if ((format === 'avro-json') !== (source === 'bidRequests')) {
+    throw new ProducerError('PRODUCE_OPTIONS', `format ${format} does not fit source ${source}: bid requests are Avro, the others text`);
+  }
+  const text = (value: string): OutMessage => {
+    if (csvSource && options.csvAsJson) {
+      const json = csvToJson(csvSource, value);
+      return { key: keyOfCsv(value), value: Buffer.from(json) };
+    }
+    return { key: csvSource ? keyOfCsv(value) : keyOfJson(value), value: Buffer.from(value) };
+  };
+  let n = 0;
+  switch (format) {
+    case 'text-lines':
+      for await (const line of lines(file)) yield text(line);
+      return;
+    case 'json-string-lines':
+      for await (const line of lines(file)) {
+        n++;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch (cause) {
+          throw new ProducerError('PRODUCE_INPUT', `${where(file, n)} is not a JSON string (expected one CSV message per line as a JSON string; for a plain CSV file use a .csv name or --format csv)`, false, { cause });
+        }
+        if (typeof value !== 'string') throw new ProducerError('PRODUCE_INPUT', `${where(file, n)} is JSON but not a string`);
+        yield text(value);
+      }
+      return;
+    case 'csv': {
+      const per = options.recordsPerMessage ?? 1;
+      if (!Number.isInteger(per) || per < 1) throw new ProducerError('PRODUCE_OPTIONS', `records per message must be an integer >= 1, got ${per}`);
+      let group: string[] = [];
+      let first = true;
+      for await (const record of csvRecords(file)) {
+        if (first && options.skipHeader) {
+          first = false;
+          continue;
+        }
+        first = false;
+        group.push(record);
+        if (group.length >= per) {
+          yield text(group.join('\n'));
+          group = [];
+        }
+      }
+      if (group.length) yield text(group.join('\n'));
+      return;
+    }
+    case 'avro-json': {
+      const encode = avroEncoder(options.avro);
+      for await (const line of lines(file)) {
+        n++;
+        let record: AvroMessage;
+        try {
+          record = JSON.parse(line) as AvroMessage;
+        } catch (cause) {
+          throw new ProducerError('PRODUCE_INPUT', `${where(file, n)} is not JSON (expected one bid request record per line)`, false, { cause });
+        }
+        const key = typeof (record as { request_id?: unknown }).request_id === 'string' ? (record as { request_id: string }).request_id : null;
+        yield { key, value: encode(record, where(file, n)) };
+      }
+      return;
+    }
+  }
+}
