@@ -3,7 +3,7 @@ import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { eventually, kafka, kubeConfig, kubectl, uniqueName } from '../e2e/support/stack-clients.js';
 import type { AdPipeline } from '../api/v1alpha1/index.js';
 import type { Operator } from './operator.js';
-import { applyPipeline, condition, deleteNamespace, examplePipeline, freshNamespace, getPipeline, installCrd, startTestOperator, waitForCondition } from './test-support.js';
+import { applyPipeline, condition, cleanUp, examplePipeline, freshNamespace, getPipeline, installCrd, startTestOperator, waitForCondition } from './test-support.js';
 
 // The operator against the real kube-apiserver and Kafka of the local stack, in-process, watching a
 // namespace of its own. HBase table management is covered in table.test.ts.
@@ -24,9 +24,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await operator?.stop();
+  await cleanUp(namespace, async () => operator?.stop());
   await admin?.disconnect();
-  await deleteNamespace(namespace);
 });
 
 async function topicState(topic: string): Promise<{ partitions: number; retention?: string; cleanup?: string } | undefined> {

@@ -10,7 +10,7 @@ import { stopProcess } from '../e2e/stack/proc.js';
 import { eventually, kubectl, uniqueName } from '../e2e/support/stack-clients.js';
 import type { Operator } from './operator.js';
 import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
-import { applyPipeline, condition, deleteNamespace, examplePipeline, freshNamespace, getPipeline, installCrd, startTestOperator, waitForCondition } from './test-support.js';
+import { applyPipeline, condition, cleanUp, examplePipeline, freshNamespace, getPipeline, installCrd, startTestOperator, waitForCondition } from './test-support.js';
 
 // Outages, against a PRIVATE Kafka and a PRIVATE HBase (the shared ones are never stopped): the
 // pipeline goes Ready=False with a reason and events, the operator backs off instead of spinning,
@@ -42,8 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await operator?.stop();
-  await deleteNamespace(namespace);
+  await cleanUp(namespace, async () => operator?.stop());
   await Promise.all([stopProcess(kafkaPid), stopProcess(hbasePid)]);
   fs.rmSync(dir, { recursive: true, force: true });
 });

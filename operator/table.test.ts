@@ -2,7 +2,7 @@ import { HBaseClient } from '../hbase/index.js';
 import { eventually, kubectl, stack, uniqueName } from '../e2e/support/stack-clients.js';
 import type { Operator } from './operator.js';
 import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
-import { applyPipeline, condition, deleteNamespace, examplePipeline, freshNamespace, getPipeline, installCrd, startTestOperator, waitForCondition } from './test-support.js';
+import { applyPipeline, condition, cleanUp, examplePipeline, freshNamespace, getPipeline, installCrd, startTestOperator, waitForCondition } from './test-support.js';
 
 // The table reconciler through the HBase module against the stack's real HBase.
 
@@ -18,9 +18,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await operator?.stop();
+  await cleanUp(namespace, async () => operator?.stop());
   hbase?.close();
-  await deleteNamespace(namespace);
 });
 
 test('the example creates its table with families, TTLs and pre-split regions; Ready when workers are scaled to 0', async () => {

@@ -22,6 +22,16 @@ export async function freshNamespace(prefix: string): Promise<string> {
   return namespace;
 }
 
+/**
+ * Deletes the namespace's AdPipelines while their operator still runs (so the finalizers are
+ * released and nothing is left behind), then the namespace.
+ */
+export async function cleanUp(namespace: string, stop: () => Promise<void> = async () => undefined): Promise<void> {
+  await kubectl('delete', 'adp', '--all', '-n', namespace, '--wait=true', '--timeout=90s').catch(() => undefined);
+  await stop();
+  await deleteNamespace(namespace);
+}
+
 export async function deleteNamespace(namespace: string): Promise<void> {
   const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
   await core.deleteNamespace({ name: namespace }).catch(() => undefined);

@@ -1,8 +1,11 @@
 import crypto from 'node:crypto';
-import { ConfigResourceTypes, Kafka, logLevel, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import kafkajs, { type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { Batcher, type Outcome } from '../controller/batch.js';
 import type { ObservedTopic } from '../render/topics.js';
 import { describeError, OperatorError } from './errors.js';
+
+// kafkajs is CommonJS; Node's ESM loader does not see all of its named exports.
+const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 
 /**
  * Kafka admin access for all pipelines: one admin client per cluster (brokers + credentials), and per
