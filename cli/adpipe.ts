@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dispatch, helpText, type Command, type Io } from './command.js';
+import { COMMANDS } from './commands/index.js';
+import { EXIT, UsageError } from './errors.js';
+
+/** The `adpipe` command: subcommands from cli/commands/, exit codes 0 ok, 1 failure, 2 usage. */
+export const ROOT: Command = {
+  name: 'adpipe',
+  summary: 'Tools for adpipe, ad-event ingestion on Kubernetes: generate traffic, produce it into Kafka, query pipelines.',
+  subcommands: COMMANDS,
+};
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  try {
+    return await dispatch(ROOT, argv, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`adpipe: ${error.message}\nRun 'adpipe ${error.command ? `${error.command} ` : ''}--help' for usage.\n`);
+      return EXIT.usage;
+    }
+    const code = (error as { code?: unknown }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`adpipe: error${typeof code === 'string' ? ` [${code}]` : ''}: ${message}\n`);
+    if (io.env.ADPIPE_DEBUG && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
+    return EXIT.failure;
+  }
+}
+
+export { helpText };
+
+// Run only as the program itself (the bin, or `node dist/cli/adpipe.js`), not when a test imports main().
+const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
+if (invoked === realpathSync(fileURLToPath(import.meta.url))) {
+  process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+}

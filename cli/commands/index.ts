@@ -1,0 +1,8 @@
+import type { Command } from '../command.js';
+import { generateCommand } from './generate.js';
+import { produceCommand } from './produce.js';
+
+/**
+ * Every `adpipe` subcommand. To add one: a file in this folder exporting a Command, and one line here.
+ */
+export const COMMANDS: Command[] = [generateCommand, produceCommand];
