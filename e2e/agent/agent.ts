@@ -1,0 +1,236 @@
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { PodRunner } from './pod-runner.js';
+import type { VolumeSources } from './materialize.js';
+
+/**
+ * A node agent for the local stack: it registers a Node, binds pending Pods of the namespaces it
+ * serves to that Node (the scheduler's job, trivially), and runs them as local processes (the
+ * kubelet's job), reporting their status through the API server. The virtual-kubelet idea with a
+ * process provider, so that Deployment → ReplicaSet → Pod → readyReplicas is real without Docker.
+ */
+
+export interface AgentOptions {
+  kubeconfig: string;
+  nodeName: string;
+  /** Namespaces whose Pods this agent schedules and runs; others are left alone. */
+  namespaces: string[];
+  /** Where pod directories (volumes, logs) go. */
+  dir: string;
+  /** Working directory of every process: the repository root stands in for the image's /app. */
+  workdir: string;
+  log?: (line: string) => void;
+}
+
+export const HOST_PORTS_ANNOTATION = 'adpipe.io/host-ports';
+
+export class NodeAgent {
+  private readonly core: k8s.CoreV1Api;
+  private readonly runners = new Map<string, { runner: PodRunner; pod: V1Pod; reported?: string; stopping?: boolean }>();
+  private timer?: NodeJS.Timeout;
+  private heartbeat?: NodeJS.Timeout;
+  private ticking = false;
+  private dirty = false;
+  private stopped = false;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: AgentOptions) {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(options.kubeconfig);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.log = options.log ?? (() => undefined);
+  }
+
+  async start(): Promise<void> {
+    await this.registerNode();
+    this.heartbeat = setInterval(() => void this.reportNodeReady().catch((e: unknown) => this.log(`node heartbeat failed: ${String(e)}`)), 10_000);
+    const loop = async () => {
+      await this.tick().catch((error: unknown) => this.log(`sync failed: ${error instanceof Error ? error.message : String(error)}`));
+      if (!this.stopped) this.timer = setTimeout(loop, this.dirty ? 50 : 500);
+    };
+    await loop();
+  }
+
+  /** Stops every process (gracefully) and leaves the Node object for the next start to reuse. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await Promise.all([...this.runners.values()].map(({ runner }) => runner.stop(5)));
+    this.runners.clear();
+  }
+
+  private nodeStatus(): k8s.V1NodeStatus {
+    const now = new Date();
+    return {
+      capacity: { cpu: '2', memory: '24Gi', pods: '110' },
+      allocatable: { cpu: '2', memory: '24Gi', pods: '110' },
+      conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady', message: 'adpipe local node agent is running', lastHeartbeatTime: now, lastTransitionTime: now }],
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'Hostname', address: this.options.nodeName },
+      ],
+      nodeInfo: {
+        architecture: process.arch,
+        operatingSystem: 'linux',
+        kubeletVersion: 'adpipe-agent',
+        kubeProxyVersion: '',
+        containerRuntimeVersion: 'process://node',
+        bootID: '',
+        kernelVersion: '',
+        machineID: '',
+        osImage: 'local processes',
+        systemUUID: '',
+      },
+    };
+  }
+
+  private async registerNode(): Promise<void> {
+    const exists = await this.core.readNode({ name: this.options.nodeName }).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      await this.core.createNode({ body: { metadata: { name: this.options.nodeName, labels: { 'kubernetes.io/hostname': this.options.nodeName, 'adpipe.io/local-agent': 'true' } }, status: this.nodeStatus() } });
+    }
+    await this.reportNodeReady();
+  }
+
+  private async reportNodeReady(): Promise<void> {
+    await this.core.patchNodeStatus({ name: this.options.nodeName, body: [{ op: 'replace', path: '/status', value: this.nodeStatus() }] });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    this.dirty = false;
+    try {
+      const pods = (await Promise.all(this.options.namespaces.map((namespace) => this.core.listNamespacedPod({ namespace })))).flatMap((list) => list.items);
+      const seen = new Set<string>();
+      for (const pod of pods) {
+        const uid = pod.metadata!.uid!;
+        if (!pod.spec?.nodeName) {
+          if (!pod.metadata?.deletionTimestamp) await this.bind(pod);
+          continue;
+        }
+        if (pod.spec.nodeName !== this.options.nodeName) continue;
+        seen.add(uid);
+        const entry = this.runners.get(uid);
+        if (pod.metadata?.deletionTimestamp) {
+          await this.terminate(pod, entry);
+          continue;
+        }
+        if (!entry) {
+          if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+          await this.run(pod);
+        } else {
+          entry.pod = pod;
+          await this.report(uid);
+        }
+      }
+      // Pods deleted outright (grace 0) or moved away: their processes go too.
+      for (const [uid, entry] of this.runners) {
+        if (!seen.has(uid) && !entry.stopping) {
+          entry.stopping = true;
+          void entry.runner.stop(0).then(() => this.runners.delete(uid));
+        }
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async bind(pod: V1Pod): Promise<void> {
+    const { name, namespace } = pod.metadata as { name: string; namespace: string };
+    await this.core
+      .createNamespacedPodBinding({ name, namespace, body: { metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: this.options.nodeName } } })
+      .then(
+        () => {
+          this.log(`bound ${namespace}/${name} to ${this.options.nodeName}`);
+          this.dirty = true;
+        },
+        (error: unknown) => this.log(`binding ${namespace}/${name} failed: ${String(error)}`),
+      );
+  }
+
+  private async sources(pod: V1Pod): Promise<VolumeSources> {
+    const namespace = pod.metadata!.namespace!;
+    const configMapNames = new Set<string>();
+    const secretNames = new Set<string>();
+    for (const volume of pod.spec?.volumes ?? []) {
+      if (volume.configMap?.name) configMapNames.add(volume.configMap.name);
+      if (volume.secret?.secretName) secretNames.add(volume.secret.secretName);
+    }
+    for (const container of pod.spec?.containers ?? []) {
+      for (const from of container.envFrom ?? []) {
+        if (from.configMapRef?.name) configMapNames.add(from.configMapRef.name);
+        if (from.secretRef?.name) secretNames.add(from.secretRef.name);
+      }
+      for (const env of container.env ?? []) {
+        if (env.valueFrom?.configMapKeyRef?.name) configMapNames.add(env.valueFrom.configMapKeyRef.name);
+        if (env.valueFrom?.secretKeyRef?.name) secretNames.add(env.valueFrom.secretKeyRef.name);
+      }
+    }
+    const configMaps = new Map<string, V1ConfigMap>();
+    const secrets = new Map<string, V1Secret>();
+    for (const name of configMapNames) {
+      const cm = await this.core.readNamespacedConfigMap({ name, namespace }).catch(() => undefined);
+      if (cm) configMaps.set(name, cm);
+    }
+    for (const name of secretNames) {
+      const secret = await this.core.readNamespacedSecret({ name, namespace }).catch(() => undefined);
+      if (secret) secrets.set(name, secret);
+    }
+    return { configMaps, secrets };
+  }
+
+  private async run(pod: V1Pod): Promise<void> {
+    const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
+    const dir = path.join(this.options.dir, 'pods', `${namespace}_${name}_${uid.slice(0, 8)}`);
+    const runner = new PodRunner(pod, dir, this.options.workdir, () => {
+      this.dirty = true;
+    });
+    this.runners.set(uid, { runner, pod });
+    await runner.start(await this.sources(pod));
+    if (Object.keys(runner.hostPorts).length) {
+      const value = JSON.stringify(runner.hostPorts);
+      const patch = pod.metadata?.annotations
+        ? [{ op: 'add', path: `/metadata/annotations/${HOST_PORTS_ANNOTATION.replace('/', '~1')}`, value }]
+        : [{ op: 'add', path: '/metadata/annotations', value: { [HOST_PORTS_ANNOTATION]: value } }];
+      await this.core.patchNamespacedPod({ name, namespace, body: patch }).catch((error: unknown) => this.log(`annotating ${namespace}/${name} failed: ${String(error)}`));
+    }
+    this.log(`started ${namespace}/${name} in ${dir}`);
+    await this.report(uid);
+  }
+
+  private async report(uid: string): Promise<void> {
+    const entry = this.runners.get(uid);
+    if (!entry || entry.stopping) return;
+    const status = entry.runner.status(entry.pod.status);
+    const comparable = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) });
+    if (comparable === entry.reported) return;
+    const { name, namespace } = entry.pod.metadata as { name: string; namespace: string };
+    await this.core.patchNamespacedPodStatus({ name, namespace, body: [{ op: 'replace', path: '/status', value: status }] }).then(
+      () => {
+        entry.reported = comparable;
+      },
+      (error: unknown) => this.log(`status of ${namespace}/${name} failed: ${String(error)}`),
+    );
+  }
+
+  /** Graceful termination, then the final delete with grace 0 (what a kubelet does). */
+  private async terminate(pod: V1Pod, entry: { runner: PodRunner; stopping?: boolean } | undefined): Promise<void> {
+    const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
+    if (entry?.stopping) return;
+    if (entry) entry.stopping = true;
+    const finish = async () => {
+      await entry?.runner.stop(pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
+      // With a body, the API server ignores query parameters: the grace period must be in the body.
+      await this.core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } }).catch((error: unknown) => this.log(`final delete of ${namespace}/${name} failed: ${String(error)}`));
+      this.runners.delete(uid);
+      this.log(`stopped ${namespace}/${name}`);
+    };
+    void finish();
+  }
+}

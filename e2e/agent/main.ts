@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT, stackDir } from '../stack/paths.js';
+import { readStackState } from '../stack/state.js';
+import { NodeAgent } from './agent.js';
+
+/**
+ * `node dist/e2e/agent/main.js --namespace NS [--namespace NS2] [--node NAME]`: runs the Pods of
+ * those namespaces as local processes until SIGTERM.
+ */
+const { values } = parseArgs({
+  options: {
+    namespace: { type: 'string', multiple: true },
+    node: { type: 'string', default: 'adpipe-local' },
+    kubeconfig: { type: 'string' },
+  },
+});
+const kubeconfig = values.kubeconfig ?? readStackState()?.kube.kubeconfig;
+if (!kubeconfig || !values.namespace?.length) {
+  process.stderr.write('usage: agent --namespace NS [--namespace NS…] [--node NAME] [--kubeconfig FILE]\n(needs a running stack or --kubeconfig)\n');
+  process.exit(2);
+}
+const agent = new NodeAgent({
+  kubeconfig,
+  nodeName: values.node!,
+  namespaces: values.namespace,
+  dir: path.join(stackDir(), 'agent', values.node!),
+  workdir: REPO_ROOT,
+  log: (line) => process.stderr.write(`[agent] ${line}\n`),
+});
+let stopping = false;
+const shutdown = () => {
+  if (stopping) return;
+  stopping = true;
+  void agent.stop().then(() => process.exit(0));
+};
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+await agent.start();
