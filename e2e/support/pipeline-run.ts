@@ -1,0 +1,202 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type AdPipeline } from '../../api/v1alpha1/index.js';
+import type { Expected, PerformanceResponse } from '../../generator/index.js';
+import { REPO_ROOT } from '../stack/paths.js';
+import type { StackState } from '../stack/state.js';
+
+/**
+ * One full pipeline on the local stack, as a person runs it: the CRD installed, the operator and the
+ * node agent as processes, an AdPipeline applied, its workers running as Pods, and the answers of
+ * its query API compared with the generator's ground truth. Shared by the demo and the e2e scenarios
+ * so neither rots.
+ */
+
+export class PipelineRun {
+  readonly core: k8s.CoreV1Api;
+  readonly apps: k8s.AppsV1Api;
+  readonly custom: k8s.CustomObjectsApi;
+  private readonly children: ChildProcess[] = [];
+
+  constructor(
+    readonly state: StackState,
+    readonly namespace: string,
+  ) {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(state.kube.kubeconfig);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.apps = kc.makeApiClient(k8s.AppsV1Api);
+    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  kubectl(args: string[], input?: string): string {
+    const result = spawnSync(this.state.kubectl, ['--kubeconfig', this.state.kube.kubeconfig, ...args], { input, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed:\n${result.stderr}`);
+    return result.stdout;
+  }
+
+  installCrd(): void {
+    this.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=adpipe-e2e', '-f', path.join(REPO_ROOT, 'crds', 'adpipelines.adpipe.io.yaml')]);
+    this.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+  }
+
+  async ensureNamespace(): Promise<void> {
+    const exists = await this.core.readNamespace({ name: this.namespace }).then(
+      (ns) => !ns.metadata?.deletionTimestamp,
+      () => false,
+    );
+    if (!exists) {
+      await waitFor(`namespace ${this.namespace} to finish terminating`, async () => this.core.readNamespace({ name: this.namespace }).then(() => undefined, () => true), 120_000);
+      await this.core.createNamespace({ body: { metadata: { name: this.namespace } } });
+    }
+    await waitFor('the default service account', () => this.core.readNamespacedServiceAccount({ name: 'default', namespace: this.namespace }).catch(() => undefined));
+  }
+
+  /** Starts a compiled entry point of this repository as a child process logging to `.stack/logs/`. */
+  private startProcess(name: string, script: string, args: string[]): ChildProcess {
+    const logFile = path.join(this.state.dir, 'logs', `${name}.log`);
+    const log = fs.openSync(logFile, 'a');
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', script), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KUBECONFIG: this.state.kube.kubeconfig, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' },
+      stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    this.children.push(child);
+    return child;
+  }
+
+  startOperator(extraArgs: string[] = []): ChildProcess {
+    return this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', '0', ...extraArgs]);
+  }
+
+  startNodeAgent(): ChildProcess {
+    return this.startProcess(`agent-${this.namespace}`, 'e2e/agent/main.js', ['--namespace', this.namespace, '--node', `local-${this.namespace}`]);
+  }
+
+  /** SIGTERM to every process this run started, and wait for them to exit. */
+  async stopProcesses(): Promise<void> {
+    await Promise.all(
+      this.children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+
+  /** The example manifest, pointed at the stack's Kafka and HBase, in this run's namespace. */
+  example(name = 'demo'): AdPipeline {
+    const example = parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'adpipeline.yaml'), 'utf8')) as AdPipeline;
+    example.metadata = { ...example.metadata, name, namespace: this.namespace };
+    example.spec.kafka.bootstrapServers = [this.state.kafka.bootstrap];
+    example.spec.hbase.zookeeperQuorum = this.state.hbase.zookeeperQuorum;
+    return example;
+  }
+
+  apply(pipeline: AdPipeline): void {
+    this.kubectl(['apply', '--server-side', '--field-manager=adpipe-e2e', '-f', '-'], stringify({ ...pipeline, apiVersion: API_VERSION, kind: KIND }));
+  }
+
+  async get(name: string): Promise<AdPipeline | undefined> {
+    return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.namespace, plural: PLURAL, name }).catch(() => undefined)) as AdPipeline | undefined;
+  }
+
+  async waitForCondition(name: string, type: string, status: 'True' | 'False', timeoutMs = 180_000): Promise<AdPipeline> {
+    return waitFor(`${this.namespace}/${name} ${type}=${status}`, async () => {
+      const pipeline = await this.get(name);
+      const condition = pipeline?.status?.conditions?.find((c) => c.type === type);
+      return condition?.status === status && condition.observedGeneration === pipeline?.metadata.generation ? pipeline : undefined;
+    }, timeoutMs);
+  }
+
+  /** Deletes the pipeline and waits until the operator has let go of it (finalizer released). */
+  async deleteAndWait(name: string, timeoutMs = 180_000): Promise<void> {
+    await this.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.namespace, plural: PLURAL, name }).catch(() => undefined);
+    await waitFor(`${this.namespace}/${name} to be gone`, async () => ((await this.get(name)) ? undefined : true), timeoutMs);
+  }
+
+  /** Base URLs of the query API of each ready worker Pod (host ports the node agent assigned). */
+  async workerUrls(name: string): Promise<string[]> {
+    const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `app.kubernetes.io/instance=${name},app.kubernetes.io/name=adpipe-worker` });
+    return pods.items
+      .filter((pod) => !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((pod) => JSON.parse(pod.metadata?.annotations?.['adpipe.io/host-ports'] ?? '{}') as Record<string, number>)
+      .filter((ports) => ports['http'])
+      .map((ports) => `http://127.0.0.1:${ports['http']}`);
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 500): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url} → ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export type Stats = Expected['stats'];
+
+/** Every record of the set has been seen once processing has caught up with what was produced. */
+export function statsCaughtUp(actual: Stats, expected: Stats): boolean {
+  const seen = (s: Stats) => Object.values(s.accepted).concat(Object.values(s.invalid), Object.values(s.duplicates)).reduce((a, b) => a + b, 0);
+  return seen(actual) >= seen(expected) && actual.unattributed_clicks >= expected.unattributed_clicks && actual.unattributed_conversions >= expected.unattributed_conversions;
+}
+
+export interface Comparison {
+  queries: number;
+  mismatches: string[];
+}
+
+const COUNTERS = ['impressions', 'clicks', 'conversions', 'spend_micros', 'revenue_micros'] as const;
+const RATIOS = ['ctr', 'cvr', 'roas'] as const;
+
+/** Asks the query API every query of expected.json and lists every difference (counters exactly, ratios to 1e-4). */
+export async function compareWithExpected(baseUrl: string, expected: Expected): Promise<Comparison> {
+  const mismatches: string[] = [];
+  for (const { query, response } of expected.queries) {
+    const params = new URLSearchParams({ from: query.from, to: query.to, granularity: query.granularity });
+    if (query.by) params.set('by', query.by);
+    const label = `${query.campaign_id} ${query.granularity}${query.by ? ` by ${query.by}` : ''}`;
+    const actual = await getJson<PerformanceResponse>(`${baseUrl}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`);
+    for (const counter of COUNTERS) if (actual.totals[counter] !== response.totals[counter]) mismatches.push(`${label}: totals.${counter} ${actual.totals[counter]} ≠ ${response.totals[counter]}`);
+    if (actual.rows.length !== response.rows.length) {
+      mismatches.push(`${label}: ${actual.rows.length} rows ≠ ${response.rows.length}`);
+      continue;
+    }
+    response.rows.forEach((want, i) => {
+      const got = actual.rows[i]!;
+      if (got.start !== want.start || got.dimension !== want.dimension) mismatches.push(`${label}: row ${i} is ${got.start}/${got.dimension}, expected ${want.start}/${want.dimension}`);
+      for (const counter of COUNTERS) if (got[counter] !== want[counter]) mismatches.push(`${label} ${want.start} ${want.dimension ?? ''}: ${counter} ${got[counter]} ≠ ${want[counter]}`);
+      for (const ratio of RATIOS) {
+        const a = got[ratio];
+        const b = want[ratio];
+        if ((a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) > 1e-4)) mismatches.push(`${label} ${want.start}: ${ratio} ${a} ≠ ${b}`);
+      }
+    });
+  }
+  return { queries: expected.queries.length, mismatches };
+}
