@@ -25,6 +25,7 @@ const worker = new Worker({
   log: pipelineLog,
   metrics,
   partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? 4),
+  sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
 });
 const server = createHttpServer({
   store,

@@ -16,6 +16,8 @@ export interface WorkerOptions {
   metrics: WorkerMetrics;
   /** Topic-partitions processed at once (their HBase round trips overlap). */
   partitionsConsumedConcurrently?: number;
+  /** How long the group waits for a silent member (a killed worker) before moving its partitions. */
+  sessionTimeoutMs?: number;
 }
 
 /** Programmer errors are never retried: the process exits and Kubernetes restarts it with the log. */
@@ -46,9 +48,9 @@ export class Worker {
     const { config, kafka, store } = options;
     this.consumer = kafka.consumer({
       groupId: config.kafka.groupId,
-      sessionTimeout: 30_000,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       rebalanceTimeout: 60_000,
-      heartbeatInterval: 3000,
+      heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 5)),
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,

@@ -1,0 +1,209 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
+import { startHBase, type HBasePorts } from '../../e2e/stack/components/hbase.js';
+import { newClusterId, startKafka, type KafkaPorts } from '../../e2e/stack/components/kafka.js';
+import { cacheRoot } from '../../e2e/stack/paths.js';
+import { freePort } from '../../e2e/stack/ports.js';
+import { stopProcess } from '../../e2e/stack/proc.js';
+import { eventually, stack, uniqueName } from '../../e2e/support/stack-clients.js';
+import { generate, type Expected } from '../../generator/index.js';
+import {
+  createPipeline,
+  dropPipeline,
+  ensureBuilt,
+  getJson,
+  kafkaMessages,
+  openProducer,
+  performancePath,
+  produce,
+  startWorker,
+  stopWorker,
+  type Endpoints,
+  type OutMessage,
+  type TestPipeline,
+  type WorkerProcess,
+} from './harness.js';
+
+// Faults in the middle of the stream; after each, every answer must still equal the ground truth.
+// Destructive server restarts use private Kafka / HBase instances, never the shared stack's.
+
+const shared: Endpoints = { bootstrap: stack().kafka.bootstrap, zookeeperQuorum: stack().hbase.zookeeperQuorum };
+const set = generate({ seed: 23, impressions: 1000 });
+const expected = set.expected;
+const messages = kafkaMessages(set.messages);
+const totalAccepted = SOURCE_NAMES.reduce((sum, s) => sum + expected.stats.accepted[s], 0);
+
+const workers: WorkerProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(() => ensureBuilt(), 300_000);
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await stopWorker(worker, 'SIGKILL');
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+}, 120_000);
+
+async function pipelineOn(endpoints: Endpoints, prefix: string): Promise<TestPipeline> {
+  const pipeline = await createPipeline(endpoints, uniqueName(prefix));
+  cleanups.push(() => dropPipeline(endpoints, pipeline));
+  return pipeline;
+}
+
+async function launch(pipeline: TestPipeline): Promise<WorkerProcess> {
+  // A short session: the group notices a killed worker in seconds instead of 30 s.
+  const worker = startWorker(pipeline, await freePort(), { ADPIPE_KAFKA_SESSION_TIMEOUT_MS: '8000' });
+  workers.push(worker);
+  return worker;
+}
+
+async function acceptedSoFar(worker: WorkerProcess): Promise<number> {
+  const stats = await getJson<Expected['stats']>(worker.port, '/v1/pipeline/stats');
+  return SOURCE_NAMES.reduce((sum, s) => sum + stats.accepted[s], 0);
+}
+
+/** Waits until the worker has counted at least `fraction` of the accepted records. */
+async function progress(worker: WorkerProcess, fraction: number): Promise<void> {
+  await eventually(`${Math.round(fraction * 100)}% of the records counted`, async () => ((await acceptedSoFar(worker)) >= totalAccepted * fraction ? true : undefined), 120_000, 100);
+}
+
+async function expectExact(worker: WorkerProcess): Promise<void> {
+  const stats = await eventually(
+    'the stats to reach the ground truth',
+    async () => {
+      if (worker.child.exitCode !== null) throw new Error(`worker exited: ${worker.output()}`);
+      const stats = await getJson<Expected['stats']>(worker.port, '/v1/pipeline/stats');
+      return JSON.stringify(stats) === JSON.stringify(expected.stats) ? stats : undefined;
+    },
+    180_000,
+    1000,
+  ).catch(async (error: unknown) => {
+    expect(await getJson(worker.port, '/v1/pipeline/stats').catch(() => 'unreachable')).toEqual(expected.stats);
+    throw error;
+  });
+  expect(stats).toEqual(expected.stats);
+  for (const { query, response } of expected.queries) expect(await getJson(worker.port, performancePath(query))).toEqual(response);
+}
+
+/** Batch steps the worker had to retry (it met the outage instead of skipping past it). */
+async function retriesOf(worker: WorkerProcess): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${worker.port}/metrics`)).text();
+  return [...text.matchAll(/^adpipe_batch_retries_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+async function produceAll(endpoints: Endpoints, pipeline: TestPipeline, all: Record<SourceName, OutMessage[]> = messages, fraction: [number, number] = [0, 1]): Promise<void> {
+  const producer = await openProducer(endpoints.bootstrap);
+  try {
+    await produce(producer, pipeline, all, fraction);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+test('kill -9 of the worker mid-stream, twice, then a restart: exact', async () => {
+  const pipeline = await pipelineOn(shared, 'rt-kill');
+  await produceAll(shared, pipeline);
+  let worker = await launch(pipeline);
+  await progress(worker, 0.2);
+  worker.child.kill('SIGKILL');
+  await worker.exited;
+  worker = await launch(pipeline);
+  await progress(worker, 0.6);
+  worker.child.kill('SIGKILL');
+  await worker.exited;
+  worker = await launch(pipeline);
+  await expectExact(worker);
+}, 300_000);
+
+test('two workers in one group, one joining and one leaving mid-stream: exact', async () => {
+  const pipeline = await pipelineOn(shared, 'rt-rebalance');
+  await produceAll(shared, pipeline, messages, [0, 0.5]);
+  const first = await launch(pipeline);
+  await progress(first, 0.1);
+  const second = await launch(pipeline);
+  await produceAll(shared, pipeline, messages, [0.5, 1]);
+  await progress(second, 0.6);
+  await stopWorker(first, 'SIGTERM');
+  expect(await first.exited).toBe(0);
+  await expectExact(second);
+}, 300_000);
+
+test('consumer offsets reset to the beginning and everything replayed: still exact', async () => {
+  const pipeline = await pipelineOn(shared, 'rt-replay');
+  await produceAll(shared, pipeline);
+  const worker = await launch(pipeline);
+  await expectExact(worker);
+  await stopWorker(worker, 'SIGTERM');
+  const kafka = new Kafka({ clientId: 'adpipe-reset', brokers: [shared.bootstrap], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const source of SOURCE_NAMES) await admin.resetOffsets({ groupId: pipeline.config.kafka.groupId, topic: pipeline.config.sources[source].topic, earliest: true });
+    const replay = await launch(pipeline);
+    // Replayed to the end = the group's committed offsets are back at every high watermark.
+    await eventually(
+      'the replay to reach the end of every topic',
+      async () => {
+        for (const source of SOURCE_NAMES) {
+          const topic = pipeline.config.sources[source].topic;
+          const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [topic] })]);
+          for (const end of ends) {
+            const at = committed[0]!.partitions.find((p) => p.partition === end.partition)?.offset;
+            if (at !== end.high) return undefined;
+          }
+        }
+        return true;
+      },
+      180_000,
+      1000,
+    );
+    await expectExact(replay);
+  } finally {
+    await admin.disconnect();
+  }
+}, 300_000);
+
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('the Kafka broker restarted mid-stream: exact', async () => {
+  const dir = tempDir('rt-kafka-');
+  const ports: KafkaPorts = { broker: await freePort(), controller: await freePort() };
+  const lib = path.join(cacheRoot(), 'kafka-4.1.1', 'lib');
+  const clusterId = newClusterId();
+  const log = path.join(dir, 'kafka.log');
+  let pid = await startKafka(lib, dir, ports, clusterId, log);
+  cleanups.push(() => stopProcess(pid));
+  const endpoints: Endpoints = { bootstrap: `127.0.0.1:${ports.broker}`, zookeeperQuorum: shared.zookeeperQuorum };
+  const pipeline = await pipelineOn(endpoints, 'rt-broker');
+  await produceAll(endpoints, pipeline, messages, [0, 0.5]);
+  const worker = await launch(pipeline);
+  await progress(worker, 0.15);
+  await stopProcess(pid);
+  pid = await startKafka(lib, dir, ports, clusterId, log);
+  await produceAll(endpoints, pipeline, messages, [0.5, 1]);
+  await expectExact(worker);
+}, 400_000);
+
+test('HBase restarted mid-stream: the worker waits and retries, never skips; exact', async () => {
+  const dir = tempDir('rt-hbase-');
+  const ports: HBasePorts = { zookeeper: await freePort(), master: await freePort(), regionServer: await freePort() };
+  const lib = path.join(cacheRoot(), 'hbase-2.6.4-hadoop3', 'lib');
+  const log = path.join(dir, 'hbase.log');
+  let pid = await startHBase(lib, dir, ports, log);
+  cleanups.push(() => stopProcess(pid, 5000));
+  const endpoints: Endpoints = { bootstrap: shared.bootstrap, zookeeperQuorum: `127.0.0.1:${ports.zookeeper}` };
+  const pipeline = await pipelineOn(endpoints, 'rt-hbase');
+  await produceAll(endpoints, pipeline, messages, [0, 0.5]);
+  const worker = await launch(pipeline);
+  await progress(worker, 0.15);
+  await stopProcess(pid, 5000);
+  await produceAll(endpoints, pipeline, messages, [0.5, 1]);
+  pid = await startHBase(lib, dir, ports, log);
+  await expectExact(worker);
+  expect(await retriesOf(worker)).toBeGreaterThan(0);
+}, 500_000);
