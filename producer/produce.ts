@@ -9,7 +9,7 @@ import type { OutMessage } from './read.js';
  */
 export interface SendOptions {
   topic: string;
-  /** Messages per batch (default 2000) and bytes per batch (default 1 MiB), whichever comes first. */
+  /** Messages per batch (default 2000) and bytes per batch (default 512 KiB), whichever comes first. */
   batchMessages?: number;
   batchBytes?: number;
   /**
@@ -50,7 +50,8 @@ export async function sendMessages(producer: Producer, messages: AsyncIterable<O
   const { topic, rate } = options;
   if (rate !== undefined && !(rate > 0)) throw new ProducerError('PRODUCE_OPTIONS', `rate must be a positive number of messages per second, got ${rate}`);
   const batchMessages = rate ? Math.max(1, Math.min(options.batchMessages ?? 2000, Math.ceil(rate / 20))) : (options.batchMessages ?? 2000);
-  const batchBytes = options.batchBytes ?? 1 << 20;
+  // Kafka refuses record batches over message.max.bytes (default ~1 MiB); half that leaves room.
+  const batchBytes = options.batchBytes ?? 512 * 1024;
   const inFlight = rate ? 1 : (options.inFlight ?? 1);
   const every = options.progressEveryMs ?? 500;
   const acks = options.acks ?? -1;
