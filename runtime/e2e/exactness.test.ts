@@ -2,6 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 import { freePort } from '../../e2e/stack/ports.js';
 import { eventually, stack, uniqueName } from '../../e2e/support/stack-clients.js';
+import { main as adpipe } from '../../cli/adpipe.js';
 import { generate, type Expected } from '../../generator/index.js';
 import { createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, performancePath, produce, startWorker, stopWorker, type TestPipeline, type WorkerProcess } from './harness.js';
 
@@ -92,3 +93,15 @@ test('every invalid record is in the dead-letter topic once, with its source, re
   // Every kind the generator makes shows up (its edge cases cover each source's failure modes).
   expect(seen.map((m) => m.reason)).toEqual(expect.arrayContaining(['json.parse', 'csv.column_count', 'csv.quote', 'avro.decode', 'field.future:ts']));
 }, 120_000);
+
+test('adpipe query performance answers the same JSON from the same query module', async () => {
+  const picks = [expected.queries[0]!, expected.queries.find((q) => q.query.by === 'country' && q.query.granularity === 'day')!];
+  for (const { query, response } of picks) {
+    let out = '';
+    let err = '';
+    const io = { stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((err += s), true) }, env: {} } as unknown as Parameters<typeof adpipe>[1];
+    const argv = ['query', 'performance', '--config', pipeline.configFile, '--campaign', query.campaign_id, '--from', query.from, '--to', query.to, '--granularity', query.granularity, ...(query.by ? ['--by', query.by] : []), '-o', 'json'];
+    expect({ code: await adpipe(argv, io), err }).toEqual({ code: 0, err: '' });
+    expect(JSON.parse(out)).toEqual(response);
+  }
+}, 60_000);
