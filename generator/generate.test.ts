@@ -24,6 +24,13 @@ describe('generator', () => {
     expect(expected.stats.accepted.bidRequests).toBeGreaterThan(expected.stats.accepted.impressions);
   });
 
+  it('leaves the scripted campaign out when asked, and still counts what it meant to', () => {
+    const { summary, expected } = generate({ seed: 4, impressions: 5000, edgeCases: false, campaigns: 5, hours: 6 });
+    expect(expected.stats).toEqual(summary.intent);
+    expect(expected.queries.some((q) => q.query.campaign_id === 'cmp-edge')).toBe(false);
+    expect(new Set(expected.queries.map((q) => q.query.campaign_id))).toEqual(new Set(['cmp-01', 'cmp-02', 'cmp-03', 'cmp-04', 'cmp-05']));
+  });
+
   it('writes a directory that reads back to the same messages, byte-identical on a second run', async () => {
     const [d1, d2] = [tmp(), tmp()];
     try {
