@@ -14,6 +14,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = here.split(path.sep).includes('dist') ? path.resolve(here, '..', '..') : path.resolve(here, '..');
 export const SOURCE_FILE = path.join(REPO_ROOT, 'crds', 'source', 'adpipeline.v1alpha1.yaml');
 export const CRD_FILE = path.join(REPO_ROOT, 'crds', 'adpipelines.adpipe.io.yaml');
+export const REFERENCE_FILE = path.join(REPO_ROOT, 'docs', 'reference', 'adpipeline-v1alpha1.md');
+/** The Helm chart ships the same CRD (Helm installs what is in a chart's crds/ before the templates). */
+export const CHART_CRD_FILE = path.join(REPO_ROOT, 'helm', 'adpipe-operator', 'crds', 'adpipelines.adpipe.io.yaml');
 export const TYPES_FILE = path.join(REPO_ROOT, 'api', 'v1alpha1', 'generated.ts');
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -62,7 +65,7 @@ export function expandCrd(sourceText = fs.readFileSync(SOURCE_FILE, 'utf8')): Ex
   return { crd, crdYaml: header + stringify(crd, { lineWidth: 0 }) };
 }
 
-function versionSchema(crd: JsonObject): JsonObject {
+export function versionSchema(crd: JsonObject): JsonObject {
   const spec = crd['spec'] as JsonObject;
   const version = (spec['versions'] as JsonObject[])[0]!;
   return (version['schema'] as JsonObject)['openAPIV3Schema'] as JsonObject;
