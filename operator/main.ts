@@ -31,7 +31,8 @@ const operator = await startOperator({
     ? false
     : { namespace: leaseNamespace, name: arg('lease-name') ?? 'adpipe-operator', leaseMs: num(arg('lease-ms')), renewMs: num(arg('renew-ms')), retryMs: num(arg('retry-ms')) },
   tables: hbaseTableAdmins(),
-  httpPort: num(arg('http-port')) ?? 8081,
+  // ADPIPE_HTTP_PORT: the port the platform assigned (the local node agent's host-port mapping).
+  httpPort: num(process.env['ADPIPE_HTTP_PORT'] ?? arg('http-port')) ?? 8081,
   driftCheckMs: num(arg('drift-check-ms')),
   cleanupTimeoutMs: num(arg('cleanup-timeout-ms')),
   log,

@@ -12,7 +12,9 @@ import { Worker } from './worker.js';
 const { values } = parseArgs({ options: { config: { type: 'string', default: '/etc/adpipe/pipeline.json' }, port: { type: 'string' } } });
 const log = pino({ base: { component: 'adpipe-worker' }, level: process.env.ADPIPE_LOG_LEVEL ?? 'info' });
 const config = loadConfig(values.config!);
-const port = values.port ? Number(values.port) : config.http.port;
+// ADPIPE_HTTP_PORT is the port the platform assigned (the local node agent maps each named container
+// port to a free host port); it wins over the configured container port.
+const port = Number(process.env.ADPIPE_HTTP_PORT ?? values.port ?? config.http.port);
 const pipelineLog = log.child({ pipeline: `${config.pipeline.namespace}/${config.pipeline.name}` });
 
 const hbase = new HBaseClient({ zookeeperQuorum: config.hbase.zookeeperQuorum, znodeParent: config.hbase.znodeParent });
