@@ -47,6 +47,7 @@ export class ReferencePipeline {
   private readonly decodeBidRequest = bidRequestDecoder();
   private readonly stats = { accepted: zeroPerSource(), invalid: zeroPerSource(), duplicates: zeroPerSource() };
   private readonly bidRequests = new Map<string, Dims>();
+  private readonly dimsCache = new Map<string, Dims>();
   private readonly impressions = new Map<string, KeptImpression>();
   private readonly clicks = new Map<string, Click>();
   private readonly conversions = new Map<string, Conversion>();
@@ -79,7 +80,12 @@ export class ReferencePipeline {
 
   bidRequest(message: AvroMessage | Buffer): void {
     const record = this.accept('bidRequests', this.decodeBidRequest(message), (r) => r.request_id, this.bidRequests);
-    if (record) this.bidRequests.set(record.request_id, { country: record.country, device_type: record.device_type });
+    if (!record) return;
+    // One shared Dims per (country, device type): a 1M set would otherwise keep 1M small objects.
+    const key = `${record.country}\u0000${record.device_type}`;
+    let dims = this.dimsCache.get(key);
+    if (!dims) this.dimsCache.set(key, (dims = { country: record.country, device_type: record.device_type }));
+    this.bidRequests.set(record.request_id, dims);
   }
 
   impression(text: string): void {
