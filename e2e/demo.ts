@@ -1,51 +1,141 @@
 #!/usr/bin/env node
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
-import type { AdPipeline } from '../api/v1alpha1/index.js';
-import { CRD_NAME } from '../api/v1alpha1/index.js';
-import { REPO_ROOT } from './stack/paths.js';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { writeGeneratedDirectory, type Expected, type PerformanceResponse } from '../generator/index.js';
+import { produceDirectory } from '../producer/index.js';
 import { stackUp } from './stack/stack.js';
-import type { StackState } from './stack/state.js';
+import { compareWithExpected, getJson, PipelineRun, statsCaughtUp, waitFor, type Stats } from './support/pipeline-run.js';
 
 /**
- * The README's main job: the local stack of real servers, the AdPipeline CRD, the example pipeline
- * pointed at the stack's Kafka and HBase, and `kubectl get adpipelines`. Progress goes to stderr.
+ * The README's main job, end to end on the local stack: the servers, the CRD, the operator and a
+ * node agent as processes, the example AdPipeline (two workers running as Pods), generated traffic
+ * produced into Kafka, and the campaign report from the pipeline's query API, checked against the
+ * generator's ground truth. Progress goes to stderr; the report to stdout; exit 1 on any mismatch.
+ *
+ *   npm run demo [-- --impressions 20000 --seed 42]
  */
 
+const { values } = parseArgs({ options: { impressions: { type: 'string', default: '20000' }, seed: { type: 'string', default: '42' } } });
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 const step = (text: string) => process.stderr.write(`[demo ${elapsed().padStart(7)}] ${text}\n`);
+const NAMESPACE = 'adpipe-demo';
+const NAME = 'demo';
 
-function kubectl(state: StackState, args: string[], input?: string): string {
-  const result = spawnSync(state.kubectl, ['--kubeconfig', state.kube.kubeconfig, ...args], { input, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed:\n${result.stderr}`);
-  return result.stdout;
+async function main(): Promise<number> {
+  step('local stack: kube-apiserver, etcd, kube-controller-manager, Kafka, HBase');
+  const state = await stackUp((line) => step(`  ${line}`));
+  const run = new PipelineRun(state, NAMESPACE);
+  try {
+    step('installing the AdPipeline CRD');
+    run.installCrd();
+    await run.ensureNamespace();
+    step(`starting the operator and a node agent for namespace ${NAMESPACE} (logs in ${path.join(state.dir, 'logs')})`);
+    run.startNodeAgent();
+    run.startOperator();
+
+    if (await run.get(NAME)) {
+      step('removing the previous demo pipeline with its topics and table (deletionPolicy Delete)');
+      run.kubectl(['patch', 'adp', NAME, '-n', NAMESPACE, '--type=merge', '-p', '{"spec":{"deletionPolicy":"Delete"}}']);
+      await run.deleteAndWait(NAME);
+    }
+
+    step('applying examples/adpipeline.yaml (Kafka and HBase addresses set to the local stack)');
+    const pipeline = run.example(NAME);
+    run.apply(pipeline);
+    await run.waitForCondition(NAME, 'Ready', 'True', 240_000);
+    step('pipeline Ready: topics, table and workers are up');
+
+    const dataDir = path.join(state.dir, 'demo', `seed-${values.seed}-${values.impressions}`);
+    if (!fs.existsSync(path.join(dataDir, 'expected.json'))) {
+      step(`generating traffic: seed ${values.seed}, ${values.impressions} impressions with their bid requests, clicks and conversions`);
+      await writeGeneratedDirectory(dataDir, { seed: Number(values.seed), impressions: Number(values.impressions) });
+    }
+    const expected = JSON.parse(fs.readFileSync(path.join(dataDir, 'expected.json'), 'utf8')) as Expected;
+
+    step('producing it into Kafka');
+    const kafka = new Kafka({ clientId: 'adpipe-demo', brokers: [state.kafka.bootstrap], logLevel: logLevel.WARN });
+    const sources = pipeline.spec.sources!;
+    const summary = await produceDirectory(dataDir, {
+      kafka,
+      topics: { bidRequests: sources.bidRequests!.topic!, impressions: sources.impressions!.topic!, clicks: sources.clicks!.topic!, conversions: sources.conversions!.topic! },
+    });
+    for (const [source, s] of Object.entries(summary)) step(`  ${source.padEnd(12)} ${String(s!.messages).padStart(8)} messages  ${(s!.bytes / 1048576).toFixed(1).padStart(6)} MiB  ${Math.round(s!.messages / s!.seconds).toString().padStart(7)} msg/s`);
+
+    step('waiting for the workers to process every record');
+    const [url] = await waitFor('a ready worker', async () => ((await run.workerUrls(NAME)).length ? run.workerUrls(NAME) : undefined), 120_000);
+    let last = '';
+    await waitFor(
+      'the pipeline stats to account for every produced record',
+      async () => {
+        const stats = await getJson<Stats>(`${url}/v1/pipeline/stats`);
+        const line = `accepted ${sum(stats.accepted)}, invalid ${sum(stats.invalid)}, duplicates ${sum(stats.duplicates)}`;
+        if (line !== last) step(`  ${line}`);
+        last = line;
+        return statsCaughtUp(stats, expected.stats) ? stats : undefined;
+      },
+      600_000,
+      1000,
+    );
+
+    step(`checking ${expected.queries.length} queries against the generator's ground truth`);
+    const comparison = await compareWithExpected(url!, expected);
+    const stats = await getJson<Stats>(`${url}/v1/pipeline/stats`);
+    const statsMatch = JSON.stringify(sortKeys(stats)) === JSON.stringify(sortKeys(expected.stats));
+    await printReport(url!, expected);
+    process.stdout.write(`\n$ kubectl get adpipelines -n ${NAMESPACE}\n${run.kubectl(['get', 'adpipelines', '-n', NAMESPACE])}\n`);
+    process.stdout.write(`pipeline stats: ${JSON.stringify(stats)}\n`);
+    if (comparison.mismatches.length || !statsMatch) {
+      process.stdout.write(`\nMISMATCH with the ground truth (${comparison.mismatches.length} differences${statsMatch ? '' : '; stats differ'}):\n${comparison.mismatches.slice(0, 20).join('\n')}\n`);
+      if (!statsMatch) process.stdout.write(`expected stats: ${JSON.stringify(expected.stats)}\n`);
+      return 1;
+    }
+    process.stdout.write(`\nAll ${comparison.queries} queries and the pipeline stats equal the generator's ground truth.\n`);
+    step(`done, wall time ${elapsed()}`);
+    return 0;
+  } finally {
+    step('stopping the operator and the node agent (the stack keeps running; `npm run stack -- down` stops it)');
+    await run.stopProcesses();
+  }
 }
 
-/** The example manifest with its Kafka and HBase addresses replaced by the local stack's. */
-export function exampleForStack(state: StackState): AdPipeline {
-  const example = parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'adpipeline.yaml'), 'utf8')) as AdPipeline;
-  example.spec.kafka.bootstrapServers = [state.kafka.bootstrap];
-  example.spec.hbase.zookeeperQuorum = state.hbase.zookeeperQuorum;
-  return example;
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sortKeys(v)]));
+  return value;
 }
 
-async function main(): Promise<void> {
-  step('bringing up the local stack (kube-apiserver, etcd, kube-controller-manager, Kafka, HBase)');
-  const state = await stackUp((line) => step(`stack: ${line}`));
-  step('installing the AdPipeline CRD');
-  kubectl(state, ['apply', '--server-side', '--field-manager=adpipe-demo', '-f', path.join(REPO_ROOT, 'crds', 'adpipelines.adpipe.io.yaml')]);
-  kubectl(state, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
-  step('applying examples/adpipeline.yaml (addresses set to the local stack)');
-  kubectl(state, ['apply', '--server-side', '--field-manager=adpipe-demo', '-f', '-'], stringify(exampleForStack(state)));
-  process.stdout.write(`\n$ kubectl get adpipelines -A\n${kubectl(state, ['get', 'adpipelines', '-A'])}\n`);
-  process.stdout.write(`The stack keeps running: export KUBECONFIG=${state.kube.kubeconfig}; 'npm run stack -- down' stops it.\n`);
-  step(`done (wall time ${elapsed()})`);
+/** Campaign totals over the generated window, as the query API reports them. */
+async function printReport(url: string, expected: Expected): Promise<void> {
+  const dayQueries = expected.queries.filter((q) => q.query.granularity === 'day' && !q.query.by);
+  const rows = await Promise.all(
+    dayQueries.map(async ({ query }) => {
+      const params = new URLSearchParams({ from: query.from, to: query.to, granularity: 'day' });
+      return getJson<PerformanceResponse>(`${url}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`);
+    }),
+  );
+  rows.sort((a, b) => b.totals.spend_micros - a.totals.spend_micros);
+  const money = (micros: number) => (micros / 1e6).toFixed(2);
+  const ratio = (n: number, d: number) => (d ? (n / d).toFixed(4) : '-');
+  const table = [['CAMPAIGN', 'IMPRESSIONS', 'CLICKS', 'CONVERSIONS', 'SPEND', 'REVENUE', 'CTR', 'CVR', 'ROAS']];
+  for (const r of rows) {
+    const t = r.totals;
+    table.push([r.campaign_id, String(t.impressions), String(t.clicks), String(t.conversions), money(t.spend_micros), money(t.revenue_micros), ratio(t.clicks, t.impressions), ratio(t.conversions, t.clicks), ratio(t.revenue_micros, t.spend_micros)]);
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const window = dayQueries[0]?.query;
+  process.stdout.write(`\nCampaign performance ${window ? `${window.from} → ${window.to}` : ''} (from the pipeline's query API)\n`);
+  for (const row of table) process.stdout.write(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ') + '\n');
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`[demo] failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`[demo] failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
