@@ -2,9 +2,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { RuntimeConfig, SourceName } from '../../api/runtime-config.js';
+import { REPO_ROOT } from '../../e2e/stack/paths.js';
 import { HBaseClient } from '../../hbase/index.js';
 import { SOURCE_NAMES } from '../../api/runtime-config.js';
 import type { GeneratedMessages } from '../../generator/index.js';
@@ -18,7 +18,7 @@ import { DEFAULT_FAMILIES, saltSplitKeys } from '../storage/layout.js';
  * does (keyed by record id), and workers as child processes of `node dist/runtime/main.js`.
  */
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REPO = REPO_ROOT;
 
 export interface Endpoints {
   bootstrap: string;

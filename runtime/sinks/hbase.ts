@@ -82,11 +82,11 @@ export class HBaseSink {
     const { firsts, repeats } = firstCopies(valid, (item) => idOf(source, item.record));
     for (const repeat of repeats) outcomes.set(repeat, 'duplicate');
 
-    const accepted = await this.claim(source, firsts);
+    const { accepted, replayed } = await this.claim(source, firsts);
     for (const { item } of firsts) outcomes.set(item, accepted.has(item) ? 'accepted' : 'duplicate');
     const winners = firsts.filter(({ item }) => accepted.has(item));
 
-    await this.store.putMany(this.indexPuts(source, winners.map(({ item }) => item)));
+    await this.store.putMany(this.indexPuts(source, winners.map(({ item }) => item), replayed));
     const view = await this.readAround(source, winners.map(({ item }) => item));
     const correlation = correlate(view, this.settings.rules);
     const eventPuts = this.eventPuts(correlation.counted);
@@ -105,10 +105,11 @@ export class HBaseSink {
 
   // --- step 1: claims -------------------------------------------------------------------------
 
-  private async claim<T extends RecordOf[SourceName]>(source: SourceName, firsts: { id: string; item: Valid<T> }[]): Promise<Set<Valid<T>>> {
+  private async claim<T extends RecordOf[SourceName]>(source: SourceName, firsts: { id: string; item: Valid<T> }[]): Promise<{ accepted: Set<Valid<T>>; replayed: Set<Valid<T>> }> {
     const { families, saltBuckets } = this.settings;
     const kind = FACT_KIND[source];
     const accepted = new Set<Valid<T>>();
+    const replayed = new Set<Valid<T>>();
     const contested: { row: Buffer; item: Valid<T> }[] = [];
     await forEachLimited(firsts, this.concurrency, async ({ id, item }) => {
       const row = factRow(kind, id, saltBuckets);
@@ -123,22 +124,25 @@ export class HBaseSink {
       const rows = await this.store.getMany(contested.map(({ row }) => ({ row, columns: [{ family: families.dedup, qualifier: COLUMN.claim }] })));
       contested.forEach(({ item }, i) => {
         const stored = cellValue(rows[i], families.dedup, COLUMN.claim)?.toString('utf8');
-        if (classifyExistingClaim(stored, claimOf(item.ref)) === 'accepted') accepted.add(item);
+        if (classifyExistingClaim(stored, claimOf(item.ref)) === 'accepted') {
+          accepted.add(item);
+          replayed.add(item);
+        }
       });
     }
-    return accepted;
+    return { accepted, replayed };
   }
 
   // --- step 2: join index and reads -----------------------------------------------------------
 
-  /** Each accepted record in its parent's row (and its own fact again: a replay may follow a lost write). */
-  private indexPuts(source: SourceName, winners: Valid<RecordOf[SourceName]>[]): StorePut[] {
+  /** Each accepted record in its parent's row (and, on a replay, its own fact again: the claim may have outlived it). */
+  private indexPuts(source: SourceName, winners: Valid<RecordOf[SourceName]>[], replayed: Set<Valid<RecordOf[SourceName]>>): StorePut[] {
     const { families, saltBuckets } = this.settings;
     const puts: StorePut[] = [];
     for (const item of winners) {
       const fact = Buffer.from(JSON.stringify(factOf(source, item.record, item.ref)));
       const id = idOf(source, item.record);
-      puts.push({ row: factRow(FACT_KIND[source], id, saltBuckets), cells: [{ family: families.state, qualifier: COLUMN.fact, value: fact }] });
+      if (replayed.has(item)) puts.push({ row: factRow(FACT_KIND[source], id, saltBuckets), cells: [{ family: families.state, qualifier: COLUMN.fact, value: fact }] });
       const parent = parentOf(source, item.record);
       if (parent) puts.push({ row: factRow(parent.kind, parent.id, saltBuckets), cells: [{ family: families.state, qualifier: COLUMN.childPrefix + id, value: fact }] });
     }
