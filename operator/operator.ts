@@ -46,7 +46,7 @@ export interface Operator {
   readonly kafka: KafkaAdminPool;
   isLeader(): boolean;
   /** Counters for benches and tests. */
-  stats(): { apiRequests: number; apiWrites: number; kafkaAdminBatches: number; reconciles: number };
+  stats(): { apiRequests: number; apiWrites: number; kafkaAdminBatches: number; kafkaAdminRequests: number; hbaseAdminRequests: number; reconciles: number };
   stop(): Promise<void>;
 }
 
@@ -64,6 +64,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     apiRequests.inc({ verb });
   });
   const kafka = new KafkaAdminPool({ lingerMs: options.kafkaLingerMs ?? 20 });
+  new Gauge({ name: 'adpipe_operator_kafka_admin_requests', help: 'Kafka admin requests sent since start', registers: [registry], collect() { this.set(kafka.rpcs); } });
+  new Gauge({ name: 'adpipe_operator_hbase_admin_requests', help: 'HBase admin requests sent since start', registers: [registry], collect() { this.set(options.tables?.calls ?? 0); } });
   const events = new EventRecorder(kube, identity, options.eventRepeatMs ?? 300_000, (error) => log.warn({ err: String(error) }, 'could not record an event'));
   const metrics = controllerMetrics(registry);
 
@@ -187,7 +189,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     kube,
     kafka,
     isLeader: () => (elector ? elector.isLeader : true),
-    stats: () => ({ ...counts, kafkaAdminBatches: kafka.calls }),
+    stats: () => ({ ...counts, kafkaAdminBatches: kafka.calls, kafkaAdminRequests: kafka.rpcs, hbaseAdminRequests: options.tables?.calls ?? 0 }),
     async stop() {
       // Finish the reconciles in flight, then give up the lease so a successor starts at once.
       await stopLeading();

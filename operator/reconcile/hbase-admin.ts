@@ -11,11 +11,14 @@ import type { HBaseConnection, ObservedTable, TableAdmin, TableAdmins } from './
 const familySpec = (family: DesiredFamily) => ({ name: family.name, ttlSeconds: family.ttlSeconds, maxVersions: family.maxVersions, compression: family.compression, bloomFilter: family.bloomFilter });
 
 class HBaseTableAdmin implements TableAdmin {
+  calls = 0;
   constructor(private readonly client: HBaseClient) {}
 
   async describe(table: string): Promise<ObservedTable | undefined> {
+    this.calls++;
     const description = await this.client.admin.describeTable(table);
     if (!description) return undefined;
+    this.calls++;
     const regions = await this.client.admin.listRegions(table);
     return {
       name: description.name,
@@ -26,19 +29,23 @@ class HBaseTableAdmin implements TableAdmin {
   }
 
   create(table: DesiredTable): Promise<void> {
+    this.calls++;
     return this.client.admin.createTable({ name: table.name, families: table.families.map(familySpec), splitKeys: table.splitKeys });
   }
 
   addFamily(table: string, family: DesiredFamily): Promise<void> {
+    this.calls++;
     return this.client.admin.addFamily(table, familySpec(family));
   }
 
   modifyFamily(table: string, family: DesiredFamily): Promise<void> {
+    this.calls++;
     // modifyFamily replaces the whole descriptor: familySpec carries every setting we own.
     return this.client.admin.modifyFamily(table, familySpec(family));
   }
 
   drop(table: string): Promise<void> {
+    this.calls++;
     return this.client.admin.deleteTable(table, { ifExists: true });
   }
 
@@ -71,6 +78,11 @@ export function hbaseTableAdmins(options: HBaseAdminOptions = {}): TableAdmins {
         admins.set(key, admin);
       }
       return admin;
+    },
+    get calls() {
+      let total = 0;
+      for (const admin of admins.values()) total += admin.calls;
+      return total;
     },
     async close() {
       await Promise.all([...admins.values()].map((a) => a.close()));

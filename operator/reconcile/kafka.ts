@@ -53,6 +53,8 @@ export function kafkaError(what: string, error: unknown): OperatorError {
 
 class ClusterAdmin {
   private admin: Admin | undefined;
+  /** Admin requests sent (listTopics, metadata, describeConfigs, create, alter...), for the bench. */
+  rpcs = 0;
   private connecting: Promise<Admin> | undefined;
   readonly observe: Batcher<string, ObservedTopic | undefined>;
   readonly create: Batcher<TopicSpec, void>;
@@ -108,10 +110,12 @@ class ClusterAdmin {
 
   private async observeBatch(names: string[]): Promise<Outcome<ObservedTopic | undefined>[]> {
     return this.withAdmin(async (admin) => {
+      this.rpcs++;
       const existing = new Set(await admin.listTopics());
       const wanted = [...new Set(names.filter((name) => existing.has(name)))];
       const observed = new Map<string, ObservedTopic>();
       if (wanted.length) {
+        this.rpcs += 2;
         const metadata = await admin.fetchTopicMetadata({ topics: wanted });
         const configs = await admin.describeConfigs({ includeSynonyms: false, resources: wanted.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })) });
         const overrides = new Map<string, Record<string, string>>();
@@ -137,6 +141,7 @@ class ClusterAdmin {
     return this.withAdmin(async (admin) => {
       const unique = [...new Map(topics.map((t) => [t.name, t])).values()];
       const failed = new Map<string, unknown>();
+      this.rpcs++;
       try {
         await admin.createTopics({
           waitForLeaders: true,
@@ -155,12 +160,14 @@ class ClusterAdmin {
   private async raiseBatch(items: Array<{ name: string; count: number }>): Promise<Outcome<void>[]> {
     return this.withAdmin(async (admin) => {
       const unique = [...new Map(items.map((i) => [i.name, i])).values()];
+      this.rpcs++;
       try {
         await admin.createPartitions({ timeout: 10_000, topicPartitions: unique.map((i) => ({ topic: i.name, count: i.count })) });
         return items.map(() => ({ ok: true as const, value: undefined }));
       } catch (error) {
         if (isConnectionError(error) || unique.length === 1) throw error;
         // The response names no topic per error: retry each alone so one bad item fails alone.
+        this.rpcs += unique.length;
         const single = await Promise.all(unique.map((i) => admin.createPartitions({ timeout: 10_000, topicPartitions: [{ topic: i.name, count: i.count }] }).then(() => undefined, (e: unknown) => e)));
         const byName = new Map(unique.map((i, n) => [i.name, single[n]]));
         return items.map((i) => (byName.get(i.name) ? { ok: false as const, error: byName.get(i.name) } : { ok: true as const, value: undefined }));
@@ -173,6 +180,7 @@ class ClusterAdmin {
       const unique = [...new Map(items.map((i) => [i.name, i])).values()];
       // AlterConfigs (non-incremental) replaces a topic's whole override set: the owned configs are
       // written and any foreign override is removed in the same call.
+      this.rpcs++;
       const result = await admin.alterConfigs({
         validateOnly: false,
         resources: unique.map((i) => ({ type: ConfigResourceTypes.TOPIC, name: i.name, configEntries: Object.entries(i.configs).map(([name, value]) => ({ name, value })) })),
@@ -185,8 +193,10 @@ class ClusterAdmin {
 
   private async removeBatch(names: string[]): Promise<Outcome<void>[]> {
     return this.withAdmin(async (admin) => {
+      this.rpcs++;
       const existing = new Set(await admin.listTopics());
       const unique = [...new Set(names)].filter((name) => existing.has(name));
+      if (unique.length) this.rpcs++;
       if (unique.length) await admin.deleteTopics({ topics: unique, timeout: 10_000 });
       return names.map(() => ({ ok: true as const, value: undefined }));
     });
@@ -232,10 +242,17 @@ export class KafkaAdminPool {
     return cluster;
   }
 
-  /** Admin calls made (batches, not items). */
+  /** Admin batches run (each one or more requests). */
   get calls(): number {
     let total = 0;
     for (const cluster of this.clusters.values()) total += cluster.calls;
+    return total;
+  }
+
+  /** Admin requests sent to Kafka. */
+  get rpcs(): number {
+    let total = 0;
+    for (const cluster of this.clusters.values()) total += cluster.rpcs;
     return total;
   }
 

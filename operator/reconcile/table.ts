@@ -43,6 +43,8 @@ export interface HBaseConnection {
 /** Hands out one TableAdmin per HBase cluster. */
 export interface TableAdmins {
   admin(connection: HBaseConnection): TableAdmin;
+  /** Admin requests sent to HBase, for the bench. */
+  readonly calls: number;
   close(): Promise<void>;
 }
 
