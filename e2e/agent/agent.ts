@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
@@ -27,6 +28,7 @@ export const HOST_PORTS_ANNOTATION = 'adpipe.io/host-ports';
 
 export class NodeAgent {
   private readonly core: k8s.CoreV1Api;
+  private readonly cluster: { server: string; caData: string };
   private readonly runners = new Map<string, { runner: PodRunner; pod: V1Pod; reported?: string; stopping?: boolean }>();
   private timer?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
@@ -39,6 +41,8 @@ export class NodeAgent {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(options.kubeconfig);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
+    const cluster = kc.getCurrentCluster();
+    this.cluster = { server: cluster?.server ?? '', caData: cluster?.caData ?? (cluster?.caFile ? fs.readFileSync(cluster.caFile).toString('base64') : '') };
     this.log = options.log ?? (() => undefined);
   }
 
@@ -192,7 +196,7 @@ export class NodeAgent {
       this.dirty = true;
     });
     this.runners.set(uid, { runner, pod });
-    await runner.start(await this.sources(pod));
+    await runner.start(await this.sources(pod), await this.serviceAccountEnv(pod, dir));
     if (Object.keys(runner.hostPorts).length) {
       const value = JSON.stringify(runner.hostPorts);
       const patch = pod.metadata?.annotations
@@ -202,6 +206,41 @@ export class NodeAgent {
     }
     this.log(`started ${namespace}/${name} in ${dir}`);
     await this.report(uid);
+  }
+
+  /**
+   * A Pod's service-account identity, as a kubelet mounts it — but as a kubeconfig in KUBECONFIG,
+   * since a process cannot have its own /var/run/secrets. The token comes from the TokenRequest API,
+   * bound to the Pod, so the process acts with exactly the RBAC its ServiceAccount has.
+   */
+  private async serviceAccountEnv(pod: V1Pod, dir: string): Promise<Record<string, string>> {
+    if (pod.spec?.automountServiceAccountToken === false) return {};
+    const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
+    const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
+    const request = await this.core
+      .createNamespacedServiceAccountToken({
+        name: serviceAccount,
+        namespace,
+        body: { spec: { audiences: [], expirationSeconds: 24 * 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name, uid } } },
+      })
+      .catch((error: unknown) => {
+        this.log(`token for ${namespace}/${serviceAccount} failed: ${String(error)}`);
+        return undefined;
+      });
+    const token = request?.status?.token;
+    if (!token) return {};
+    const file = path.join(dir, 'serviceaccount', 'kubeconfig');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const kubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster: { server: this.cluster.server, 'certificate-authority-data': this.cluster.caData } }],
+      users: [{ name: `system:serviceaccount:${namespace}:${serviceAccount}`, user: { token } }],
+      contexts: [{ name: 'pod', context: { cluster: 'local', user: `system:serviceaccount:${namespace}:${serviceAccount}`, namespace } }],
+      'current-context': 'pod',
+    };
+    fs.writeFileSync(file, JSON.stringify(kubeconfig), { mode: 0o600 });
+    return { KUBECONFIG: file };
   }
 
   private async report(uid: string): Promise<void> {

@@ -36,6 +36,7 @@ export class PodRunner {
   private readonly startTime = new Date().toISOString();
   private stopping = false;
   private supervisor?: NodeJS.Timeout;
+  private platformEnv: Record<string, string> = {};
 
   constructor(
     private pod: V1Pod,
@@ -50,8 +51,12 @@ export class PodRunner {
     return this.pod.metadata!.uid!;
   }
 
-  /** Writes the volumes, picks host ports, and starts every container. */
-  async start(sources: VolumeSources): Promise<void> {
+  /**
+   * Writes the volumes, picks host ports, and starts every container. `platformEnv` is what the
+   * node provides beside the Pod's own env (e.g. KUBECONFIG for the service account).
+   */
+  async start(sources: VolumeSources, platformEnv: Record<string, string> = {}): Promise<void> {
+    this.platformEnv = platformEnv;
     fs.mkdirSync(this.dir, { recursive: true });
     for (const container of this.containers) {
       for (const port of container.spec.ports ?? []) if (port.name) this.hostPorts[port.name] = await freePort();
@@ -94,7 +99,7 @@ export class PodRunner {
     const log = fs.openSync(path.join(this.dir, `${container.spec.name}.log`), 'a');
     const child = spawn(spec.command, spec.args, {
       cwd: this.workdir,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...spec.env },
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...this.platformEnv, ...spec.env },
       stdio: ['ignore', log, log],
       detached: true,
     });
