@@ -3,7 +3,7 @@ import { printable, toBuffer, type Bytes } from './bytes.js';
 import type { Cluster } from './cluster.js';
 import { HBaseError, remoteError } from './errors.js';
 import { parseTableName, tableNameFromProto, tableNameProto, type RegionLocation } from './meta.js';
-import { toNumber, type Int64, type MessageName, type PbProcedureResult, type PbTableName, type PbTableSchema } from './proto.js';
+import { present, toNumber, type Int64, type MessageName, type PbProcedureResult, type PbTableName, type PbTableSchema } from './proto.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import { familyFromSchema, familySchema, type FamilyDescription, type FamilySpec } from './schema.js';
 
@@ -166,7 +166,8 @@ export class HBaseAdmin {
     const full = parseTableName(table).full;
     const region = await this.freshRegion(full, toBuffer(row));
     const dest = destination ? parseServer(destination) : undefined;
-    await this.masterCall('MoveRegion', 'RegionRequest', { region: { type: 1, value: region.name }, ...(dest ? { dest_server_name: dest } : {}) }, 'Empty', full);
+    // MoveRegion addresses the region by its encoded name (the master reads the value as such).
+    await this.masterCall('MoveRegion', 'RegionRequest', { region: { type: 2, value: Buffer.from(region.encodedName) }, ...(dest ? { dest_server_name: dest } : {}) }, 'Empty', full);
     this.cluster.cache.clear({ table: full });
   }
 
@@ -211,9 +212,9 @@ export class HBaseAdmin {
   /** Submits a procedure (with a nonce, so a retried submit is not run twice) and waits for it. */
   private async procedure(method: string, requestType: MessageName, request: object, what: string, table: string): Promise<void> {
     const nonce = { nonce_group: randomUint63(), nonce: randomUint63() };
-    const { proc_id } = await this.masterCall<{ proc_id?: Int64 }>(method, requestType, { ...request, ...nonce }, 'ProcIdResponse', table);
-    if (proc_id === undefined) return; // an old master that ran it synchronously
-    await this.waitProcedure(proc_id, what, table);
+    const response = await this.masterCall<{ proc_id?: Int64 }>(method, requestType, { ...request, ...nonce }, 'ProcIdResponse', table);
+    if (!present(response, 'proc_id') || response.proc_id === undefined) return; // a master that ran it synchronously
+    await this.waitProcedure(response.proc_id, what, table);
   }
 
   private async waitProcedure(procId: Int64, what: string, table: string): Promise<void> {

@@ -6,7 +6,7 @@ import { Cluster, defaultUser, regionSpecifier, resultCells, type ClusterSetting
 import { HBaseError, remoteError } from './errors.js';
 import { binaryComparator, compareCode, filterProto, nullComparator, type CompareOp, type ScanFilter } from './filters.js';
 import { parseTableName, type RegionLocation, type ServerAddress } from './meta.js';
-import type { PbAction, PbCondition, PbGet, PbMultiResponse, PbMutation, PbResult } from './proto.js';
+import { present, type PbAction, type PbCondition, type PbGet, type PbMultiResponse, type PbMutation, type PbResult } from './proto.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import { HBaseRow } from './row.js';
 import { columnsProto, contextualize, scanRows, timeRangeProto, type ColumnSelector, type ScanOptions, type TimeRange } from './scanner.js';
@@ -26,6 +26,11 @@ export interface HBaseClientOptions {
   /** First retry delay (doubles each attempt, jittered), default 100 ms. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
+  /**
+   * Called with each error that is about to be retried (region moved or split, server restarting,
+   * connection lost, ...): for metrics and logs. Must not throw.
+   */
+  onRetry?: (error: HBaseError) => void;
 }
 
 export interface CellInput {
@@ -105,6 +110,7 @@ export class HBaseClient {
       operationTimeoutMs: options.operationTimeoutMs ?? 60_000,
       baseDelayMs: options.retryBaseDelayMs ?? 100,
       maxDelayMs: options.retryMaxDelayMs ?? 5_000,
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     };
     this.cluster = new Cluster(settings);
     this.policy = settings;
@@ -339,7 +345,7 @@ function collectMultiResults(
     }
     const seen = new Set<number>();
     for (const item of regionResult!.resultOrException ?? []) {
-      const index = item.index ?? -1;
+      const index = present(item, 'index') ? item.index! : -1;
       seen.add(index);
       if (item.exception) {
         failed.push({ index, error: remoteError(item.exception.name, Buffer.from(item.exception.value ?? []).toString(), { server: serverName }), region: entry.region });

@@ -108,7 +108,7 @@ export function regionFromMetaRow(cells: readonly Cell[]): RegionLocation | unde
   return {
     table: tableNameFromProto(info.table_name),
     name: Buffer.from(rowKey),
-    encodedName: info.region_encoded_name ?? encodedNameOf(rowKey),
+    encodedName: info.region_encoded_name || encodedNameOf(rowKey),
     startKey: info.start_key ? Buffer.from(info.start_key) : EMPTY,
     endKey: info.end_key ? Buffer.from(info.end_key) : EMPTY,
     server: serverBytes ? parseHostPort(serverBytes.toString()) : undefined,

@@ -212,6 +212,14 @@ export function decodeDelimitedAt<T>(name: MessageName, bytes: Uint8Array, offse
   return { message, end: start + length };
 }
 
+/**
+ * Whether a decoded message carried `field` on the wire. protobufjs puts proto2 defaults on the
+ * prototype (false, 0, ''), so `message.field === undefined` cannot tell "absent" from "default".
+ */
+export function present(message: object, field: string): boolean {
+  return Object.prototype.hasOwnProperty.call(message, field);
+}
+
 /** A protobuf 64-bit integer as a JavaScript number (exact below 2^53: ids, timestamps, counts). */
 export function toNumber(value: Int64 | undefined): number {
   if (value === undefined) return 0;

@@ -11,6 +11,8 @@ export interface RetryPolicy {
   operationTimeoutMs: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Told about every error that is about to be retried (for metrics and logs). */
+  onRetry?: (error: HBaseError) => void;
 }
 
 export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
@@ -28,7 +30,6 @@ export async function withRetries<T>(
   what: string,
   policy: RetryPolicy,
   run: (context: AttemptContext) => Promise<T>,
-  onRetriableError?: (error: HBaseError) => void,
 ): Promise<T> {
   const deadline = Date.now() + policy.operationTimeoutMs;
   for (let attempt = 0; ; attempt++) {
@@ -36,7 +37,6 @@ export async function withRetries<T>(
       return await run({ attempt, remainingMs: Math.max(1, deadline - Date.now()) });
     } catch (error) {
       if (!(error instanceof HBaseError) || !error.retriable) throw error;
-      onRetriableError?.(error);
       const delay = backoffDelay(attempt, policy);
       if (Date.now() + delay >= deadline) {
         throw new HBaseError('DEADLINE_EXCEEDED', `${what} did not succeed within ${policy.operationTimeoutMs} ms (${attempt + 1} attempts); last error: ${error.message}`, {
@@ -45,6 +45,7 @@ export async function withRetries<T>(
           cause: error,
         });
       }
+      policy.onRetry?.(error);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }

@@ -3,7 +3,7 @@ import { type Cluster, regionSpecifier, scanResultCells } from './cluster.js';
 import { HBaseError } from './errors.js';
 import { filterProto, type ScanFilter } from './filters.js';
 import type { RegionLocation } from './meta.js';
-import type { PbColumn, PbScan, PbScanResponse, PbScanRequest, Int64 } from './proto.js';
+import { present, type PbColumn, type PbScan, type PbScanResponse, type PbScanRequest, type Int64 } from './proto.js';
 import { backoffDelay, type RetryPolicy } from './retry.js';
 import { HBaseRow } from './row.js';
 
@@ -142,7 +142,7 @@ export async function* scanRows(cluster: Cluster, policy: RetryPolicy, table: st
       let scanDone = false;
       for (;;) {
         const { response, cellBlock } = await cluster.call<PbScanResponse>(region.server!, 'ClientService', 'Scan', 'ScanRequest', request, 'ScanResponse');
-        if (response.scanner_id !== undefined) scannerId = response.scanner_id;
+        if (present(response, 'scanner_id')) scannerId = response.scanner_id;
         const rows = scanResultCells(response, cellBlock);
         failures = 0;
         for (const cells of rows) {
@@ -153,12 +153,13 @@ export async function* scanRows(cluster: Cluster, policy: RetryPolicy, table: st
           remaining--;
           yield row;
         }
-        if (response.more_results === false) {
+        if (present(response, 'more_results') && response.more_results === false) {
           scannerId = undefined; // the server closed it
           scanDone = true;
           break;
         }
-        if (response.more_results_in_region === false || (response.more_results_in_region === undefined && rows.length === 0)) {
+        const moreInRegion = present(response, 'more_results_in_region') ? response.more_results_in_region : rows.length > 0;
+        if (!moreInRegion) {
           scannerId = undefined;
           regionDone = true;
           break;
@@ -186,6 +187,7 @@ export async function* scanRows(cluster: Cluster, policy: RetryPolicy, table: st
         });
       }
       scannerId = undefined;
+      policy.onRetry?.(error);
       await new Promise((resolve) => setTimeout(resolve, delay));
     } finally {
       if (scannerId !== undefined && region?.server) {

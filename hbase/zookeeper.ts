@@ -7,6 +7,7 @@ import net from 'node:net';
  */
 
 const OP_GET_DATA = 4;
+const OP_GET_CHILDREN = 8;
 const OP_CLOSE = -11;
 const ERR_NO_NODE = -101;
 
@@ -22,10 +23,33 @@ export class ZooKeeperError extends Error {
 
 /** Returns the znode's data, or `undefined` when the znode does not exist. */
 export async function getZnodeData(quorum: string, path: string, timeoutMs = 5000): Promise<Buffer | undefined> {
+  const reply = await readZnode(quorum, path, OP_GET_DATA, timeoutMs);
+  if (!reply) return undefined;
+  const dataLength = reply.readInt32BE(0);
+  return dataLength < 0 ? Buffer.alloc(0) : Buffer.from(reply.subarray(4, 4 + dataLength));
+}
+
+/** Returns the names of the znode's children, or `undefined` when the znode does not exist. */
+export async function getZnodeChildren(quorum: string, path: string, timeoutMs = 5000): Promise<string[] | undefined> {
+  const reply = await readZnode(quorum, path, OP_GET_CHILDREN, timeoutMs);
+  if (!reply) return undefined;
+  const count = reply.readInt32BE(0);
+  const children: string[] = [];
+  let offset = 4;
+  for (let i = 0; i < count; i++) {
+    const length = reply.readInt32BE(offset);
+    children.push(reply.subarray(offset + 4, offset + 4 + length).toString('utf8'));
+    offset += 4 + length;
+  }
+  return children;
+}
+
+/** One read request on a fresh session: the reply body after the header, undefined for no node. */
+async function readZnode(quorum: string, path: string, op: number, timeoutMs: number): Promise<Buffer | undefined> {
   const errors: string[] = [];
   for (const server of quorum.split(',')) {
     try {
-      return await getDataFrom(server.trim(), path, timeoutMs);
+      return await readFrom(server.trim(), path, op, timeoutMs);
     } catch (error) {
       if (error instanceof ZooKeeperError && typeof error.code === 'number') throw error;
       errors.push(`${server}: ${(error as Error).message}`);
@@ -34,7 +58,7 @@ export async function getZnodeData(quorum: string, path: string, timeoutMs = 500
   throw new ZooKeeperError(`no ZooKeeper server of '${quorum}' answered (${errors.join('; ')})`, 'connection');
 }
 
-function getDataFrom(server: string, path: string, timeoutMs: number): Promise<Buffer | undefined> {
+function readFrom(server: string, path: string, op: number, timeoutMs: number): Promise<Buffer | undefined> {
   const [host, portText] = splitHostPort(server);
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port: Number(portText) });
@@ -58,7 +82,7 @@ function getDataFrom(server: string, path: string, timeoutMs: number): Promise<B
         received = received.subarray(4 + length);
         if (stage === 'connect') {
           stage = 'data';
-          socket.write(getDataRequest(1, path));
+          socket.write(readRequest(1, op, path));
           continue;
         }
         const xid = frame.readInt32BE(0);
@@ -66,9 +90,8 @@ function getDataFrom(server: string, path: string, timeoutMs: number): Promise<B
         const err = frame.readInt32BE(12);
         socket.write(closeRequest(2));
         if (err === ERR_NO_NODE) return finish(undefined, undefined);
-        if (err !== 0) return finish(new ZooKeeperError(`ZooKeeper getData ${path} failed with code ${err}`, err));
-        const dataLength = frame.readInt32BE(16);
-        return finish(undefined, dataLength < 0 ? Buffer.alloc(0) : Buffer.from(frame.subarray(20, 20 + dataLength)));
+        if (err !== 0) return finish(new ZooKeeperError(`ZooKeeper ${op === OP_GET_DATA ? 'getData' : 'getChildren'} ${path} failed with code ${err}`, err));
+        return finish(undefined, Buffer.from(frame.subarray(16)));
       }
     });
   });
@@ -97,11 +120,11 @@ function connectRequest(sessionTimeoutMs: number): Buffer {
   return frame(body);
 }
 
-function getDataRequest(xid: number, path: string): Buffer {
+function readRequest(xid: number, op: number, path: string): Buffer {
   const pathBytes = Buffer.from(path, 'utf8');
   const body = Buffer.alloc(4 + 4 + 4 + pathBytes.length + 1);
   let offset = body.writeInt32BE(xid, 0);
-  offset = body.writeInt32BE(OP_GET_DATA, offset);
+  offset = body.writeInt32BE(op, offset);
   offset = body.writeInt32BE(pathBytes.length, offset);
   offset += pathBytes.copy(body, offset);
   body.writeUInt8(0, offset); // no watch
