@@ -8,14 +8,17 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 # Scripts are skipped here because `prepare` (the TypeScript build) needs the sources copied below.
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+# The image compiles the product only (tsconfig.image.json leaves tests and test harnesses out).
+COPY tsconfig.json tsconfig.build.json tsconfig.image.json ./
 COPY api ./api
 COPY cli ./cli
 COPY operator ./operator
 COPY runtime ./runtime
 COPY hbase ./hbase
+COPY generator ./generator
+COPY producer ./producer
 COPY crds ./crds
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
+RUN npx tsc -p tsconfig.image.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20.20.2-bookworm-slim
 ENV NODE_ENV=production
