@@ -112,6 +112,11 @@ export function obtainEtcd(log: (line: string) => void): Promise<Obtained> {
   return obtainOnce(`etcd-${VERSIONS.etcd}`, log, goBuild('etcd', ['go.etcd.io/etcd/server/v3'], 'etcd'));
 }
 
+/** helm v3 for the chart's lint/template tests, from the wrapper module in e2e/stack/go/helm. */
+export function obtainHelm(log: (line: string) => void): Promise<Obtained> {
+  return obtainOnce(`helm-${VERSIONS.helm}`, log, goBuild('helm', ['helm.sh/helm/v3/cmd/helm'], 'helm'));
+}
+
 export function obtainKafka(log: (line: string) => void): Promise<Obtained> {
   return obtainOnce(`kafka-${VERSIONS.kafka}`, log, mavenCopy('kafka'));
 }

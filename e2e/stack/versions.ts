@@ -7,4 +7,5 @@ export const VERSIONS = {
   etcd: 'v3.6.16',
   kafka: '4.1.1',
   hbase: '2.6.4-hadoop3',
+  helm: 'v3.22.0',
 } as const;
