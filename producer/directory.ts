@@ -5,7 +5,7 @@ import { readManifest } from '../generator/output.js';
 import type { AvroEncoding } from './avro.js';
 import { ensureTopics, newProducer } from './kafka.js';
 import { sendMessages, type Progress, type SendOptions, type SendSummary } from './produce.js';
-import { readMessages, type FileFormat } from './read.js';
+import { readMessageChunks, type FileFormat } from './read.js';
 
 /**
  * Produces a generated set (the output of `adpipe generate`): every source's file into its topic,
@@ -47,7 +47,7 @@ export async function produceDirectory(dir: string, options: DirectoryOptions): 
   try {
     const one = async (source: Source): Promise<void> => {
       const entry = manifest.files[source];
-      const messages = readMessages({
+      const messages = readMessageChunks({
         source,
         file: path.join(dir, entry.file),
         format: LINE_FORMATS[entry.encoding]!,

@@ -10,6 +10,7 @@ const IMPRESSION_ID = /"impression_id"\s*:\s*"((?:[^"\\]|\\.)*)"/;
 export function keyOfJson(text: string): string | null {
   const m = IMPRESSION_ID.exec(text);
   if (!m) return null;
+  if (!m[1]!.includes('\\')) return m[1]!;
   try {
     return JSON.parse(`"${m[1]}"`) as string;
   } catch {

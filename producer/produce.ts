@@ -46,7 +46,10 @@ export interface SendSummary {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function sendMessages(producer: Producer, messages: AsyncIterable<OutMessage> | Iterable<OutMessage>, options: SendOptions): Promise<SendSummary> {
+/** Messages one by one or in chunks (as readMessageChunks gives them); the batching is the same. */
+export type MessageStream = AsyncIterable<OutMessage | OutMessage[]> | Iterable<OutMessage | OutMessage[]>;
+
+export async function sendMessages(producer: Producer, messages: MessageStream, options: SendOptions): Promise<SendSummary> {
   const { topic, rate } = options;
   if (rate !== undefined && !(rate > 0)) throw new ProducerError('PRODUCE_OPTIONS', `rate must be a positive number of messages per second, got ${rate}`);
   const batchMessages = rate ? Math.max(1, Math.min(options.batchMessages ?? 2000, Math.ceil(rate / 20))) : (options.batchMessages ?? 2000);
@@ -104,10 +107,12 @@ export async function sendMessages(producer: Producer, messages: AsyncIterable<O
   };
 
   try {
-    for await (const message of messages) {
-      batch.push(message);
-      bytes += message.value.length + (message.key ? Buffer.byteLength(message.key) : 0);
-      if (batch.length >= batchMessages || bytes >= batchBytes) await flush();
+    for await (const item of messages) {
+      for (const message of Array.isArray(item) ? item : [item]) {
+        batch.push(message);
+        bytes += message.value.length + (message.key ? message.key.length : 0);
+        if (batch.length >= batchMessages || bytes >= batchBytes) await flush();
+      }
     }
     await flush();
     while (pending.size) await Promise.race(pending);

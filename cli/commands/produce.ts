@@ -5,7 +5,7 @@ import {
   kafkaClient,
   newProducer,
   produceDirectory,
-  readMessages,
+  readMessageChunks,
   sendMessages,
   type AvroEncoding,
   type FileFormat,
@@ -113,7 +113,7 @@ examples:
       const producer = newProducer(kafka);
       await producer.connect();
       try {
-        const messages = readMessages({
+        const messages = readMessageChunks({
           source,
           file: file!,
           ...(format ? { format: format as FileFormat } : {}),
