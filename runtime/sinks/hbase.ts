@@ -6,6 +6,7 @@ import { claimOf, classifyExistingClaim, firstCopies } from '../stages/dedup.js'
 import { emptyView, type BidFact, type ClickFact, type ConversionFact, type ImpressionFact, type View } from '../stages/facts.js';
 import {
   ATTRIBUTION,
+  ATTRIBUTION_SHARDS,
   COLUMN,
   EVENT_COLUMNS,
   LEDGER,
@@ -210,10 +211,9 @@ export class HBaseSink {
 
   private async countAttributions(kind: 'c' | 'v', ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const { saltBuckets } = this.settings;
     const byShard = new Map<number, string[]>();
     for (const id of new Set(ids)) {
-      const shard = saltOf(id, saltBuckets);
+      const shard = saltOf(id, ATTRIBUTION_SHARDS);
       let list = byShard.get(shard);
       if (!list) byShard.set(shard, (list = []));
       list.push(id);

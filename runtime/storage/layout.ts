@@ -156,6 +156,13 @@ export function attributionRow(shard: number): Buffer {
 
 export const ATTRIBUTION = { version: 'v', clicks: 'nc', conversions: 'nv', markerPrefix: 'm' } as const;
 
+/**
+ * Attribution counters are spread over this many rows: each holds the markers of its ids, so more
+ * shards keep rows narrow (markers live as long as the aggregates) at the cost of more rows to
+ * update per batch. Fixed: changing it would re-count ids already marked in another shard.
+ */
+export const ATTRIBUTION_SHARDS = 64;
+
 export function marker(kind: 'c' | 'v', eventId: string): string {
   return `${ATTRIBUTION.markerPrefix}${kind}${eventId}`;
 }
