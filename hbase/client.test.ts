@@ -164,3 +164,11 @@ test('errors name the table and row and carry a stable code', async () => {
   expect(noFamily).toMatchObject({ retriable: false, context: expect.objectContaining({ table, row: "'r1'" }) });
   await expect(client.checkAndMutate(table, { row: 'r', family: 'f', qualifier: 'q' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
 });
+
+test('close() ends the client: later calls fail with CLOSED', async () => {
+  const table = await freshTable('close');
+  const short = new HBaseClient({ zookeeperQuorum: stack().hbase.zookeeperQuorum });
+  await short.put(table, { row: 'r', cells: [{ family: 'f', qualifier: 'q', value: 'v' }] });
+  short.close();
+  await expect(short.get(table, { row: 'r' })).rejects.toMatchObject({ code: 'CLOSED', retriable: false });
+});

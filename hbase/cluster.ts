@@ -130,6 +130,10 @@ export class Cluster {
         context: { table: full, region: region.encodedName },
       });
     }
+    // The other regions the scan returned are current too: cache them (fewer meta lookups).
+    for (const candidate of candidates) {
+      if (candidate !== region && candidate.table === full && candidate.server && !candidate.offline && !candidate.split) this.cache.add(candidate);
+    }
     this.cache.add(region);
     return region;
   }

@@ -44,6 +44,7 @@ export class RpcConnection {
   private readonly pending = new Map<number, Pending>();
   private readonly reader = new FrameReader();
   private nextCallId = 1;
+  private lastReceivedAt = Date.now();
   private closedWith: HBaseError | undefined;
   private readonly onClose = new Set<() => void>();
 
@@ -51,6 +52,8 @@ export class RpcConnection {
     this.socket = socket;
     this.address = address;
     socket.setNoDelay(true);
+    // A server that vanished without closing (host down, cable pulled) shows up as silence.
+    socket.setKeepAlive(true, 10_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.fail(new HBaseError('CONNECTION', `connection to ${address} failed: ${error.message}`, { retriable: true, context: { server: address }, cause: error })));
     socket.on('close', () => this.fail(new HBaseError('CONNECTION', `connection to ${address} closed`, { retriable: true, context: { server: address } })));
@@ -98,9 +101,15 @@ export class RpcConnection {
       options.cellBlock,
     );
     const response = await new Promise<ReturnType<typeof parseResponse>>((resolve, reject) => {
+      const sentAt = Date.now();
       const timer = setTimeout(() => {
         this.pending.delete(callId);
         reject(new HBaseError('TIMEOUT', `${method} to ${this.address} got no answer within ${options.timeoutMs} ms`, { retriable: true, context: { server: this.address } }));
+        // Nothing at all arrived since this call went out: the connection is presumed dead, so
+        // the next call opens a fresh one instead of timing out on it too.
+        if (this.lastReceivedAt < sentAt) {
+          this.fail(new HBaseError('CONNECTION', `connection to ${this.address} silent for ${options.timeoutMs} ms; closed`, { retriable: true, context: { server: this.address } }));
+        }
       }, options.timeoutMs);
       this.pending.set(callId, { resolve, reject, timer, method });
       this.socket.write(frame);
@@ -121,6 +130,7 @@ export class RpcConnection {
   }
 
   private onData(chunk: Buffer): void {
+    this.lastReceivedAt = Date.now();
     let frames: Buffer[];
     try {
       frames = this.reader.push(chunk);
