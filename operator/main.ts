@@ -8,7 +8,7 @@ import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
  * graceful stop (finish reconciles in flight, release the Lease). Wiring only.
  *
  *   node dist/operator/main.js [--namespace NS] [--lease-namespace NS] [--lease-name NAME]
- *     [--identity ID] [--http-port 8081] [--no-leader-election] [--drift-check-ms N]
+ *     [--identity ID] [--http-port 8081] [--no-leader-election] [--drift-check-ms N] [--workers N]
  */
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,6 +34,7 @@ const operator = await startOperator({
   // ADPIPE_HTTP_PORT: the port the platform assigned (the local node agent's host-port mapping).
   httpPort: num(process.env['ADPIPE_HTTP_PORT'] ?? arg('http-port')) ?? 8081,
   driftCheckMs: num(arg('drift-check-ms')),
+  workers: num(arg('workers')),
   cleanupTimeoutMs: num(arg('cleanup-timeout-ms')),
   log,
 });

@@ -112,6 +112,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     events,
     log,
     getPipeline: (key) => pipelines.get(key),
+    allPipelines: () => pipelines.list(),
     lookup: (kind, key) => owned.get(kind)?.get(key),
     driftCheckMs: options.driftCheckMs ?? 300_000,
     cleanupTimeoutMs: options.cleanupTimeoutMs ?? 300_000,

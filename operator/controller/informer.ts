@@ -58,6 +58,14 @@ export class Informer<T extends KubeObject> {
     return this.resourceVersion;
   }
 
+  /**
+   * Makes the next watch resume from `resourceVersion` (tests use an ancient one to see the 410 →
+   * relist path without waiting for etcd compaction).
+   */
+  resumeFrom(resourceVersion: string): void {
+    this.resourceVersion = resourceVersion;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

@@ -20,11 +20,13 @@ export const Reason = {
   PartitionDecreaseNotSupported: 'PartitionDecreaseNotSupported',
   ReplicationFactorChangeNotSupported: 'ReplicationFactorChangeNotSupported',
   SecretNotFound: 'SecretNotFound',
+  TopicClaimedByAnotherPipeline: 'TopicClaimedByAnotherPipeline',
   // StorageReady
   TableReady: 'TableReady',
   HBaseUnavailable: 'HBaseUnavailable',
   TableOperationFailed: 'TableOperationFailed',
   StorageNotConfigured: 'StorageNotConfigured',
+  TableClaimedByAnotherPipeline: 'TableClaimedByAnotherPipeline',
   // WorkersReady
   WorkersAvailable: 'WorkersAvailable',
   WorkersScaledToZero: 'WorkersScaledToZero',

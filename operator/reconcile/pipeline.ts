@@ -29,6 +29,8 @@ export interface PipelineReconcilerDeps {
   events: EventRecorder;
   log: Logger;
   getPipeline(key: string): AdPipeline | undefined;
+  /** Every AdPipeline the operator sees (claims on shared topic and table names). */
+  allPipelines(): AdPipeline[];
   lookup: OwnedLookup;
   /** How often a healthy pipeline is checked against Kafka/HBase for drift nobody announces. */
   driftCheckMs: number;
@@ -68,14 +70,18 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
     return {};
   }
   const [topics, table, workers] = await Promise.all([
-    reconcileTopics(deps.kube, deps.kafka, pipeline),
-    reconcileTable(deps.tables, pipeline),
+    reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
+    reconcileTable(deps.tables, pipeline, deps.allPipelines()),
     reconcileWorkers(deps.kube, deps.lookup, pipeline, config),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
-  for (const change of changes) {
-    deps.log.info({ pipeline: `${namespaceOf(pipeline)}/${pipeline.metadata.name}`, reason: change.reason }, change.note);
-    await deps.events.record(pipeline, 'Normal', change.reason, change.note);
+  // One event per kind of change and reconcile (five topics created is one TopicCreated event).
+  const byReason = new Map<string, string[]>();
+  for (const change of changes) byReason.set(change.reason, [...(byReason.get(change.reason) ?? []), change.note]);
+  for (const [reason, notes] of byReason) {
+    const note = notes.join('; ');
+    deps.log.info({ pipeline: `${namespaceOf(pipeline)}/${pipeline.metadata.name}`, reason }, note);
+    await deps.events.record(pipeline, 'Normal', reason, note);
   }
   const reports = [topics.report, table.report, workers.report];
   for (const report of reports) {
@@ -148,9 +154,10 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
     return {};
   }
   try {
-    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline);
-    const table = await deleteTable(deps.tables, pipeline);
-    await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted topics ${topics.join(', ')}${table ? ` and table ${table}` : ''}`, 'Delete');
+    const others = deps.allPipelines();
+    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others);
+    const table = await deleteTable(deps.tables, pipeline, others);
+    await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources another AdPipeline names are kept)`, 'Delete');
     await release();
     return {};
   } catch (error) {

@@ -1,4 +1,5 @@
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
+import { tableClaimant } from '../render/claims.js';
 import { desiredTable, type DesiredFamily, type DesiredTable } from '../render/table.js';
 import { Reason, type ComponentReport } from './conditions.js';
 import { describeError } from './errors.js';
@@ -80,9 +81,13 @@ function failure(error: unknown, table: string): ComponentReport {
     : { status: 'False', reason: Reason.TableOperationFailed, message: `table ${table}: ${describeError(error)}`, retrying: retriable, stalled: !retriable };
 }
 
-export async function reconcileTable(admins: TableAdmins | undefined, pipeline: AdPipeline): Promise<TableOutcome> {
+export async function reconcileTable(admins: TableAdmins | undefined, pipeline: AdPipeline, others: AdPipeline[] = []): Promise<TableOutcome> {
   const desired = desiredTable(pipeline);
   const changes: Change[] = [];
+  const claimant = tableClaimant(pipeline, others);
+  if (claimant) {
+    return { report: { status: 'False', reason: Reason.TableClaimedByAnotherPipeline, message: `table ${desired.name} belongs to AdPipeline ${claimant} (created earlier on the same HBase): set another storage.table`, stalled: true }, changes, table: desired.name };
+  }
   if (!admins) {
     return { report: { status: 'Unknown', reason: Reason.StorageNotConfigured, message: 'this operator build has no HBase admin; the table is not managed' }, changes, table: desired.name };
   }
@@ -109,8 +114,8 @@ export async function reconcileTable(admins: TableAdmins | undefined, pipeline: 
   }
 }
 
-export async function deleteTable(admins: TableAdmins | undefined, pipeline: AdPipeline): Promise<string | undefined> {
-  if (!admins) return undefined;
+export async function deleteTable(admins: TableAdmins | undefined, pipeline: AdPipeline, others: AdPipeline[] = []): Promise<string | undefined> {
+  if (!admins || tableClaimant(pipeline, others, true)) return undefined;
   const name = desiredTable(pipeline).name;
   await admins.admin(hbaseConnection(pipeline)).drop(name);
   return name;

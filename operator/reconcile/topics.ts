@@ -1,6 +1,7 @@
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import type { KubeClient, KubeObject, ResourceType } from '../controller/kube.js';
 import { desiredTopics, diffTopic } from '../render/topics.js';
+import { claimedTopics, sharedTopics } from '../render/claims.js';
 import { namespaceOf } from '../render/names.js';
 import { Reason, type ComponentReport } from './conditions.js';
 import { describeError, OperatorError } from './errors.js';
@@ -68,10 +69,16 @@ function failure(error: unknown): ComponentReport {
   return { status: 'False', reason: Reason.TopicOperationFailed, message: describeError(error), retrying: true };
 }
 
-export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline): Promise<TopicsOutcome> {
-  const desired = desiredTopics(pipeline);
-  const names = desired.map((t) => t.name);
+export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[] = []): Promise<TopicsOutcome> {
+  const all = desiredTopics(pipeline);
+  const names = all.map((t) => t.name);
   const changes: Change[] = [];
+  const claims = claimedTopics(pipeline, others);
+  const problems: ComponentReport[] = [];
+  for (const [topic, owner] of claims) {
+    problems.push({ status: 'False', reason: Reason.TopicClaimedByAnotherPipeline, message: `topic ${topic} belongs to AdPipeline ${owner} (created earlier on the same Kafka): choose another topic name`, stalled: true });
+  }
+  const desired = all.filter((t) => !claims.has(t.name));
   let cluster;
   try {
     cluster = pool.cluster(await kafkaConnection(kube, pipeline));
@@ -80,12 +87,11 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
   }
   let observed: Array<Awaited<ReturnType<typeof cluster.observe.submit>>>;
   try {
-    observed = await Promise.all(names.map((name) => cluster.observe.submit(name)));
+    observed = await Promise.all(desired.map((topic) => cluster.observe.submit(topic.name)));
   } catch (error) {
     return { report: failure(error), changes, topics: names, readyCount: 0 };
   }
 
-  const problems: ComponentReport[] = [];
   let ready = 0;
   await Promise.all(
     desired.map(async (topic, i) => {
@@ -132,13 +138,17 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
   );
   const report: ComponentReport = problems.length
     ? { ...(problems.find((p) => p.retrying) ?? problems[0]!), message: problems.map((p) => p.message).join('; ') }
-    : { status: 'True', reason: Reason.TopicsReady, message: `${desired.length} topics exist with the desired partitions and configs` };
+    : { status: 'True', reason: Reason.TopicsReady, message: `${all.length} topics exist with the desired partitions and configs` };
   return { report, changes, topics: names, readyCount: ready };
 }
 
 /** Deletes the pipeline's topics (deletionPolicy Delete). Topics already gone count as deleted. */
-export async function deleteTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline): Promise<string[]> {
-  const names = desiredTopics(pipeline).map((t) => t.name);
+export async function deleteTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[] = []): Promise<string[]> {
+  const shared = sharedTopics(pipeline, others);
+  const names = desiredTopics(pipeline)
+    .map((t) => t.name)
+    .filter((name) => !shared.has(name));
+  if (!names.length) return names;
   const cluster = pool.cluster(await kafkaConnection(kube, pipeline));
   await Promise.all(names.map((name) => cluster.remove.submit(name)));
   return names;
