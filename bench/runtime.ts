@@ -1,0 +1,252 @@
+import { Kafka, logLevel } from 'kafkajs';
+import avro from 'avsc';
+import { parse as csvParse } from 'csv-parse/sync';
+import { SOURCE_NAMES, type SourceName } from '../api/runtime-config.js';
+import { freePort } from '../e2e/stack/ports.js';
+import { rssBytes } from '../e2e/stack/proc.js';
+import { requireStackState } from '../e2e/stack/state.js';
+import { generate } from '../generator/index.js';
+import { BID_REQUEST_SCHEMA } from '../runtime/decode/bid-request-schema.js';
+import { decodersFor } from '../runtime/decode/index.js';
+import type { InMessage } from '../runtime/model.js';
+import { createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type OutMessage, type WorkerProcess } from '../runtime/e2e/harness.js';
+
+/**
+ * `npm run bench -- runtime [impressions]`: the runtime worker's figures, all in one run on the
+ * local stack (issue 8):
+ *  1. decode+validate rate per format beside the bare parser on the same input;
+ *  2. one worker process over >= 1M mixed events already in Kafka: end-to-end events/s into HBase,
+ *     beside a kafkajs consumer doing no work over the same topics (ratio = pipeline / raw);
+ *  3. produce → queryable latency (p50/p99) at a steady offered rate;
+ *  4. the worker's peak RSS.
+ * Ends with one JSON line.
+ */
+const impressions = Number(process.argv[3] ?? 500_000);
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+const perSecond = (n: number, ms: number): number => Math.round((n / ms) * 1000);
+const fmt = (n: number): string => n.toLocaleString('en-US');
+const state = requireStackState();
+const endpoints = { bootstrap: state.kafka.bootstrap, zookeeperQuorum: state.hbase.zookeeperQuorum };
+
+function timeIt(work: () => void, minMs = 1500): number {
+  let runs = 0;
+  const start = performance.now();
+  while (performance.now() - start < minMs) {
+    work();
+    runs++;
+  }
+  return (performance.now() - start) / runs;
+}
+
+// ---- 1. decode + validate vs bare parsers ------------------------------------------------------
+say(`generating ${fmt(impressions)} impressions (seed 7)`);
+const set = generate({ seed: 7, impressions });
+const all = kafkaMessages(set.messages);
+const totalMessages = SOURCE_NAMES.reduce((sum, s) => sum + all[s].length, 0);
+say(`messages: ${SOURCE_NAMES.map((s) => `${s} ${fmt(all[s].length)}`).join(', ')} (total ${fmt(totalMessages)})`);
+
+const now = Date.now();
+const asIn = (list: OutMessage[]): InMessage[] => list.map((m, i) => ({ partition: 0, offset: String(i), timestamp: String(now), value: m.value }));
+const decoders = decodersFor({
+  bidRequests: { topic: 'b', avro: {} },
+  impressions: { topic: 'i', fieldMapping: {} },
+  clicks: { topic: 'c', csv: { header: false, delimiter: ',' }, fieldMapping: {} },
+  conversions: { topic: 'v', csv: { header: false, delimiter: ',' }, fieldMapping: {} },
+});
+const sample = <T>(list: T[], n: number): T[] => list.slice(0, Math.min(n, list.length));
+const jsonInput = asIn(sample(all.impressions, 50_000));
+const avroInput = asIn(sample(all.bidRequests, 50_000));
+// Clicks are ~2% of impressions: repeat the real click messages to a CSV input of useful size.
+const clickMessages = asIn(Array.from({ length: Math.ceil(50_000 / Math.max(1, all.clicks.length)) }, () => all.clicks).flat().slice(0, 50_000));
+
+let decodeRecords = { json: 0, csv: 0, avro: 0 };
+const ours = { json: 0, csv: 0, avro: 0 };
+// The worker's own decoders (they return promises: the Avro one may ask a schema registry).
+async function measureAsync(work: () => Promise<unknown[]>, key: 'json' | 'csv' | 'avro'): Promise<number> {
+  let runs = 0;
+  const start = performance.now();
+  while (performance.now() - start < 1500) {
+    decodeRecords[key] = (await work()).length;
+    runs++;
+  }
+  return (performance.now() - start) / runs;
+}
+ours.json = await measureAsync(() => decoders.impressions(jsonInput, now), 'json');
+ours.csv = await measureAsync(() => decoders.clicks(clickMessages, now), 'csv');
+ours.avro = await measureAsync(() => decoders.bidRequests(avroInput, now), 'avro');
+
+const bare = {
+  json: timeIt(() => {
+    for (const m of jsonInput) {
+      try {
+        JSON.parse(m.value!.toString('utf8'));
+      } catch {
+        /* the set's deliberately broken messages */
+      }
+    }
+  }),
+  avro: (() => {
+    const type = avro.Type.forSchema(BID_REQUEST_SCHEMA as unknown as avro.Schema);
+    return timeIt(() => {
+      for (const m of avroInput) {
+        try {
+          type.fromBuffer(m.value!);
+        } catch {
+          /* the set's deliberately broken records */
+        }
+      }
+    });
+  })(),
+  csvWholeBatch: timeIt(() => void csvParse(clickMessages.map((m) => m.value!.toString('utf8')).join('\n'), { relax_column_count: true, relax_quotes: true, skip_empty_lines: true, skip_records_with_error: true })),
+  csvPerMessage: timeIt(() => {
+    for (const m of clickMessages) {
+      try {
+        csvParse(m.value!.toString('utf8'), { relax_column_count: true, skip_empty_lines: true });
+      } catch {
+        /* broken quoting */
+      }
+    }
+  }),
+};
+decodeRecords = { ...decodeRecords };
+const decodeFigures = {
+  json_records_per_s: perSecond(decodeRecords.json, ours.json),
+  json_parse_only_records_per_s: perSecond(decodeRecords.json, bare.json),
+  csv_records_per_s: perSecond(decodeRecords.csv, ours.csv),
+  csv_parse_whole_batch_records_per_s: perSecond(decodeRecords.csv, bare.csvWholeBatch),
+  csv_parse_per_message_records_per_s: perSecond(decodeRecords.csv, bare.csvPerMessage),
+  avro_records_per_s: perSecond(decodeRecords.avro, ours.avro),
+  avsc_only_records_per_s: perSecond(decodeRecords.avro, bare.avro),
+};
+say('decode + validate (records/s), ours vs the bare parser on the same input:');
+say(`  JSON  ${fmt(decodeFigures.json_records_per_s)} vs JSON.parse ${fmt(decodeFigures.json_parse_only_records_per_s)}`);
+say(`  CSV   ${fmt(decodeFigures.csv_records_per_s)} vs csv-parse whole batch ${fmt(decodeFigures.csv_parse_whole_batch_records_per_s)}, per message ${fmt(decodeFigures.csv_parse_per_message_records_per_s)}`);
+say(`  Avro  ${fmt(decodeFigures.avro_records_per_s)} vs avsc fromBuffer ${fmt(decodeFigures.avsc_only_records_per_s)}`);
+
+// ---- 2. end to end vs raw consume ---------------------------------------------------------------
+ensureBuilt();
+const pipeline = await createPipeline(endpoints, `bench-rt-${Date.now().toString(36)}`, { partitions: 6, saltBuckets: 8, batchSize: 2000 });
+let worker: WorkerProcess | undefined;
+try {
+  const producer = await openProducer(endpoints.bootstrap);
+  let t = Date.now();
+  await produce(producer, pipeline, all);
+  say(`produced ${fmt(totalMessages)} messages in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+  const kafka = new Kafka({ clientId: 'adpipe-bench-raw', brokers: [endpoints.bootstrap], logLevel: logLevel.ERROR });
+  const topics = SOURCE_NAMES.map((s) => pipeline.config.sources[s].topic);
+  const raw = kafka.consumer({ groupId: `${pipeline.name}-raw`, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
+  await raw.connect();
+  await raw.subscribe({ topics, fromBeginning: true });
+  let consumed = 0;
+  let rawStart = 0;
+  const rawDone = new Promise<void>((resolve) => {
+    void raw.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch }) => {
+        if (!rawStart) rawStart = Date.now();
+        consumed += batch.messages.length;
+        if (consumed >= totalMessages) resolve();
+      },
+    });
+  });
+  t = Date.now();
+  await rawDone;
+  const rawMs = Date.now() - t;
+  await raw.disconnect();
+  const rawRate = perSecond(totalMessages, rawMs);
+  say(`raw kafkajs consume (no work): ${fmt(rawRate)} msg/s (${(rawMs / 1000).toFixed(1)} s incl. group join)`);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, number>();
+  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, Number(p.high));
+  const committedTotal = async (): Promise<number> => {
+    let sum = 0;
+    for (const topic of topics) {
+      const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [topic] });
+      for (const p of offsets!.partitions) sum += Math.max(0, Number(p.offset));
+    }
+    return sum;
+  };
+  worker = startWorker(pipeline, await freePort(), { ADPIPE_PARTITION_CONCURRENCY: process.env.ADPIPE_PARTITION_CONCURRENCY ?? '8' });
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(worker!.child.pid) ?? 0)), 200);
+  t = Date.now();
+  let last = 0;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (worker.child.exitCode !== null) throw new Error(`worker exited: ${worker.output()}`);
+    const done = await committedTotal();
+    if (done >= totalMessages) break;
+    if (Date.now() - last > 15_000) {
+      last = Date.now();
+      say(`  pipeline: ${fmt(done)} / ${fmt(totalMessages)} committed after ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    }
+  }
+  const pipelineMs = Date.now() - t;
+  const pipelineRate = perSecond(totalMessages, pipelineMs);
+  say(`pipeline end to end (decode, validate, dedup, enrich, correlate, store, commit): ${fmt(pipelineRate)} msg/s (${(pipelineMs / 1000).toFixed(1)} s incl. start-up)`);
+  const stats = await getJson<{ accepted: Record<SourceName, number> }>(worker.port, '/v1/pipeline/stats');
+  const exact = JSON.stringify(stats) === JSON.stringify(set.expected.stats);
+  say(`stats equal expected.json: ${exact}`);
+
+  // ---- 3. latency at a steady offered rate --------------------------------------------------------
+  const offered = Number(process.env.ADPIPE_BENCH_RATE ?? 500);
+  const seconds = 20;
+  const latencies: number[] = [];
+  const probes: Promise<void>[] = [];
+  const latencyStart = Date.now();
+  let sent = 0;
+  while (Date.now() - latencyStart < seconds * 1000) {
+    const tick = Date.now();
+    const probeCampaign = `lat-${sent}`;
+    const batch = Array.from({ length: Math.max(1, Math.round(offered / 10)) }, (_, i) => ({
+      key: `lat-${sent}-${i}`,
+      value: Buffer.from(JSON.stringify({ impression_id: `lat-${sent}-${i}`, request_id: `lat-r-${sent}-${i}`, campaign_id: i === 0 ? probeCampaign : 'lat-load', ts: tick, price_micros: 1 })),
+    }));
+    const from = new Date(Math.floor(tick / 3_600_000) * 3_600_000).toISOString();
+    const to = new Date(Math.floor(tick / 3_600_000) * 3_600_000 + 7_200_000).toISOString();
+    await producer.send({ topic: pipeline.config.sources.impressions.topic, acks: -1, messages: batch });
+    const sentAt = tick;
+    const port = worker.port;
+    probes.push(
+      (async () => {
+        for (;;) {
+          const answer = await getJson<{ totals: { impressions: number } }>(port, `/v1/campaigns/${probeCampaign}/performance?from=${from}&to=${to}`).catch(() => undefined);
+          if (answer?.totals.impressions === 1) return void latencies.push(Date.now() - sentAt);
+          if (Date.now() - sentAt > 60_000) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })(),
+    );
+    sent++;
+    await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tick))));
+  }
+  await Promise.all(probes);
+  await producer.disconnect();
+  await admin.disconnect();
+  clearInterval(rssTimer);
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? -1;
+  say(`latency produce → queryable at ${offered} events/s offered: p50 ${pct(50)} ms, p99 ${pct(99)} ms (${latencies.length}/${sent} probes)`);
+  say(`worker peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+  const ratio = Math.round((pipelineRate / rawRate) * 1000) / 1000;
+  say(JSON.stringify({
+    bench: 'runtime',
+    events: totalMessages,
+    pipeline_events_per_s: pipelineRate,
+    raw_consume_events_per_s: rawRate,
+    ratio,
+    stats_exact: exact,
+    ...decodeFigures,
+    latency_offered_events_per_s: offered,
+    latency_p50_ms: pct(50),
+    latency_p99_ms: pct(99),
+    peak_rss_mib: Math.round(peakRss / 1024 / 1024),
+  }));
+} finally {
+  await stopWorker(worker);
+  await dropPipeline(endpoints, pipeline);
+}
