@@ -30,3 +30,11 @@ export function stackDir(): string {
 export function stateFile(): string {
   return path.join(stackDir(), 'state.json');
 }
+
+/**
+ * The address Kafka and HBase listen on and advertise. Loopback here; the kind path sets
+ * ADPIPE_STACK_DATA_HOST to the Docker bridge gateway so Pods in a kind cluster reach them too.
+ */
+export function dataPlaneHost(): string {
+  return process.env['ADPIPE_STACK_DATA_HOST'] || '127.0.0.1';
+}

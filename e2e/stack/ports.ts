@@ -40,10 +40,10 @@ export async function choosePort(previous: number | undefined, taken: Set<number
   }
 }
 
-/** Resolves once a TCP connection to 127.0.0.1:port succeeds. */
-export function canConnect(port: number, timeoutMs = 1000): Promise<boolean> {
+/** Resolves once a TCP connection to host:port succeeds. */
+export function canConnect(port: number, timeoutMs = 1000, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+    const socket = net.connect({ port, host });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);

@@ -7,7 +7,7 @@ import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
 import { hbaseHealthy, startHBase } from './components/hbase.js';
 import { obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes } from './obtain.js';
 import { choosePort } from './ports.js';
-import { stackDir } from './paths.js';
+import { dataPlaneHost, stackDir } from './paths.js';
 import { isAlive, rssBytes, stopProcess } from './proc.js';
 import { readStackState, SERVER_NAMES, writeStackState, type ServerName, type StackState } from './state.js';
 import { VERSIONS } from './versions.js';
@@ -60,8 +60,8 @@ export async function stackUp(log: Log): Promise<StackState> {
       apiserverPort: ports.apiserver,
       controllerManagerPort: ports.controllerManager,
     },
-    kafka: { bootstrap: `127.0.0.1:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
-    hbase: { zookeeperQuorum: `127.0.0.1:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
+    kafka: { bootstrap: `${dataPlaneHost()}:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
+    hbase: { zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
     pids: {},
     logs,
   };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { getZnodeData } from '../../../hbase/zookeeper.js';
+import { dataPlaneHost } from '../paths.js';
 import { canConnect } from '../ports.js';
 import { startDaemon, waitUntil } from '../proc.js';
 
@@ -19,14 +20,17 @@ function property(name: string, value: string | number | boolean): string {
   return `  <property><name>${name}</name><value>${value}</value></property>`;
 }
 
-export function hbaseSite(dir: string, ports: HBasePorts): string {
+export function hbaseSite(dir: string, ports: HBasePorts, host = dataPlaneHost()): string {
+  // On loopback the advertised name is `localhost`; elsewhere the address itself.
+  const advertised = host === '127.0.0.1' ? 'localhost' : host;
   return [
     '<?xml version="1.0"?>',
     '<configuration>',
     property('hbase.cluster.distributed', false),
     property('hbase.rootdir', `file://${path.join(dir, 'root')}`),
     property('hbase.tmp.dir', path.join(dir, 'tmp')),
-    property('hbase.zookeeper.quorum', '127.0.0.1'),
+    property('hbase.zookeeper.quorum', host),
+    property('hbase.zookeeper.property.clientPortAddress', host),
     property('hbase.zookeeper.property.clientPort', ports.zookeeper),
     property('hbase.zookeeper.property.dataDir', path.join(dir, 'zookeeper')),
     // The local file system has no hflush/hsync capability; HBase refuses to start without this.
@@ -34,10 +38,10 @@ export function hbaseSite(dir: string, ports: HBasePorts): string {
     property('hbase.wal.provider', 'filesystem'),
     property('hbase.master.port', ports.master),
     property('hbase.regionserver.port', ports.regionServer),
-    property('hbase.master.ipc.address', '127.0.0.1'),
-    property('hbase.regionserver.ipc.address', '127.0.0.1'),
-    property('hbase.master.hostname', 'localhost'),
-    property('hbase.unsafe.regionserver.hostname', 'localhost'),
+    property('hbase.master.ipc.address', host),
+    property('hbase.regionserver.ipc.address', host),
+    property('hbase.master.hostname', advertised),
+    property('hbase.unsafe.regionserver.hostname', advertised),
     property('hbase.master.info.port', -1),
     property('hbase.regionserver.info.port', -1),
     property('hbase.localcluster.assign.random.ports', false),
@@ -103,9 +107,10 @@ export async function startHBase(libDir: string, dir: string, ports: HBasePorts,
 
 /** Healthy once the master is registered, the meta region is assigned and both RPC ports answer. */
 export async function hbaseHealthy(ports: HBasePorts): Promise<boolean> {
-  const quorum = `127.0.0.1:${ports.zookeeper}`;
+  const host = dataPlaneHost();
+  const quorum = `${host}:${ports.zookeeper}`;
   const master = await getZnodeData(quorum, '/hbase/master', 1500);
   const meta = await getZnodeData(quorum, '/hbase/meta-region-server', 1500);
   if (!master?.length || !meta?.length) return false;
-  return (await canConnect(ports.master)) && (await canConnect(ports.regionServer));
+  return (await canConnect(ports.master, 1000, host)) && (await canConnect(ports.regionServer, 1000, host));
 }

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { dataPlaneHost } from '../paths.js';
 import { runLogged, startDaemon, waitUntil } from '../proc.js';
 
 /**
@@ -15,13 +16,13 @@ export interface KafkaPorts {
   controller: number;
 }
 
-export function kafkaServerProperties(dataDir: string, ports: KafkaPorts): string {
+export function kafkaServerProperties(dataDir: string, ports: KafkaPorts, host = dataPlaneHost()): string {
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${ports.controller}`,
-    `listeners=PLAINTEXT://127.0.0.1:${ports.broker},CONTROLLER://127.0.0.1:${ports.controller}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${ports.broker}`,
+    `listeners=PLAINTEXT://${host}:${ports.broker},CONTROLLER://127.0.0.1:${ports.controller}`,
+    `advertised.listeners=PLAINTEXT://${host}:${ports.broker}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
@@ -75,7 +76,7 @@ export async function startKafka(libDir: string, dir: string, ports: KafkaPorts,
     await runLogged('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties], { cwd: dir, logFile });
   }
   const pid = startDaemon('java', [...jvm, 'kafka.Kafka', properties], { cwd: dir, logFile });
-  await waitUntil('kafka', () => kafkaHealthy(`127.0.0.1:${ports.broker}`), { deadlineMs: 90_000, pid, logFile, intervalMs: 500 });
+  await waitUntil('kafka', () => kafkaHealthy(`${dataPlaneHost()}:${ports.broker}`), { deadlineMs: 90_000, pid, logFile, intervalMs: 500 });
   return pid;
 }
 
