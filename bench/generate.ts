@@ -77,11 +77,15 @@ try {
   await admin.connect();
   say(`generating ${impressions.toLocaleString('en-US')} impressions (seed 7) into ${dir}`);
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const { summary, expected } = writeGeneratedDirectory(dir, { seed: 7, impressions });
   const generateSeconds = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const generateCpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const load = os.loadavg()[0]!.toFixed(1);
   const sizes = Object.fromEntries(SOURCES.map((s) => [s, fs.statSync(path.join(dir, SOURCE_FILES[s].file)).size])) as Record<Source, number>;
   const totalMessages = SOURCES.reduce((n, s) => n + summary.messages[s], 0);
-  say(`  generated in ${generateSeconds.toFixed(1)} s: ${JSON.stringify(summary.messages)} messages, ${(Object.values(sizes).reduce((a, b) => a + b, 0) / 1e6).toFixed(0)} MB, ${expected.queries.length} expected answers`);
+  say(`  generated in ${generateSeconds.toFixed(1)} s (CPU ${generateCpuSeconds.toFixed(1)} s, load average ${load} on ${os.cpus().length} cores): ${JSON.stringify(summary.messages)} messages, ${(Object.values(sizes).reduce((a, b) => a + b, 0) / 1e6).toFixed(0)} MB, ${expected.queries.length} expected answers`);
 
   const impressionsFile = path.join(dir, SOURCE_FILES.impressions.file);
   // Alternate the two producers so that neither always runs on a warmer (or busier) broker; keep
@@ -116,6 +120,8 @@ try {
       bench: 'generate',
       impressions,
       generateSeconds,
+      generateCpuSeconds,
+      loadAverage: Number(load),
       messages: summary.messages,
       bytes: sizes,
       produceImpressions: { rounds: ROUNDS, adpipe: best.adpipe, plainKafkajsBatched: best.plain, plainKafkajsSingle: single },
