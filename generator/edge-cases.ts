@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { DAY_MS, HOUR_MS, type BidRequest, type DeviceType } from './contract.js';
-import { csvField, isoWithOffset, isoZ } from './format.js';
+import { csvField, FAR_FUTURE_TS, isoWithOffset, isoZ } from './format.js';
 import type { MessageSink } from './generate.js';
 import type { Intent } from './types.js';
 
@@ -33,7 +33,7 @@ export interface LateEdgeMessages {
   conversions(): void;
 }
 
-const FUTURE = Date.UTC(2100, 0, 1);
+const FUTURE = FAR_FUTURE_TS;
 
 export function writeEdgeCases(ctx: EdgeContext): LateEdgeMessages {
   const { seed, baseTime: B, sink, intent, valid } = ctx;

@@ -1,5 +1,11 @@
 /** Text forms of values as real feeds write them. */
 
+/**
+ * The timestamp of deliberately future records: far enough ahead to stay "more than 1h in the
+ * future" of any real clock, so the output never depends on when it was generated.
+ */
+export const FAR_FUTURE_TS = Date.UTC(2100, 0, 1);
+
 /** UTC offsets seen in feeds, in minutes, with their ISO suffix. */
 export const OFFSETS: readonly (readonly [string, number])[] = [
   ['+00:00', 0],

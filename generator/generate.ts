@@ -2,7 +2,7 @@ import avro from 'avsc';
 import { BID_REQUEST_SCHEMA, DAY_MS, DEVICE_TYPES, HOUR_MS, type BidRequest, type DeviceType } from './contract.js';
 import { writeEdgeCases, type EdgeContext } from './edge-cases.js';
 import { GeneratorError } from './errors.js';
-import { csvField, isoWithOffset, isoZ, OFFSETS } from './format.js';
+import { csvField, FAR_FUTURE_TS as FUTURE_TS, isoWithOffset, isoZ, OFFSETS } from './format.js';
 import { Rng, WeightedPicker, zipfWeights } from './rng.js';
 import type { AvroMessage, GenerateOptions, GeneratorSummary, Intent, PerSource, ResolvedOptions } from './types.js';
 
@@ -43,8 +43,6 @@ const COUNTRY_WEIGHTS = [35, 10, 10, 8, 10, 7, 6, 5, 5, 4];
 const DEVICE_WEIGHTS: Record<DeviceType, number> = { DESKTOP: 30, MOBILE: 55, TABLET: 8, CTV: 5, OTHER: 2 };
 const CONVERSION_TYPES = ['purchase', 'signup', 'add_to_cart', 'lead'] as const;
 const CONVERSION_TYPE_WEIGHTS = [60, 25, 10, 5];
-/** Far enough ahead to stay "more than 1h in the future" forever, so the output never depends on the clock. */
-export const FUTURE_TS = Date.UTC(2100, 0, 1);
 
 export function resolveOptions(options: GenerateOptions): ResolvedOptions {
   const { seed, impressions } = options;
