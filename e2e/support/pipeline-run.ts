@@ -15,8 +15,18 @@ import type { StackState } from '../stack/state.js';
  * so neither rots.
  */
 
+/**
+ * Where the scenarios run. `local` (default): the local stack's API server, with the operator and a
+ * node agent started as processes by the run. `kind` (ADPIPE_E2E_TARGET=kind, see e2e/kind/): a kind
+ * cluster whose operator the Helm chart installed and whose kubelets run the worker Pods; Kafka and
+ * HBase are still the local stack's, listening on the Docker bridge (ADPIPE_STACK_DATA_HOST).
+ */
+export type E2eTarget = 'local' | 'kind';
+export const E2E_TARGET: E2eTarget = process.env['ADPIPE_E2E_TARGET'] === 'kind' ? 'kind' : 'local';
+
 export class PipelineRun {
   readonly core: k8s.CoreV1Api;
+  readonly kubeconfig: string;
   readonly apps: k8s.AppsV1Api;
   readonly custom: k8s.CustomObjectsApi;
   private readonly children: ChildProcess[] = [];
@@ -25,15 +35,16 @@ export class PipelineRun {
     readonly state: StackState,
     readonly namespace: string,
   ) {
+    this.kubeconfig = E2E_TARGET === 'kind' ? requiredEnv('KUBECONFIG') : state.kube.kubeconfig;
     const kc = new k8s.KubeConfig();
-    kc.loadFromFile(state.kube.kubeconfig);
+    kc.loadFromFile(this.kubeconfig);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
   }
 
   kubectl(args: string[], input?: string): string {
-    const result = spawnSync(this.state.kubectl, ['--kubeconfig', this.state.kube.kubeconfig, ...args], { input, encoding: 'utf8' });
+    const result = spawnSync(this.state.kubectl, ['--kubeconfig', this.kubeconfig, ...args], { input, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed:\n${result.stderr}`);
     return result.stdout;
   }
@@ -69,11 +80,15 @@ export class PipelineRun {
     return child;
   }
 
-  startOperator(extraArgs: string[] = []): ChildProcess {
+  /** On kind the Helm chart's operator is already running; locally it starts as a process. */
+  startOperator(extraArgs: string[] = []): ChildProcess | undefined {
+    if (E2E_TARGET === 'kind') return undefined;
     return this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', '0', ...extraArgs]);
   }
 
-  startNodeAgent(): ChildProcess {
+  /** On kind the kubelets run the Pods; locally the node agent does. */
+  startNodeAgent(): ChildProcess | undefined {
+    if (E2E_TARGET === 'kind') return undefined;
     return this.startProcess(`agent-${this.namespace}`, 'e2e/agent/main.js', ['--namespace', this.namespace, '--node', `local-${this.namespace}`]);
   }
 
@@ -129,12 +144,38 @@ export class PipelineRun {
   /** Base URLs of the query API of each ready worker Pod (host ports the node agent assigned). */
   async workerUrls(name: string): Promise<string[]> {
     const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `app.kubernetes.io/instance=${name},app.kubernetes.io/name=adpipe-worker` });
-    return pods.items
-      .filter((pod) => !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    const ready = pods.items.filter((pod) => !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    if (E2E_TARGET === 'kind') return Promise.all(ready.map((pod) => this.portForward(pod.metadata!.name!, 8080)));
+    return ready
       .map((pod) => JSON.parse(pod.metadata?.annotations?.['adpipe.io/host-ports'] ?? '{}') as Record<string, number>)
       .filter((ports) => ports['http'])
       .map((ports) => `http://127.0.0.1:${ports['http']}`);
   }
+
+  private readonly forwards = new Map<string, Promise<string>>();
+
+  /** `kubectl port-forward` to a Pod (kind target), kept for the run; resolves to its local URL. */
+  private portForward(pod: string, port: number): Promise<string> {
+    const known = this.forwards.get(pod);
+    if (known) return known;
+    const forwarding = new Promise<string>((resolve, reject) => {
+      const child = spawn(this.state.kubectl, ['--kubeconfig', this.kubeconfig, 'port-forward', '-n', this.namespace, `pod/${pod}`, `:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      this.children.push(child);
+      child.stdout.on('data', (chunk: Buffer) => {
+        const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(chunk.toString());
+        if (match) resolve(`http://127.0.0.1:${match[1]}`);
+      });
+      child.once('exit', (code) => reject(new Error(`kubectl port-forward to ${pod} exited with ${code}`)));
+    });
+    this.forwards.set(pod, forwarding);
+    return forwarding;
+  }
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`ADPIPE_E2E_TARGET=kind needs ${name} (see e2e/kind/README.md)`);
+  return value;
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 500): Promise<T> {
