@@ -4,7 +4,8 @@ import path from 'node:path';
 import { hbaseJvmArgs, hbaseSite } from '../../e2e/stack/components/hbase.js';
 import { cacheRoot } from '../../e2e/stack/paths.js';
 import { freePort } from '../../e2e/stack/ports.js';
-import { startDaemon, stopProcess, waitUntil } from '../../e2e/stack/proc.js';
+import { isAlive, sleep, startDaemon, stopProcess, waitUntil } from '../../e2e/stack/proc.js';
+import { Cluster, defaultUser } from '../cluster.js';
 import { VERSIONS } from '../../e2e/stack/versions.js';
 import { getZnodeChildren, getZnodeData } from '../zookeeper.js';
 
@@ -20,7 +21,7 @@ export interface PrivateHBase {
   logFile: string;
   /** Region servers as `host:port` (from ZooKeeper's `/hbase/rs`). */
   regionServers(): Promise<string[]>;
-  /** Graceful stop (regions flushed), then start on the same data. */
+  /** Orderly cluster shutdown (every region closed and flushed), then start on the same data. */
   restart(options?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
@@ -40,7 +41,7 @@ export async function startPrivateHBase(options: { regionServers?: number } = {}
     '<name>hbase.localcluster.assign.random.ports</name><value>true</value>',
   );
   fs.writeFileSync(path.join(confDir, 'hbase-site.xml'), site);
-  fs.writeFileSync(path.join(confDir, 'log4j2.properties'), ['status = warn', 'appender.file.type = Console', 'appender.file.name = OUT', 'appender.file.layout.type = PatternLayout', 'appender.file.layout.pattern = %d{ISO8601} %-5p [%t] %c{2}: %m%n', 'rootLogger.level = WARN', 'rootLogger.appenderRef.out.ref = OUT', ''].join('\n'));
+  fs.writeFileSync(path.join(confDir, 'log4j2.properties'), ['status = warn', 'appender.file.type = Console', 'appender.file.name = OUT', 'appender.file.layout.type = PatternLayout', 'appender.file.layout.pattern = %d{ISO8601} %-5p [%t] %c{2}: %m%n', (process.env['ADPIPE_HBASE_LOG_LEVEL'] ? `rootLogger.level = ${process.env['ADPIPE_HBASE_LOG_LEVEL']}` : 'rootLogger.level = WARN'), 'rootLogger.appenderRef.out.ref = OUT', ''].join('\n'));
 
   const listServers = async () => (await getZnodeChildren(quorum, '/hbase/rs', 1500))?.map((name) => name.split(',').slice(0, 2).join(':')) ?? [];
   let pid: number | undefined;
@@ -63,7 +64,7 @@ export async function startPrivateHBase(options: { regionServers?: number } = {}
     logFile,
     regionServers: listServers,
     async restart(restartOptions = {}) {
-      await stopProcess(pid, 90_000);
+      await shutdownCluster(quorum, pid);
       await new Promise((resolve) => setTimeout(resolve, restartOptions.downMs ?? 0));
       await start();
     },
@@ -72,4 +73,31 @@ export async function startPrivateHBase(options: { regionServers?: number } = {}
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Asks the master to shut the whole cluster down (MasterService.Shutdown): unlike SIGTERM, which
+ * in a multi-region-server standalone JVM stops only one region server and leaves the other's
+ * thread hanging, this closes and flushes every region before the process exits.
+ */
+async function shutdownCluster(quorum: string, pid: number | undefined): Promise<void> {
+  const cluster = new Cluster({
+    zookeeperQuorum: quorum,
+    znodeParent: '/hbase',
+    user: defaultUser(),
+    rpcTimeoutMs: 30_000,
+    connectTimeoutMs: 5_000,
+    operationTimeoutMs: 30_000,
+    baseDelayMs: 100,
+    maxDelayMs: 1_000,
+  });
+  try {
+    const master = await cluster.masterAddress();
+    await cluster.call(master, 'MasterService', 'Shutdown', 'Empty', {}, 'Empty').catch(() => undefined);
+  } finally {
+    cluster.close();
+  }
+  const deadline = Date.now() + 60_000;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(200);
+  await stopProcess(pid, 30_000);
 }
