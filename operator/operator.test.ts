@@ -186,6 +186,25 @@ describe('deletion', () => {
     });
   });
 
+  test('a younger pipeline naming an existing pipeline\'s topic is Stalled, and its deletion keeps the topic', async () => {
+    const owner = uniqueName('own');
+    await applyPipeline(examplePipeline(namespace, owner));
+    await waitForCondition(namespace, owner, 'TopicsReady', 'True');
+    const name = uniqueName('dup');
+    const intruder = examplePipeline(namespace, name);
+    intruder.spec.sources!.clicks!.topic = `${owner}.clicks`;
+    intruder.spec.deletionPolicy = 'Delete';
+    await applyPipeline(intruder);
+    const stalled = await waitForCondition(namespace, name, 'Stalled', 'True', 'TopicClaimedByAnotherPipeline');
+    expect(condition(stalled, 'TopicsReady')).toMatchObject({ status: 'False', reason: 'TopicClaimedByAnotherPipeline' });
+    expect(condition(stalled, 'TopicsReady')!.message).toContain(`${owner}.clicks belongs to AdPipeline ${namespace}/${owner}`);
+    expect(await topicState(`${name}.impressions`)).toMatchObject({ partitions: 6 });
+    await kubectl('delete', 'adp', name, '-n', namespace, '--wait=false');
+    await eventually('the intruder to be gone', async () => ((await getPipeline(namespace, name)) ? undefined : true));
+    await eventually('its own topics to be deleted', async () => ((await topicState(`${name}.impressions`)) ? undefined : true));
+    expect((await topicState(`${owner}.clicks`))?.partitions).toBe(6);
+  });
+
   test('paused: nothing is changed, status says Paused', async () => {
     const name = uniqueName('pause');
     const pipeline = examplePipeline(namespace, name);

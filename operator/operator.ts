@@ -30,6 +30,7 @@ export interface OperatorOptions {
   tables?: TableAdmins;
   /** 0 picks a free port; undefined serves no HTTP. */
   httpPort?: number;
+  /** Reconciles run at once (default 16: they wait on Kafka/HBase, not on CPU; see decision 0066). */
   workers?: number;
   driftCheckMs?: number;
   cleanupTimeoutMs?: number;
@@ -129,7 +130,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     if (controller) return;
     controller = new Controller(counted, {
       name: 'adpipeline',
-      workers: options.workers ?? 4,
+      workers: options.workers ?? 16,
       metrics,
       queue: { baseDelayMs: options.queue?.baseDelayMs ?? 500, maxDelayMs: options.queue?.maxDelayMs ?? 300_000 },
       onError: (key, error) => log.warn({ pipeline: key, err: String(error) }, 'reconcile failed; backing off'),

@@ -68,7 +68,7 @@ export class Controller {
   }
 
   start(): void {
-    const workers = this.options.workers ?? 4;
+    const workers = this.options.workers ?? 16;
     for (let i = 0; i < workers; i++) this.loops.push(this.work());
   }
 
