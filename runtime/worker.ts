@@ -126,7 +126,8 @@ export class Worker {
       const outcome = await retry('store', () => this.sink.applyBatch(source, batch.partition, items, lastOffset));
       hbaseTimer();
       await retry('dead-letter', () => this.deadLetters.send(source, batch.topic, outcome.invalidItems));
-      if (abandoned()) return;
+      // On shutdown the chunk just stored is still committed; only a revoked partition is not.
+      if (isStale()) return;
       await retry('commit', () => this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]));
       resolveOffset(lastOffset);
 
