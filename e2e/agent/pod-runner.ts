@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
 import { freePort } from '../stack/ports.js';
+import { signalGroup } from '../stack/proc.js';
 import { MaterializeError, mountTable, processSpec, volumeFiles, type VolumeSources } from './materialize.js';
 
 /**
@@ -176,7 +177,7 @@ export class PodRunner {
         container.livenessFail = 0;
       } else if (++container.livenessFail >= (probe.failureThreshold ?? 3)) {
         // As the kubelet does: a container that fails liveness is killed and restarted.
-        signalGroup(container.pid, 'SIGKILL');
+        if (container.pid) signalGroup(container.pid, 'SIGKILL');
         return;
       }
       container.probeTimers.push(setTimeout(run, (probe.periodSeconds ?? 10) * 1000));
@@ -219,10 +220,10 @@ export class PodRunner {
     this.stopping = true;
     if (this.supervisor) clearInterval(this.supervisor);
     const running = this.containers.filter((c) => c.child);
-    for (const container of running) signalGroup(container.pid, 'SIGTERM');
+    for (const container of running) if (container.pid) signalGroup(container.pid, 'SIGTERM');
     const deadline = Date.now() + gracePeriodSeconds * 1000;
     while (running.some((c) => c.child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const container of running) if (container.child) signalGroup(container.pid, 'SIGKILL');
+    for (const container of running) if (container.child && container.pid) signalGroup(container.pid, 'SIGKILL');
     while (running.some((c) => c.child)) await new Promise((r) => setTimeout(r, 50));
     for (const container of this.containers) for (const timer of container.probeTimers) clearTimeout(timer);
   }
@@ -282,16 +283,3 @@ export class PodRunner {
 
 const toDate = (iso: string | undefined) => (iso ? new Date(iso) : undefined);
 const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* gone */
-    }
-  }
-}

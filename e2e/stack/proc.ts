@@ -100,7 +100,8 @@ export async function stopProcess(pid: number | undefined, graceMs = 15_000): Pr
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals a process's whole group (servers and pods run in their own), else the process alone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {

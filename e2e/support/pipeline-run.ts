@@ -7,6 +7,7 @@ import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type AdPipeline } 
 import type { Expected, PerformanceResponse } from '../../generator/index.js';
 import { REPO_ROOT } from '../stack/paths.js';
 import type { StackState } from '../stack/state.js';
+import { eventually } from './stack-clients.js';
 
 /**
  * One full pipeline on the local stack, as a person runs it: the CRD installed, the operator and the
@@ -178,20 +179,8 @@ function requiredEnv(name: string): string {
   return value;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 500): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+/** Polls until `probe` returns a value (the same helper the tests use). */
+export const waitFor = eventually;
 
 export async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url);
