@@ -90,9 +90,14 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     const owner = object.metadata?.ownerReferences?.find((ref) => ref.kind === KIND && ref.controller);
     return owner ? `${object.metadata?.namespace ?? ''}/${owner.name}` : undefined;
   };
+  // Expectations (controller-runtime's idea): the resourceVersions our own applies returned. Their
+  // watch events bring nothing the reconcile that wrote them did not already know.
+  const ownWrites = new Set<string>();
   const owned = new Map<OwnedKind, Informer<KubeObject>>();
   for (const kind of OWNED_KINDS) {
     const onChange = (object: KubeObject) => {
+      const written = `${kind}/${keyOf(object)}@${object.metadata?.resourceVersion}`;
+      if (ownWrites.delete(written)) return;
       const key = ownerKey(object);
       if (key) enqueue(key);
     };
@@ -115,6 +120,12 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     getPipeline: (key) => pipelines.get(key),
     allPipelines: () => pipelines.list(),
     lookup: (kind, key) => owned.get(kind)?.get(key),
+    ownWrite: (kind, key, resourceVersion) => {
+      if (!resourceVersion) return;
+      // Bounded: an expectation whose event never comes (object deleted meanwhile) must not pile up.
+      if (ownWrites.size > 10_000) ownWrites.clear();
+      ownWrites.add(`${kind}/${key}@${resourceVersion}`);
+    },
     driftCheckMs: options.driftCheckMs ?? 300_000,
     cleanupTimeoutMs: options.cleanupTimeoutMs ?? 300_000,
   });

@@ -11,7 +11,7 @@ import type { KafkaAdminPool } from './kafka.js';
 import { statusChanged } from './status.js';
 import { deleteTable, reconcileTable, type TableAdmins } from './table.js';
 import { deleteTopics, reconcileTopics, type Change } from './topics.js';
-import { reconcileWorkers, type OwnedLookup } from './workers.js';
+import { reconcileWorkers, type OwnedLookup, type OwnWrite } from './workers.js';
 
 /**
  * The AdPipeline reconciler: key in, level-based. It reads the pipeline from the informer cache,
@@ -32,6 +32,7 @@ export interface PipelineReconcilerDeps {
   /** Every AdPipeline the operator sees (claims on shared topic and table names). */
   allPipelines(): AdPipeline[];
   lookup: OwnedLookup;
+  ownWrite?: OwnWrite;
   /** How often a healthy pipeline is checked against Kafka/HBase for drift nobody announces. */
   driftCheckMs: number;
   /** How long deletion retries an unreachable Kafka/HBase before it lets go of the finalizer. */
@@ -72,7 +73,7 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   const [topics, table, workers] = await Promise.all([
     reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
     reconcileTable(deps.tables, pipeline, deps.allPipelines()),
-    reconcileWorkers(deps.kube, deps.lookup, pipeline, config),
+    reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
   // One event per kind of change and reconcile (five topics created is one TopicCreated event).

@@ -42,7 +42,10 @@ interface DeploymentStatus {
   replicas?: number;
 }
 
-export async function reconcileWorkers(kube: KubeClient, lookup: OwnedLookup, pipeline: AdPipeline, config: RuntimeConfig): Promise<WorkersOutcome> {
+/** Called with each object this reconciler wrote, so its own watch event need not trigger another reconcile. */
+export type OwnWrite = (kind: OwnedKind, key: string, resourceVersion: string | undefined) => void;
+
+export async function reconcileWorkers(kube: KubeClient, lookup: OwnedLookup, pipeline: AdPipeline, config: RuntimeConfig, ownWrite: OwnWrite = () => undefined): Promise<WorkersOutcome> {
   const objects = renderWorkers(pipeline, config);
   const key = `${namespaceOf(pipeline)}/${workloadName(pipeline)}`;
   const changes: Change[] = [];
@@ -56,6 +59,7 @@ export async function reconcileWorkers(kube: KubeClient, lookup: OwnedLookup, pi
       const upToDate = observed && observed.metadata?.annotations?.[DESIRED_HASH_ANNOTATION] === desired.metadata?.annotations?.[DESIRED_HASH_ANNOTATION] && isSubset(desired, observed);
       if (upToDate) continue;
       const applied = await kube.apply(OWNED_TYPES[kind], desired, FIELD_MANAGER);
+      ownWrite(kind, key, applied.metadata?.resourceVersion);
       if (kind === 'deployment') deployment = applied;
       if (!observed || observed.metadata?.resourceVersion !== applied.metadata?.resourceVersion) {
         changes.push({ reason: observed ? 'WorkersUpdated' : 'WorkersCreated', note: `${observed ? 'updated' : 'created'} ${OWNED_TYPES[kind].kind} ${key}${kind === 'configMap' ? ` (config ${objects.configHash})` : ''}` });
