@@ -20,6 +20,11 @@ function mapper(fieldMapping: Record<string, string>): (object: Fields) => Field
   };
 }
 
+/** A bad array element's own JSON text: what the dead-letter topic gets instead of the whole array. */
+function elementBytes(element: unknown): Buffer {
+  return Buffer.from(JSON.stringify(element) ?? 'null', 'utf8');
+}
+
 function isObject(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -50,13 +55,12 @@ export function impressionDecoder(options: JsonSourceOptions): (messages: readon
       for (let index = 0; index < elements.length; index++) {
         const element = elements[index];
         const ref = refOf(message, index);
-        const raw = () => (whole ? value : Buffer.from(JSON.stringify(element) ?? 'null', 'utf8'));
         if (!isObject(element)) {
-          items.push({ ok: false, reason: REASON.jsonShape, raw: raw(), ref });
+          items.push({ ok: false, reason: REASON.jsonShape, raw: whole ? value : elementBytes(element), ref });
           continue;
         }
         const result = validateImpression(map(element), processingTime(message, nowMs));
-        if (result instanceof Rejection) items.push({ ok: false, reason: result.reason, raw: raw(), ref });
+        if (result instanceof Rejection) items.push({ ok: false, reason: result.reason, raw: whole ? value : elementBytes(element), ref });
         else items.push({ ok: true, record: result, ref });
       }
     }

@@ -53,6 +53,9 @@ test('stats and every hourly and daily query, with and without breakdown, equal 
   for (const { query, response } of expected.queries) {
     expect(await getJson(port, performancePath(query))).toEqual(response);
   }
+  const bad = await fetch(`http://127.0.0.1:${port}/v1/campaigns/x/performance?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&granularity=week`);
+  expect(bad.status).toBe(400);
+  expect(await bad.json()).toMatchObject({ error: { code: 'QUERY_ARGUMENT', message: expect.stringContaining('granularity') } });
   const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
   expect(ready.status).toBe(200);
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
