@@ -271,11 +271,14 @@ export class HBaseClient {
       const byServer = new Map<string, { server: ServerAddress; regions: Map<string, { region: RegionLocation; indexes: number[] }> }>();
       for (const index of pending) {
         const item = items[index]!;
-        let region: RegionLocation;
-        try {
-          region = await this.cluster.locate(full, item.row, { timeoutMs: remainingMs });
-        } catch (error) {
-          throw contextualize(error, full, item.row, undefined);
+        // Cache hits (nearly every row) stay synchronous: no promise per row on the hot path.
+        let region = this.cluster.cache.find(full, item.row);
+        if (!region) {
+          try {
+            region = await this.cluster.locate(full, item.row, { timeoutMs: remainingMs });
+          } catch (error) {
+            throw contextualize(error, full, item.row, undefined);
+          }
         }
         const serverKey = `${region.server!.host}:${region.server!.port}`;
         const forServer = byServer.get(serverKey) ?? { server: region.server!, regions: new Map() };

@@ -35,6 +35,10 @@
  * hbase.close();
  * ```
  *
+ * Other admin calls: `listTables()`, `listRegions(table)`, `disableTable` / `enableTable`,
+ * `splitRegion(table, key)`, `moveRegion(table, row, 'host:port'?)`, `reopenRegion(table, row)`.
+ * Option `onRetry: (error) => …` reports every retried error (for metrics); behaviour is unchanged.
+ *
  * Errors: every failure is an `HBaseError` with a stable `code` (TABLE_NOT_FOUND, TABLE_EXISTS,
  * NO_SUCH_FAMILY, INVALID_ARGUMENT, DEADLINE_EXCEEDED, ...), `retriable`, and `context`
  * (table / row / region / server). Region moves, splits and server restarts are retried inside each
