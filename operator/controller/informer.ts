@@ -84,8 +84,16 @@ export class Informer<T extends KubeObject> {
     while (this.running) {
       try {
         if (this.resourceVersion === undefined) await this.relist();
+        const opened = Date.now();
         await this.watchOnce();
-        backoff = this.options.minBackoffMs ?? 200;
+        if (Date.now() - opened < 1000) {
+          // A watch the server ends at once (an overloaded or restarting API server) is retried
+          // with backoff, not in a tight loop.
+          await sleep(backoff, this.abort.signal);
+          backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
+        } else {
+          backoff = this.options.minBackoffMs ?? 200;
+        }
       } catch (error) {
         if (!this.running) break;
         if (isGone(error)) {
