@@ -172,3 +172,16 @@ test('close() ends the client: later calls fail with CLOSED', async () => {
   short.close();
   await expect(short.get(table, { row: 'r' })).rejects.toMatchObject({ code: 'CLOSED', retriable: false });
 });
+
+test('versions and time ranges: several versions kept, read newest-first, filtered by time', async () => {
+  const name = uniqueName('versions').replace(/-/g, '_');
+  tables.push(name);
+  await client.admin.createTable({ name, families: [{ name: 'f', maxVersions: 3 }] });
+  for (const ts of [1000, 2000, 3000, 4000]) await client.put(name, { row: 'r', cells: [{ family: 'f', qualifier: 'q', value: `v${ts}`, timestamp: ts }] });
+  expect((await client.get(name, { row: 'r' }))?.cells.map((cell) => cell.value.toString())).toEqual(['v4000']);
+  expect((await client.get(name, { row: 'r', maxVersions: 5 }))?.cells.map((cell) => cell.timestamp)).toEqual([4000, 3000, 2000]);
+  expect((await client.get(name, { row: 'r', maxVersions: 5, timeRange: { from: 2000, to: 4000 } }))?.cells.map((cell) => cell.timestamp)).toEqual([3000, 2000]);
+  const scanned: number[] = [];
+  for await (const row of client.scan(name, { maxVersions: 2, timeRange: { to: 4000 } })) scanned.push(...row.cells.map((cell) => cell.timestamp));
+  expect(scanned).toEqual([3000, 2000]);
+});

@@ -3,6 +3,7 @@ import { FrameReader, parseResponse, requestFrame } from './framing.js';
 import { encodeDelimited, decode, type PbRequestHeader } from './proto.js';
 import { prefixUpperBound } from './bytes.js';
 import { backoffDelay } from './retry.js';
+import { needsRelocation, remoteError } from './errors.js';
 
 // Pure codecs: cell blocks, RPC frames, key arithmetic. No I/O.
 
@@ -65,4 +66,18 @@ test('backoff grows, is jittered, and is capped', () => {
   expect(backoffDelay(0, policy, () => 1)).toBe(100);
   expect(backoffDelay(3, policy, () => 1)).toBe(800);
   expect(backoffDelay(30, policy, () => 1)).toBe(2000);
+});
+
+test('server exceptions map to stable codes, retriability and relocation', () => {
+  const moved = remoteError('org.apache.hadoop.hbase.NotServingRegionException', 'org.apache.hadoop.hbase.NotServingRegionException: t,,1.abc. is not online on rs1\n\tat ...', {});
+  expect(moved).toMatchObject({ code: 'REGION_UNAVAILABLE', retriable: true, message: 'NotServingRegionException: t,,1.abc. is not online on rs1' });
+  expect(needsRelocation(moved)).toBe(true);
+  const busy = remoteError('org.apache.hadoop.hbase.RegionTooBusyException', 'busy', {});
+  expect(busy).toMatchObject({ code: 'SERVER_BUSY', retriable: true });
+  expect(needsRelocation(busy)).toBe(false);
+  expect(remoteError('org.apache.hadoop.hbase.TableExistsException', 't', {})).toMatchObject({ code: 'TABLE_EXISTS', retriable: false });
+  // Unknown classes follow the server's do_not_retry flag.
+  expect(remoteError('com.example.Odd', 'x', { doNotRetry: true })).toMatchObject({ code: 'REMOTE', retriable: false });
+  expect(remoteError('com.example.Odd', 'x', {})).toMatchObject({ code: 'REMOTE', retriable: true });
+  expect(needsRelocation(moved.withContext({ table: 't' }))).toBe(true);
 });
