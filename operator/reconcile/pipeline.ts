@@ -100,7 +100,17 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   });
   await writeStatus(deps, pipeline, status);
   if (reports.some((r) => r.retrying)) return { requeue: true };
-  return { requeueAfterMs: deps.driftCheckMs };
+  return { requeueAfterMs: nextDriftCheck(Date.now(), deps.driftCheckMs) };
+}
+
+/**
+ * Drift checks fall on a shared grid (multiples of the interval), so the pipelines' checks arrive
+ * together and the Kafka batcher serves them with a few calls instead of one set per pipeline.
+ * A check due within a tenth of the interval moves to the next grid point.
+ */
+export function nextDriftCheck(now: number, intervalMs: number): number {
+  const untilGrid = intervalMs - (now % intervalMs);
+  return untilGrid < intervalMs / 10 ? untilGrid + intervalMs : untilGrid;
 }
 
 function buildStatus(pipeline: AdPipeline, reports: { topics: ComponentReport; storage: ComponentReport; workers: ComponentReport }, generation: number, rest: Omit<AdPipelineStatus, 'conditions' | 'observedGeneration'>): AdPipelineStatus {
