@@ -211,6 +211,8 @@ class ClusterAdmin {
 
 export interface KafkaPoolOptions {
   lingerMs?: number;
+  /** Close a cluster's client after this long without use (default 1 h). */
+  idleMs?: number;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
 }
@@ -218,11 +220,17 @@ export interface KafkaPoolOptions {
 /** One ClusterAdmin per distinct connection; the key is a hash, so credentials never become a map key. */
 export class KafkaAdminPool {
   private readonly clusters = new Map<string, ClusterAdmin>();
+  private readonly lastUsed = new Map<string, number>();
+  /** Requests of clients closed for idleness, so the totals stay monotonic. */
+  private closedRpcs = 0;
+  private closedCalls = 0;
 
   constructor(private readonly options: KafkaPoolOptions = {}) {}
 
   cluster(connection: KafkaConnection): ClusterAdmin {
     const key = crypto.createHash('sha256').update(JSON.stringify([[...connection.brokers].sort(), connection.ssl ?? null, connection.sasl ?? null])).digest('hex');
+    this.evictIdle(key);
+    this.lastUsed.set(key, Date.now());
     let cluster = this.clusters.get(key);
     if (!cluster) {
       const config: KafkaConfig = {
@@ -242,16 +250,36 @@ export class KafkaAdminPool {
     return cluster;
   }
 
+  /**
+   * Rotated credentials or a deleted pipeline leave a client nobody uses: close those idle for
+   * longer than `idleMs` (far above the drift-check interval).
+   */
+  private evictIdle(current: string): void {
+    const idleMs = this.options.idleMs ?? 3_600_000;
+    const now = Date.now();
+    for (const [key, used] of this.lastUsed) {
+      if (key === current || now - used < idleMs) continue;
+      const cluster = this.clusters.get(key);
+      if (cluster) {
+        this.closedRpcs += cluster.rpcs;
+        this.closedCalls += cluster.calls;
+        void cluster.close();
+      }
+      this.clusters.delete(key);
+      this.lastUsed.delete(key);
+    }
+  }
+
   /** Admin batches run (each one or more requests). */
   get calls(): number {
-    let total = 0;
+    let total = this.closedCalls;
     for (const cluster of this.clusters.values()) total += cluster.calls;
     return total;
   }
 
   /** Admin requests sent to Kafka. */
   get rpcs(): number {
-    let total = 0;
+    let total = this.closedRpcs;
     for (const cluster of this.clusters.values()) total += cluster.rpcs;
     return total;
   }
