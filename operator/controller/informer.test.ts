@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { eventually, kubeConfig } from '../../e2e/support/stack-clients.js';
+import { eventually, kubeConfig, stack } from '../../e2e/support/stack-clients.js';
 import { deleteNamespace, freshNamespace } from '../test-support.js';
 import { Informer } from './informer.js';
 import { KubeClient, type KubeObject } from './kube.js';
@@ -20,6 +20,21 @@ afterAll(async () => {
   client.close();
   await deleteNamespace(namespace);
 });
+
+/**
+ * Compacts the stack's etcd up to its current revision, so resourceVersion 1 is gone for sure. The
+ * API server compacts on its own only every 5 minutes; a fresh stack would still serve revision 1.
+ */
+async function compactEtcd(): Promise<void> {
+  const etcd = `http://127.0.0.1:${stack().kube.etcdPort}`;
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${etcd}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`etcd ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as { header: { revision: string } };
+  };
+  const { header } = await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+  await post('/v3/kv/compaction', { revision: header.revision, physical: true });
+}
 
 function recorder() {
   const seen: string[] = [];
@@ -71,6 +86,7 @@ test('a resourceVersion too old for the server (410 Gone) leads to a relist that
     await core.patchNamespacedConfigMap({ namespace, name: 'cm2', body: [{ op: 'replace', path: '/data/v', value: 'offline' }] });
     await core.deleteNamespacedConfigMap({ namespace, name: 'before' });
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'late' }, data: { v: 'x' } } });
+    await compactEtcd();
     seen.length = 0;
     informer.resumeFrom('1');
     informer.start();
