@@ -1,3 +1,4 @@
+import { saltSplitKeys } from '../../runtime/storage/layout.js';
 import { parseDuration } from '../../api/duration.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import { DEFAULTS } from './defaults.js';
@@ -21,12 +22,10 @@ export interface DesiredTable {
 }
 
 /**
- * Row keys start with one salt byte, 0 … buckets-1, so the table starts with one region per bucket:
- * the boundaries are the single bytes 1 … buckets-1.
+ * Row keys start with one salt byte, 0 … buckets-1 (the runtime's layout, one home:
+ * runtime/storage/layout.ts), so the table starts with one region per bucket.
  */
-export function saltSplitKeys(buckets: number): Buffer[] {
-  return Array.from({ length: Math.max(0, buckets - 1) }, (_, i) => Buffer.from([i + 1]));
-}
+export { saltSplitKeys };
 
 export function desiredTable(pipeline: AdPipeline): DesiredTable {
   const spec = pipeline.spec;
