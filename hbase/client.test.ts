@@ -130,6 +130,35 @@ test('increment several counters in one call; check-and-mutate; delete', async (
   expect(await client.get(table, { row: 'd' })).toBeUndefined();
 });
 
+test('checkAndMutateMany: many conditional puts across regions in one call, each result exact', async () => {
+  const table = await freshTable('cam_many', { splitKeys: [key(100), key(200)] });
+  // Rows 0, 3, 6, ... already claimed; the batch tries put-if-absent on 0..299, plus value-equal
+  // conditions on a few rows whose current value matches (or not).
+  const taken = (i: number) => i % 3 === 0;
+  await client.putMany(table, Array.from({ length: 300 }, (_, i) => i).filter(taken).map((i) => ({ row: key(i), cells: [{ family: 'f', qualifier: 'c', value: `old-${i}` }] })));
+  const requests = Array.from({ length: 300 }, (_, i) => ({ row: key(i), family: 'f', qualifier: 'c', put: [{ family: 'f', qualifier: 'c', value: `new-${i}` }, { family: 'f', qualifier: 'x', value: `x-${i}` }] }));
+  const results = await client.checkAndMutateMany(table, requests);
+  expect(results).toEqual(requests.map((_, i) => !taken(i)));
+  const rows = await client.getMany(table, requests.map((r) => ({ row: r.row })));
+  rows.forEach((row, i) => {
+    expect(row?.value('f', 'c')?.toString()).toBe(taken(i) ? `old-${i}` : `new-${i}`);
+    expect(row?.value('f', 'x')?.toString()).toBe(taken(i) ? undefined : `x-${i}`);
+  });
+  // Compare-and-set on the value: only the rows whose current value matches are changed.
+  const cas = await client.checkAndMutateMany(table, [
+    { row: key(3), family: 'f', qualifier: 'c', value: 'old-3', put: [{ family: 'f', qualifier: 'c', value: 'cas-3' }] },
+    { row: key(151), family: 'f', qualifier: 'c', value: 'wrong', put: [{ family: 'f', qualifier: 'c', value: 'cas-151' }] },
+    { row: key(250), family: 'f', qualifier: 'c', value: 'new-250', delete: [{ family: 'f', qualifier: 'x' }] },
+  ]);
+  expect(cas).toEqual([true, false, true]);
+  expect((await client.get(table, { row: key(3) }))?.value('f', 'c')?.toString()).toBe('cas-3');
+  expect((await client.get(table, { row: key(151) }))?.value('f', 'c')?.toString()).toBe('new-151');
+  expect((await client.get(table, { row: key(250) }))?.value('f', 'x')).toBeUndefined();
+  expect(await client.checkAndMutateMany(table, [])).toEqual([]);
+  await expect(client.checkAndMutateMany(table, [{ row: 'r', family: 'f', qualifier: 'q' }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  await expect(client.checkAndMutateMany(table, [{ row: 'r', family: 'nope', qualifier: 'q', put: [{ family: 'nope', qualifier: 'q', value: 'v' }] }])).rejects.toMatchObject({ code: 'NO_SUCH_FAMILY', retriable: false });
+});
+
 test('tables whose names share a prefix (events, events_daily) never mix', async () => {
   const base = uniqueName('events').replace(/-/g, '_');
   const events = await freshTable('events', { name: base, splitKeys: ['m'] });

@@ -86,6 +86,14 @@ interface MultiItem {
   row: Buffer;
   action: (index: number) => PbAction;
   cells?: CellToEncode[];
+  /** Makes the item its own RegionAction, applied only if the condition holds (HBase >= 2.4). */
+  condition?: PbCondition;
+}
+
+interface RegionGroup {
+  region: RegionLocation;
+  indexes: number[];
+  conditional: boolean;
 }
 
 /**
@@ -205,25 +213,26 @@ export class HBaseClient {
    * when `value` is omitted), atomically on the row. Returns whether it was applied.
    */
   async checkAndMutate(table: string, request: CheckAndMutate): Promise<boolean> {
-    const row = toBuffer(request.row);
-    if ((request.put === undefined) === (request.delete === undefined)) {
-      throw new HBaseError('INVALID_ARGUMENT', `checkAndMutate on ${table} row ${printable(row)} needs exactly one of put / delete`, { context: { table } });
-    }
-    const condition: PbCondition = {
-      row,
-      family: toBuffer(request.family),
-      qualifier: toBuffer(request.qualifier),
-      compare_type: compareCode(request.op ?? 'EQUAL'),
-      comparator: request.value === undefined ? nullComparator() : binaryComparator(request.value),
-    };
-    const mutation: PbMutation = request.put
-      ? {
-          row,
-          mutate_type: MUTATE.PUT,
-          column_value: groupByFamily(request.put.map((c) => ({ family: toBuffer(c.family), qualifier: toBuffer(c.qualifier), value: toBuffer(c.value), timestamp: c.timestamp }))),
-        }
-      : deleteProto(row, request.delete === 'row' ? undefined : request.delete);
+    const { row, condition, mutation } = conditionalMutation(table, request);
     const { processed } = await this.mutate(table, row, mutation, condition, 'checkAndMutate');
+    return processed;
+  }
+
+  /**
+   * Many `checkAndMutate`s in one Multi RPC per region server per attempt (each one its own
+   * conditional RegionAction, atomic on its row); returns whether each was applied, in order.
+   * Only the items that failed (region moved, server restarting, ...) are retried. A retried item
+   * whose first attempt was applied but whose answer was lost reports false, as `checkAndMutate`
+   * does: read the row to tell.
+   */
+  async checkAndMutateMany(table: string, requests: readonly CheckAndMutate[]): Promise<boolean[]> {
+    if (requests.length === 0) return [];
+    const items: MultiItem[] = requests.map((request) => {
+      const { row, condition, mutation } = conditionalMutation(table, request);
+      return { row, condition, action: (index) => ({ index, mutation }) };
+    });
+    const processed: boolean[] = new Array<boolean>(requests.length).fill(false);
+    await this.multi(table, items, `checkAndMutate of ${requests.length} row(s) on ${table}`, processed);
     return processed;
   }
 
@@ -263,12 +272,12 @@ export class HBaseClient {
    * Runs actions as Multi RPCs grouped by server and region; returns each action's cells. Only the
    * actions that failed are retried.
    */
-  private async multi(table: string, items: readonly MultiItem[], what: string): Promise<Cell[][]> {
+  private async multi(table: string, items: readonly MultiItem[], what: string, processed?: boolean[]): Promise<Cell[][]> {
     const full = parseTableName(table).full;
     const results: Cell[][] = new Array<Cell[]>(items.length);
     let pending = items.map((_, index) => index);
     await withRetries(what, this.policy, async ({ remainingMs }) => {
-      const byServer = new Map<string, { server: ServerAddress; regions: Map<string, { region: RegionLocation; indexes: number[] }> }>();
+      const byServer = new Map<string, { server: ServerAddress; regions: Map<string, RegionGroup> }>();
       for (const index of pending) {
         const item = items[index]!;
         // Cache hits (nearly every row) stay synchronous: no promise per row on the hot path.
@@ -283,8 +292,9 @@ export class HBaseClient {
         const serverKey = `${region.server!.host}:${region.server!.port}`;
         const forServer = byServer.get(serverKey) ?? { server: region.server!, regions: new Map() };
         byServer.set(serverKey, forServer);
-        const regionKey = region.name.toString('latin1');
-        const forRegion = forServer.regions.get(regionKey) ?? { region, indexes: [] };
+        // A condition covers its whole RegionAction, so each conditional item gets its own.
+        const regionKey = item.condition ? `${index}\u0000${region.name.toString('latin1')}` : region.name.toString('latin1');
+        const forRegion = forServer.regions.get(regionKey) ?? { region, indexes: [], conditional: item.condition !== undefined };
         forServer.regions.set(regionKey, forRegion);
         forRegion.indexes.push(index);
       }
@@ -294,10 +304,11 @@ export class HBaseClient {
         [...byServer.values()].map(async ({ server, regions }) => {
           const regionActions = [];
           const cells: CellToEncode[] = [];
-          const order: { region: RegionLocation; indexes: number[] }[] = [];
+          const order: RegionGroup[] = [];
           for (const entry of regions.values()) {
             order.push(entry);
-            regionActions.push({ region: regionSpecifier(entry.region), action: entry.indexes.map((index) => items[index]!.action(index)) });
+            const condition = entry.conditional ? items[entry.indexes[0]!]!.condition : undefined;
+            regionActions.push({ region: regionSpecifier(entry.region), action: entry.indexes.map((index) => items[index]!.action(index)), ...(condition ? { condition } : {}) });
             for (const index of entry.indexes) if (items[index]!.cells) cells.push(...items[index]!.cells!);
           }
           try {
@@ -310,7 +321,7 @@ export class HBaseClient {
               'MultiResponse',
               { timeoutMs, ...(cells.length ? { cellBlock: encodeCellBlock(cells) } : {}) },
             );
-            collectMultiResults(response, cellBlock, order, server, results, failed);
+            collectMultiResults(response, cellBlock, order, server, results, failed, processed);
           } catch (error) {
             if (!(error instanceof HBaseError)) throw error;
             for (const entry of order) for (const index of entry.indexes) failed.push({ index, error, region: entry.region });
@@ -330,10 +341,11 @@ export class HBaseClient {
 function collectMultiResults(
   response: PbMultiResponse,
   cellBlock: Buffer | undefined,
-  order: readonly { region: RegionLocation; indexes: number[] }[],
+  order: readonly RegionGroup[],
   server: ServerAddress,
   results: Cell[][],
   failed: { index: number; error: HBaseError; region: RegionLocation }[],
+  processed: boolean[] | undefined,
 ): void {
   const serverName = `${server.host}:${server.port}`;
   const regionResults = response.regionActionResult ?? [];
@@ -344,6 +356,19 @@ function collectMultiResults(
     if (regionError) {
       const error = remoteError(regionError.name, Buffer.from(regionError.value ?? []).toString(), { server: serverName });
       for (const index of entry.indexes) failed.push({ index, error, region: entry.region });
+      return;
+    }
+    if (entry.conditional) {
+      // The server numbers a conditional RegionAction's results from 0 whatever the action's
+      // index, and may send none: the RegionAction's `processed` is the answer.
+      const index = entry.indexes[0]!;
+      const outcome = regionResult!.resultOrException?.[0];
+      if (outcome?.exception) {
+        failed.push({ index, error: remoteError(outcome.exception.name, Buffer.from(outcome.exception.value ?? []).toString(), { server: serverName }), region: entry.region });
+        return;
+      }
+      if (processed) processed[index] = regionResult!.processed === true;
+      ok.push({ index, result: outcome?.result });
       return;
     }
     const seen = new Set<number>();
@@ -368,6 +393,28 @@ function collectMultiResults(
   ok.forEach((entry, position) => {
     results[entry.index] = cells[position] ?? [];
   });
+}
+
+function conditionalMutation(table: string, request: CheckAndMutate): { row: Buffer; condition: PbCondition; mutation: PbMutation } {
+  const row = toBuffer(request.row);
+  if ((request.put === undefined) === (request.delete === undefined)) {
+    throw new HBaseError('INVALID_ARGUMENT', `checkAndMutate on ${table} row ${printable(row)} needs exactly one of put / delete`, { context: { table } });
+  }
+  const condition: PbCondition = {
+    row,
+    family: toBuffer(request.family),
+    qualifier: toBuffer(request.qualifier),
+    compare_type: compareCode(request.op ?? 'EQUAL'),
+    comparator: request.value === undefined ? nullComparator() : binaryComparator(request.value),
+  };
+  const mutation: PbMutation = request.put
+    ? {
+        row,
+        mutate_type: MUTATE.PUT,
+        column_value: groupByFamily(request.put.map((c) => ({ family: toBuffer(c.family), qualifier: toBuffer(c.qualifier), value: toBuffer(c.value), timestamp: c.timestamp }))),
+      }
+    : deleteProto(row, request.delete === 'row' ? undefined : request.delete);
+  return { row, condition, mutation };
 }
 
 function getProto(get: Get): PbGet {

@@ -31,6 +31,8 @@
  * const firstWrite = await hbase.checkAndMutate('events', {              // put-if-absent (idempotent writes)
  *   row: 'id', family: 'd', qualifier: 'seen', put: [{ family: 'd', qualifier: 'seen', value: '1' }],
  * });
+ * const applied = await hbase.checkAndMutateMany('events', [request1, request2]); // boolean[]: one
+ *                                                      // conditional Multi RPC per region server
  * await hbase.delete('events', { row: 'k1' });
  * hbase.close();
  * ```

@@ -87,9 +87,9 @@ message ScanResponse {
   repeated Result results = 5; repeated bool partial_flag_per_result = 7; optional bool more_results_in_region = 8; optional bool heartbeat_message = 9;
 }
 message Action { optional uint32 index = 1; optional MutationProto mutation = 2; optional Get get = 3; }
-message RegionAction { required RegionSpecifier region = 1; optional bool atomic = 2; repeated Action action = 3; }
+message RegionAction { required RegionSpecifier region = 1; optional bool atomic = 2; repeated Action action = 3; optional Condition condition = 4; }
 message ResultOrException { optional uint32 index = 1; optional Result result = 2; optional NameBytesPair exception = 3; }
-message RegionActionResult { repeated ResultOrException resultOrException = 1; optional NameBytesPair exception = 2; }
+message RegionActionResult { repeated ResultOrException resultOrException = 1; optional NameBytesPair exception = 2; optional bool processed = 3; }
 message MultiRequest { repeated RegionAction regionAction = 1; optional uint64 nonceGroup = 2; }
 message MultiResponse { repeated RegionActionResult regionActionResult = 1; optional bool processed = 2; }
 
@@ -161,7 +161,7 @@ export interface PbScanResponse {
 }
 export interface PbAction { index: number; mutation?: PbMutation; get?: PbGet }
 export interface PbResultOrException { index?: number; result?: PbResult; exception?: PbNameBytesPair }
-export interface PbMultiResponse { regionActionResult?: { resultOrException?: PbResultOrException[]; exception?: PbNameBytesPair }[]; processed?: boolean }
+export interface PbMultiResponse { regionActionResult?: { resultOrException?: PbResultOrException[]; exception?: PbNameBytesPair; processed?: boolean }[]; processed?: boolean }
 export interface PbProcedureResult {
   state: number; result?: Uint8Array;
   exception?: { source?: string; generic_exception?: { class_name?: string; message?: string } };

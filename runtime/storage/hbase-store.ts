@@ -1,5 +1,5 @@
 import type { HBaseClient } from '../../hbase/client.js';
-import type { ColumnRef, Store, StoreCell, StorePut, StoreRow } from './store.js';
+import type { ColumnRef, Store, StoreCell, StoreCheckAndPut, StorePut, StoreRow } from './store.js';
 
 /** The Store port over the HBase module, bound to one table. */
 export class HBaseStore implements Store {
@@ -18,6 +18,13 @@ export class HBaseStore implements Store {
 
   async checkAndPut(row: Buffer, check: ColumnRef & { qualifier: string }, expected: Buffer | undefined, cells: StoreCell[]): Promise<boolean> {
     return this.client.checkAndMutate(this.table, { row, family: check.family, qualifier: check.qualifier, ...(expected === undefined ? {} : { value: expected }), put: cells });
+  }
+
+  async checkAndPutMany(items: readonly StoreCheckAndPut[]): Promise<boolean[]> {
+    return this.client.checkAndMutateMany(
+      this.table,
+      items.map(({ row, check, expected, cells }) => ({ row, family: check.family, qualifier: check.qualifier, ...(expected === undefined ? {} : { value: expected }), put: cells })),
+    );
   }
 
   scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow> {

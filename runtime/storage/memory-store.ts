@@ -1,4 +1,4 @@
-import type { ColumnRef, Store, StoreCell, StorePut, StoreRow } from './store.js';
+import type { ColumnRef, Store, StoreCell, StoreCheckAndPut, StorePut, StoreRow } from './store.js';
 
 /**
  * An in-memory Store for unit tests: rows sorted by unsigned bytes, atomic per row. `failAfter`
@@ -51,6 +51,13 @@ export class MemoryStore implements Store {
     const holds = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
     if (holds) this.apply(row, cells);
     return holds;
+  }
+
+  /** One write per item, in order, so `failAfter` can cut between any two (as a lost Multi RPC may). */
+  async checkAndPutMany(items: readonly StoreCheckAndPut[]): Promise<boolean[]> {
+    const results: boolean[] = [];
+    for (const item of items) results.push(await this.checkAndPut(item.row, item.check, item.expected, item.cells));
+    return results;
   }
 
   async *scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow> {

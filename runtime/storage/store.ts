@@ -31,6 +31,14 @@ export interface StorePut {
   cells: StoreCell[];
 }
 
+export interface StoreCheckAndPut {
+  row: Buffer;
+  check: ColumnRef & { qualifier: string };
+  /** Absent: the check is "the cell does not exist". */
+  expected?: Buffer;
+  cells: StoreCell[];
+}
+
 export interface Store {
   putMany(puts: readonly StorePut[]): Promise<void>;
   /** One result per get, in order; undefined for a row without (selected) cells. */
@@ -40,6 +48,11 @@ export interface Store {
    * `expected` is undefined). Returns whether it wrote.
    */
   checkAndPut(row: Buffer, check: ColumnRef & { qualifier: string }, expected: Buffer | undefined, cells: StoreCell[]): Promise<boolean>;
+  /**
+   * Many `checkAndPut`s in few round trips: each atomic on its own row, none with the others (a
+   * failure may leave some applied). Whether each wrote, in order.
+   */
+  checkAndPutMany(items: readonly StoreCheckAndPut[]): Promise<boolean[]>;
   scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow>;
 }
 
