@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { writeGeneratedDirectory, type Expected, type PerformanceResponse } from '../generator/index.js';
+import { writeGeneratedDirectory, type Expected, type PerformanceQuery, type PerformanceResponse } from '../generator/index.js';
 import { produceDirectory } from '../producer/index.js';
+import { REPO_ROOT } from './stack/paths.js';
 import { stackUp } from './stack/stack.js';
 import { compareWithExpected, getJson, PipelineRun, statsCaughtUp, waitFor, type Stats } from './support/pipeline-run.js';
 
@@ -84,10 +86,11 @@ async function main(): Promise<number> {
     const comparison = await compareWithExpected(url!, expected);
     const stats = await getJson<Stats>(`${url}/v1/pipeline/stats`);
     const statsMatch = JSON.stringify(sortKeys(stats)) === JSON.stringify(sortKeys(expected.stats));
-    await printReport(url!, expected);
+    const top = await printReport(url!, expected);
+    const cliSame = top ? await cliMatchesHttp(run, url!, top) : true;
     process.stdout.write(`\n$ kubectl get adpipelines -n ${NAMESPACE}\n${run.kubectl(['get', 'adpipelines', '-n', NAMESPACE])}\n`);
     process.stdout.write(`pipeline stats: ${JSON.stringify(stats)}\n`);
-    if (comparison.mismatches.length || !statsMatch) {
+    if (comparison.mismatches.length || !statsMatch || !cliSame) {
       process.stdout.write(`\nMISMATCH with the ground truth (${comparison.mismatches.length} differences${statsMatch ? '' : '; stats differ'}):\n${comparison.mismatches.slice(0, 20).join('\n')}\n`);
       if (!statsMatch) process.stdout.write(`expected stats: ${JSON.stringify(expected.stats)}\n`);
       return 1;
@@ -109,8 +112,19 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** Campaign totals over the generated window, as the query API reports them. */
-async function printReport(url: string, expected: Expected): Promise<void> {
+/** `adpipe query performance … -o json` must print what the HTTP API answers (contract §3). */
+async function cliMatchesHttp(run: PipelineRun, url: string, query: PerformanceQuery): Promise<boolean> {
+  const args = ['--campaign', query.campaign_id, '--from', query.from, '--to', query.to, '--granularity', 'day', '--by', 'country'];
+  const cli = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli', 'adpipe.js'), 'query', 'performance', '--pipeline', `${NAMESPACE}/${NAME}`, '--kubeconfig', run.kubeconfig, ...args, '-o', 'json'], { encoding: 'utf8' });
+  const params = new URLSearchParams({ from: query.from, to: query.to, granularity: 'day', by: 'country' });
+  const http = await getJson<PerformanceResponse>(`${url}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`);
+  const same = cli.status === 0 && JSON.stringify(JSON.parse(cli.stdout)) === JSON.stringify(http);
+  process.stdout.write(`\n$ adpipe query performance --pipeline ${NAMESPACE}/${NAME} ${args.join(' ')} -o json\n${same ? `${http.rows.length} rows, the same JSON as GET /v1/campaigns/${query.campaign_id}/performance` : `DIFFERS from the HTTP API:\n${cli.stdout}${cli.stderr}`}\n`);
+  return same;
+}
+
+/** Campaign totals over the generated window, as the query API reports them; returns the top campaign's query. */
+async function printReport(url: string, expected: Expected): Promise<PerformanceQuery | undefined> {
   const dayQueries = expected.queries.filter((q) => q.query.granularity === 'day' && !q.query.by);
   const rows = await Promise.all(
     dayQueries.map(async ({ query }) => {
@@ -130,6 +144,8 @@ async function printReport(url: string, expected: Expected): Promise<void> {
   const window = dayQueries[0]?.query;
   process.stdout.write(`\nCampaign performance ${window ? `${window.from} → ${window.to}` : ''} (from the pipeline's query API)\n`);
   for (const row of table) process.stdout.write(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ') + '\n');
+  const top = rows[0];
+  return top && window ? { ...window, campaign_id: top.campaign_id } : undefined;
 }
 
 main().then(
