@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cacheRoot, STACK_SOURCES } from './paths.js';
-import { requireTool, runLogged, sleep, StackError } from './proc.js';
+import { isAlive, requireTool, runLogged, sleep, StackError } from './proc.js';
 import { VERSIONS } from './versions.js';
 
 /**
@@ -52,7 +52,7 @@ async function acquire(lock: string, entry: string, log: (line: string) => void)
       return;
     } catch {
       const owner = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8').trim() || '0');
-      if (owner && !processExists(owner)) {
+      if (owner && !isAlive(owner)) {
         fs.rmSync(lock, { recursive: true, force: true });
         continue;
       }
@@ -60,15 +60,6 @@ async function acquire(lock: string, entry: string, log: (line: string) => void)
       told = true;
       await sleep(1000);
     }
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

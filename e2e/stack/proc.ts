@@ -11,9 +11,8 @@ export class StackError extends Error {
 
 /** Fails with a message a person can act on when a tool the stack builds with is not installed. */
 export function requireTool(command: string, why: string, install: string): void {
-  const probe = spawnSync(command, ['--version'], { stdio: 'ignore' });
-  const alt = probe.error ? spawnSync(command, ['version'], { stdio: 'ignore' }) : probe;
-  if (alt.error) {
+  // Only a missing executable makes spawn fail; the exit code of `--version` does not matter.
+  if (spawnSync(command, ['--version'], { stdio: 'ignore' }).error) {
     throw new StackError(`'${command}' is not installed (needed to ${why}). Install it: ${install}`);
   }
 }

@@ -83,8 +83,7 @@ export async function startApiserver(binDir: string, dir: string, ports: KubePor
     ],
     { cwd: dir, logFile },
   );
-  const tls = { ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.adminCert), key: fs.readFileSync(pki.adminKey) };
-  await waitUntil('kube-apiserver', async () => (await httpGet(`${server}/readyz`, tls)).status === 200, { deadlineMs: 90_000, pid, logFile });
+  await waitUntil('kube-apiserver', () => apiserverHealthy(server, pki), { deadlineMs: 90_000, pid, logFile });
   return { pid, pki, kubeconfig, server };
 }
 
