@@ -50,6 +50,19 @@ test('put, get, multi-put and multi-get round-trip cells, with column selection'
   expect(many[0]?.cell('f', 'q1')?.timestamp).toBe(1_700_000_000_000);
 });
 
+test('get with several column prefixes returns exactly the columns under them, from a wide row', async () => {
+  const table = await freshTable('prefixes', { families: ['f', 'g'] });
+  // 3 000 columns in one row: the filter must seek, and must not leak neighbours sharing a shorter prefix.
+  const cells = Array.from({ length: 3000 }, (_, i) => ({ family: 'f', qualifier: `x${i}:`, value: String(i) }));
+  await client.put(table, { row: 'wide', cells: [...cells, { family: 'g', qualifier: 'x7:', value: 'other family' }] });
+  const [row, none] = await client.getMany(table, [
+    { row: 'wide', columns: [{ family: 'f' }], filter: { type: 'columnPrefixes', prefixes: ['x2999:', 'x7:', 'x12:', 'x7:'] } },
+    { row: 'wide', columns: [{ family: 'f' }], filter: { type: 'columnPrefixes', prefixes: ['y'] } },
+  ]);
+  expect(row?.cells.map((cell) => `${cell.qualifier.toString()}=${cell.value.toString()}`)).toEqual(['x12:=12', 'x2999:=2999', 'x7:=7']);
+  expect(none).toBeUndefined();
+});
+
 test('scan: range, prefix, reversed, limit, columns and filters across regions', async () => {
   const table = await freshTable('scan', { splitKeys: ['row-000030', 'row-000060'] });
   await client.putMany(

@@ -12,6 +12,8 @@ export type ScanFilter =
   | { type: 'prefix'; prefix: Bytes }
   /** Only columns whose qualifier starts with `prefix`. */
   | { type: 'columnPrefix'; prefix: Bytes }
+  /** Only columns whose qualifier starts with one of `prefixes` (the server seeks between them). */
+  | { type: 'columnPrefixes'; prefixes: Bytes[] }
   /** Cells without values (keys only): for counting or listing rows. */
   | { type: 'keyOnly' }
   /** Only the first cell of each row. */
@@ -45,6 +47,11 @@ export function filterProto(filter: ScanFilter): PbFilter {
       return { name: `${FILTER}PrefixFilter`, serialized_filter: encode('PrefixFilter', { prefix: toBuffer(filter.prefix) }) };
     case 'columnPrefix':
       return { name: `${FILTER}ColumnPrefixFilter`, serialized_filter: encode('ColumnPrefixFilter', { prefix: toBuffer(filter.prefix) }) };
+    case 'columnPrefixes': {
+      // The server keeps them in a sorted set; sending them sorted (unsigned bytes) and unique is the wire contract.
+      const sorted = [...new Map(filter.prefixes.map((p) => toBuffer(p)).map((b) => [b.toString('latin1'), b])).values()].sort(Buffer.compare);
+      return { name: `${FILTER}MultipleColumnPrefixFilter`, serialized_filter: encode('MultipleColumnPrefixFilter', { sorted_prefixes: sorted }) };
+    }
     case 'keyOnly':
       return { name: `${FILTER}KeyOnlyFilter`, serialized_filter: encode('KeyOnlyFilter', { len_as_val: false }) };
     case 'firstKeyOnly':

@@ -43,6 +43,7 @@ message ByteArrayComparable { optional bytes value = 1; }
 message BinaryComparator { required ByteArrayComparable comparable = 1; }
 message PrefixFilter { optional bytes prefix = 1; }
 message ColumnPrefixFilter { required bytes prefix = 1; }
+message MultipleColumnPrefixFilter { repeated bytes sorted_prefixes = 1; }
 message KeyOnlyFilter { required bool len_as_val = 1; }
 message FirstKeyOnlyFilter { }
 message CompareFilter { required int32 compare_op = 1; optional Comparator comparator = 2; }
@@ -171,7 +172,7 @@ export interface PbProcedureResult {
 export type MessageName =
   | 'TableName' | 'ServerName' | 'ColumnFamilySchema' | 'TableSchema' | 'RegionInfo' | 'RegionSpecifier'
   | 'ConnectionHeader' | 'RequestHeader' | 'ResponseHeader' | 'Master' | 'MetaRegionServer'
-  | 'Filter' | 'Comparator' | 'BinaryComparator' | 'PrefixFilter' | 'ColumnPrefixFilter' | 'KeyOnlyFilter' | 'FirstKeyOnlyFilter'
+  | 'Filter' | 'Comparator' | 'BinaryComparator' | 'PrefixFilter' | 'ColumnPrefixFilter' | 'MultipleColumnPrefixFilter' | 'KeyOnlyFilter' | 'FirstKeyOnlyFilter'
   | 'RowFilter' | 'SingleColumnValueFilter' | 'FilterList'
   | 'GetRequest' | 'GetResponse' | 'MutateRequest' | 'MutateResponse' | 'ScanRequest' | 'ScanResponse' | 'MultiRequest' | 'MultiResponse'
   | 'ProcIdResponse' | 'TableNameRequest' | 'CreateTableRequest' | 'ColumnRequest' | 'SplitTableRegionRequest' | 'RegionRequest' | 'Empty'

@@ -160,7 +160,9 @@ export interface WorkerProcess {
 }
 
 export function startWorker(pipeline: TestPipeline, port: number, env: Record<string, string> = {}): WorkerProcess {
-  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'runtime', 'main.js'), '--config', pipeline.configFile, '--port', String(port)], {
+  // ADPIPE_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles a bench's worker.
+  const nodeArgs = (process.env.ADPIPE_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'dist', 'runtime', 'main.js'), '--config', pipeline.configFile, '--port', String(port)], {
     cwd: REPO,
     env: { ...process.env, ADPIPE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

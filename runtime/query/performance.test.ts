@@ -1,5 +1,5 @@
 import { aggregate, performanceRow, zeroCounters } from '../stages/aggregate.js';
-import { saltSplitKeys, campaignPrefix, eventRow, hourKey, parseEventRow } from '../storage/layout.js';
+import { saltSplitKeys, campaignPrefix, childPrefix, childQualifier, claimQualifier, countedQualifier, factQualifier, hourKey, parseCountedQualifier, parseHourRow, parseStateQualifier, stateBucketsFor, stateRow } from '../storage/layout.js';
 import { performanceQuery } from './performance.js';
 
 test('query arguments: defaults, and errors that name the parameter', () => {
@@ -35,12 +35,29 @@ test('buckets in [from, to): hour starts only, days summed, rows by start then d
   expect(response.totals).toEqual({ impressions: 1, clicks: 1, conversions: 1, spend_micros: 5, revenue_micros: 7 });
 });
 
-test('row keys: a campaign is one contiguous range ordered by hour; ids of any text round-trip', () => {
-  const rows = [eventRow('cmp-1', 10, 'i', 'a', 8), eventRow('cmp-1', 11, 'c', 'b,"x"', 8), eventRow('cmp-10', 10, 'i', 'c', 8)];
-  expect(parseEventRow(rows[1]!)).toEqual({ campaignId: 'cmp-1', hourIndex: 11, kind: 'c', eventId: 'b,"x"' });
+test('row keys: a campaign is one contiguous range ordered by hour; event ids of any text round-trip in qualifiers', () => {
+  const rows = [hourKey('cmp-1', 10, 8), hourKey('cmp-1', 11, 8), hourKey('cmp-10', 10, 8)];
+  expect(parseHourRow(rows[1]!)).toEqual({ campaignId: 'cmp-1', hourIndex: 11 });
   const [start, stop] = [hourKey('cmp-1', 10, 8), hourKey('cmp-1', 12, 8)];
   const inside = rows.filter((row) => Buffer.compare(row, start) >= 0 && Buffer.compare(row, stop) < 0);
   expect(inside).toHaveLength(2);
   expect(campaignPrefix('cmp-1', 8)[0]).toBeLessThan(8);
   expect(saltSplitKeys(4)).toEqual([Buffer.from([1]), Buffer.from([2]), Buffer.from([3])]);
+  expect(parseCountedQualifier(countedQualifier(true, 'c', 'b,"x"\t2'))).toEqual({ level: 2, kind: 'c', eventId: 'b,"x"\t2' });
+  expect(parseCountedQualifier(countedQualifier(false, 'i', 'a'))).toEqual({ level: 1, kind: 'i', eventId: 'a' });
+});
+
+test('state buckets: ids spread over every bucket of their kind, on every salt region; no id column is a prefix of another', () => {
+  const ids = Array.from({ length: 5000 }, (_, i) => `imp-${i}`);
+  const rows = new Set(ids.map((id) => stateRow('I', id, 4).toString('hex')));
+  expect(rows.size).toBe(stateBucketsFor(4));
+  expect(new Set([...rows].map((hex) => Buffer.from(hex, 'hex')[0]))).toEqual(new Set([0, 1, 2, 3]));
+  expect(stateRow('I', 'x', 4)).not.toEqual(stateRow('C', 'x', 4));
+  // 'a' and 'ab' share a textual prefix; their columns must not (a prefix read of 'a' must not return 'ab').
+  expect(factQualifier('ab').startsWith(factQualifier('a'))).toBe(false);
+  expect(childQualifier('ab', 'c').startsWith(childPrefix('a'))).toBe(false);
+  expect(childQualifier('a', 'bc').startsWith(childPrefix('a'))).toBe(true);
+  expect(claimQualifier('a:1')).not.toEqual(claimQualifier('a'));
+  expect(parseStateQualifier(childQualifier('12:x', 'child:9'))).toEqual({ tag: 'x', id: '12:x', childId: 'child:9' });
+  expect(parseStateQualifier(factQualifier('r-1'))).toEqual({ tag: 'f', id: 'r-1', childId: '' });
 });

@@ -1,22 +1,14 @@
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 import { RuntimeError } from '../errors.js';
 import { aggregate, hourRange, type Breakdown, type EventContribution, type Granularity, type PerformanceQuery, type PerformanceResponse } from '../stages/aggregate.js';
-import {
-  ATTRIBUTION,
-  EVENT_COLUMNS,
-  LEDGER,
-  STATS_PREFIX,
-  decodeCounted,
-  hourKey,
-  parseEventRow,
-  type Families,
-} from '../storage/layout.js';
+import { ATTRIBUTION, LEDGER, STATS_PREFIX, decodeCounted, hourKey, parseCountedQualifier, parseHourRow, type Families } from '../storage/layout.js';
 import { cellValue, type Store } from '../storage/store.js';
 import { prefixEnd } from '../storage/keys.js';
 
 /**
  * The query side of contract §3, shared by the HTTP API and `adpipe query performance`: one scan
- * of a campaign's counted events over the hours asked, summed by the pure aggregate stage.
+ * of a campaign's hour rows over the hours asked (one row per hour, one column per counted event),
+ * summed by the pure aggregate stage.
  */
 
 export interface QuerySettings {
@@ -63,13 +55,20 @@ export async function campaignPerformance(store: Store, settings: QuerySettings,
     const startRow = hourKey(query.campaignId, firstHour, settings.saltBuckets);
     const stopRow = hourKey(query.campaignId, endHour, settings.saltBuckets);
     for await (const row of store.scan({ startRow, stopRow, columns: [{ family }] })) {
-      // The best level of knowledge written wins (storage/layout.ts, EVENT_COLUMNS).
-      const value = cellValue(row, family, EVENT_COLUMNS[1]) ?? cellValue(row, family, EVENT_COLUMNS[0]);
-      if (!value) continue;
-      const key = parseEventRow(row.row);
-      if (key.campaignId !== query.campaignId) continue;
-      const counted = decodeCounted(value);
-      events.push({ hourIndex: key.hourIndex, kind: key.kind, amount: counted.amount, country: counted.country, deviceType: counted.deviceType });
+      const { campaignId, hourIndex } = parseHourRow(row.row);
+      if (campaignId !== query.campaignId) continue;
+      // The best level of knowledge written wins (storage/layout.ts, countedQualifier).
+      const best = new Map<string, { level: number; value: Buffer; kind: EventContribution['kind'] }>();
+      for (const cell of row.cells) {
+        const { level, kind, eventId } = parseCountedQualifier(cell.qualifier.toString('utf8'));
+        const key = kind + eventId;
+        const seen = best.get(key);
+        if (!seen || level > seen.level) best.set(key, { level, value: cell.value, kind });
+      }
+      for (const { kind, value } of best.values()) {
+        const counted = decodeCounted(value);
+        events.push({ hourIndex, kind, amount: counted.amount, country: counted.country, deviceType: counted.deviceType });
+      }
     }
   }
   return aggregate(events, query, query.fromMs, query.toMs);

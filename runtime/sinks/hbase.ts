@@ -2,38 +2,44 @@ import type { SourceName } from '../../api/runtime-config.js';
 import type { BidRequest, Click, Conversion, Impression, Invalid, Item, RecordOf, SourceRef, Valid } from '../model.js';
 import { idOf } from '../model.js';
 import { correlate, type CorrelationRules } from '../stages/correlate.js';
-import { claimOf, classifyExistingClaim, firstCopies } from '../stages/dedup.js';
+import { claimOf, firstCopies } from '../stages/dedup.js';
+import { Claims, groupByRow } from './claims.js';
 import { emptyView, type BidFact, type ClickFact, type ConversionFact, type ImpressionFact, type View } from '../stages/facts.js';
 import {
   ATTRIBUTION,
   ATTRIBUTION_SHARDS,
-  COLUMN,
-  EVENT_COLUMNS,
   LEDGER,
   attributionRow,
+  childPrefix,
+  childQualifier,
+  countedQualifier,
   encodeCounted,
-  eventRow,
-  factRow,
+  factQualifier,
+  hourKey,
   ledgerRow,
   marker,
+  parseStateQualifier,
   saltOf,
+  stateRow,
   type FactKind,
   type Families,
 } from '../storage/layout.js';
-import { cellValue, type Store, type StorePut, type StoreRow } from '../storage/store.js';
+import { cellValue, type Store, type StoreCell, type StorePut, type StoreRow } from '../storage/store.js';
 
 /**
  * Applies one batch of one source partition to the store so that applying it again — after a
  * crash at any instant, by a second worker during a rebalance, or on a replay of older offsets —
  * changes nothing. The mechanism (docs/exactly-once.md):
  *
- *  1. claim each record's id with a conditional put that stores the winning copy's
- *     partition:offset:index next to the fact (a replayed winner recognises itself);
- *  2. write the fact into its partner's row (the join index), then, only after every write of
- *     step 1-2 is durable, read the partners: of two records that meet, the one written last
+ *  1. claim each record's id, with its fact, in the id's state-bucket row by one compare-and-set
+ *     per bucket on the bucket's version; the claim stores the winning copy's
+ *     partition:offset:index (a replayed winner recognises itself);
+ *  2. write the fact into its partner's bucket row (the join index), then, only after every write
+ *     of step 1-2 is durable, read the partners: of two records that meet, the one written last
  *     reads the other;
- *  3. write every counted event the reads support as its own cell (a put: idempotent), one column
- *     per level of knowledge so a stale writer can never overwrite a better answer;
+ *  3. write every counted event the reads support as its own cell of its campaign-hour row (a put:
+ *     idempotent), one column per level of knowledge so a stale writer can never overwrite a
+ *     better answer;
  *  4. count attributions and per-partition stats with compare-and-set on rows whose markers / offset
  *     ledger sit in the same row as the counters, so a counter never moves without its marker.
  */
@@ -42,8 +48,6 @@ export interface SinkSettings {
   saltBuckets: number;
   families: Families;
   rules: CorrelationRules;
-  /** Claims (conditional puts) in flight at once, sent in conditional Multi RPCs of CLAIM_CHUNK. */
-  concurrency?: number;
 }
 
 export interface BatchOutcome {
@@ -55,22 +59,18 @@ export interface BatchOutcome {
   invalidItems: Invalid[];
 }
 
-// Claims per conditional Multi RPC. The server applies one RPC's conditional actions one by one,
-// so several RPCs stay in flight to keep its handlers (and WAL group commit) busy; 256 x 4 was
-// the fastest of the shapes measured (decision 0045).
-const CLAIM_CHUNK = 256;
 const FACT_KIND: Record<SourceName, FactKind> = { bidRequests: 'R', impressions: 'I', clicks: 'C', conversions: 'V' };
 
 type Outcome = 'accepted' | 'duplicate' | 'invalid';
 
 export class HBaseSink {
-  private readonly concurrency: number;
+  private readonly claims: Claims;
 
   constructor(
     private readonly store: Store,
     private readonly settings: SinkSettings,
   ) {
-    this.concurrency = settings.concurrency ?? 4 * CLAIM_CHUNK;
+    this.claims = new Claims(store, settings);
   }
 
   async applyBatch<S extends SourceName>(source: S, partition: number, items: readonly Item<RecordOf[S]>[], lastOffset: string): Promise<BatchOutcome> {
@@ -87,15 +87,16 @@ export class HBaseSink {
     const { firsts, repeats } = firstCopies(valid, (item) => idOf(source, item.record));
     for (const repeat of repeats) outcomes.set(repeat, 'duplicate');
 
-    const { accepted, replayed } = await this.claim(source, firsts);
+    // Each fact is encoded once: it goes with the claim and into the partner's index.
+    const facts = new Map<Valid<RecordOf[SourceName]>, Buffer>(firsts.map(({ item }) => [item, factBytes(source, item)]));
+    const { accepted, replayed } = await this.claim(source, firsts, facts);
     for (const { item } of firsts) outcomes.set(item, accepted.has(item) ? 'accepted' : 'duplicate');
     const winners = firsts.filter(({ item }) => accepted.has(item));
 
-    await this.store.putMany(this.indexPuts(source, winners.map(({ item }) => item), replayed));
+    await this.store.putMany(this.indexPuts(source, winners.map(({ item }) => item), replayed, facts));
     const view = await this.readAround(source, winners.map(({ item }) => item));
     const correlation = correlate(view, this.settings.rules);
-    const eventPuts = this.eventPuts(correlation.counted);
-    await this.store.putMany(eventPuts);
+    await this.store.putMany(this.eventPuts(correlation.counted));
     await Promise.all([this.countAttributions('c', correlation.attributedClicks), this.countAttributions('v', correlation.attributedConversions)]);
     await this.updateLedger(source, partition, items, outcomes, lastOffset);
 
@@ -105,63 +106,39 @@ export class HBaseSink {
       if (outcome === 'accepted') nAccepted++;
       else if (outcome === 'duplicate') nDuplicates++;
     }
-    return { accepted: nAccepted, duplicates: nDuplicates, invalid: invalidItems.length, counted: eventPuts.length, invalidItems };
+    return { accepted: nAccepted, duplicates: nDuplicates, invalid: invalidItems.length, counted: correlation.counted.length, invalidItems };
   }
 
   // --- step 1: claims -------------------------------------------------------------------------
 
-  private async claim<T extends RecordOf[SourceName]>(source: SourceName, firsts: { id: string; item: Valid<T> }[]): Promise<{ accepted: Set<Valid<T>>; replayed: Set<Valid<T>> }> {
-    const { families, saltBuckets } = this.settings;
-    const kind = FACT_KIND[source];
+  private async claim<T extends RecordOf[SourceName]>(source: SourceName, firsts: { id: string; item: Valid<T> }[], facts: Map<Valid<RecordOf[SourceName]>, Buffer>): Promise<{ accepted: Set<Valid<T>>; replayed: Set<Valid<T>> }> {
+    const results = await this.claims.claim(
+      FACT_KIND[source],
+      firsts.map(({ id, item }) => ({ id, copy: claimOf(item.ref), fact: facts.get(item)! })),
+    );
     const accepted = new Set<Valid<T>>();
     const replayed = new Set<Valid<T>>();
-    const contested: { row: Buffer; item: Valid<T> }[] = [];
-    // Claims go in chunks of conditional Multi RPCs (each claim still atomic on its own row):
-    // one conditional round trip per record was the ingest limit (decisions 0043, 0045).
-    const chunks: { id: string; item: Valid<T> }[][] = [];
-    for (let start = 0; start < firsts.length; start += CLAIM_CHUNK) chunks.push(firsts.slice(start, start + CLAIM_CHUNK));
-    await forEachLimited(chunks, Math.max(1, Math.ceil(this.concurrency / CLAIM_CHUNK)), async (chunk) => {
-      const claims = chunk.map(({ id, item }) => ({
-        row: factRow(kind, id, saltBuckets),
-        check: { family: families.dedup, qualifier: COLUMN.claim },
-        cells: [
-          { family: families.dedup, qualifier: COLUMN.claim, value: Buffer.from(claimOf(item.ref)) },
-          { family: families.state, qualifier: COLUMN.fact, value: Buffer.from(JSON.stringify(factOf(source, item.record, item.ref))) },
-        ],
-      }));
-      const applied = await this.store.checkAndPutMany(claims);
-      chunk.forEach(({ item }, i) => {
-        if (applied[i]) accepted.add(item);
-        else contested.push({ row: claims[i]!.row, item });
-      });
+    firsts.forEach(({ item }, i) => {
+      if (results[i]!.accepted) accepted.add(item);
+      if (results[i]!.replayed) replayed.add(item);
     });
-    if (contested.length) {
-      const rows = await this.store.getMany(contested.map(({ row }) => ({ row, columns: [{ family: families.dedup, qualifier: COLUMN.claim }] })));
-      contested.forEach(({ item }, i) => {
-        const stored = cellValue(rows[i], families.dedup, COLUMN.claim)?.toString('utf8');
-        if (classifyExistingClaim(stored, claimOf(item.ref)) === 'accepted') {
-          accepted.add(item);
-          replayed.add(item);
-        }
-      });
-    }
     return { accepted, replayed };
   }
 
   // --- step 2: join index and reads -----------------------------------------------------------
 
   /** Each accepted record in its parent's row (and, on a replay, its own fact again: the claim may have outlived it). */
-  private indexPuts(source: SourceName, winners: Valid<RecordOf[SourceName]>[], replayed: Set<Valid<RecordOf[SourceName]>>): StorePut[] {
+  private indexPuts(source: SourceName, winners: Valid<RecordOf[SourceName]>[], replayed: Set<Valid<RecordOf[SourceName]>>, facts: Map<Valid<RecordOf[SourceName]>, Buffer>): StorePut[] {
     const { families, saltBuckets } = this.settings;
-    const puts: StorePut[] = [];
+    const puts = new PutsByRow();
     for (const item of winners) {
-      const fact = Buffer.from(JSON.stringify(factOf(source, item.record, item.ref)));
+      const fact = facts.get(item)!;
       const id = idOf(source, item.record);
-      if (replayed.has(item)) puts.push({ row: factRow(FACT_KIND[source], id, saltBuckets), cells: [{ family: families.state, qualifier: COLUMN.fact, value: fact }] });
+      if (replayed.has(item)) puts.add(stateRow(FACT_KIND[source], id, saltBuckets), { family: families.state, qualifier: factQualifier(id), value: fact });
       const parent = parentOf(source, item.record);
-      if (parent) puts.push({ row: factRow(parent.kind, parent.id, saltBuckets), cells: [{ family: families.state, qualifier: COLUMN.childPrefix + id, value: fact }] });
+      if (parent) puts.add(stateRow(parent.kind, parent.id, saltBuckets), { family: families.state, qualifier: childQualifier(parent.id, id), value: fact });
     }
-    return puts;
+    return puts.list();
   }
 
   /**
@@ -202,23 +179,31 @@ export class HBaseSink {
     return view;
   }
 
+  /** One get per bucket row: the ids' facts and, `withChildren`, every child indexed under them. */
   private async read(view: View, kind: 'R' | 'I' | 'C', ids: string[], withChildren: boolean): Promise<void> {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return;
     const { families, saltBuckets } = this.settings;
-    const columns = withChildren ? [{ family: families.state }] : [{ family: families.state, qualifier: COLUMN.fact }];
-    const rows = await this.store.getMany(unique.map((id) => ({ row: factRow(kind, id, saltBuckets), columns })));
-    unique.forEach((id, i) => absorb(view, kind, id, rows[i], families.state));
+    const buckets = [...groupByRow(unique, (id) => stateRow(kind, id, saltBuckets)).values()];
+    const rows = await this.store.getMany(
+      buckets.map(({ row, members }) =>
+        withChildren
+          ? { row, columns: [{ family: families.state }], qualifierPrefixes: members.flatMap((id) => [factQualifier(id), childPrefix(id)]) }
+          : { row, columns: members.map((id) => ({ family: families.state, qualifier: factQualifier(id) })) },
+      ),
+    );
+    for (const row of rows) absorb(view, kind, row, families.state);
   }
 
   // --- step 3: counted events -----------------------------------------------------------------
 
   private eventPuts(counted: ReturnType<typeof correlate>['counted']): StorePut[] {
     const { families, saltBuckets } = this.settings;
-    return counted.map((event) => ({
-      row: eventRow(event.campaignId, event.hourIndex, event.kind, event.eventId, saltBuckets),
-      cells: [{ family: families.aggregates, qualifier: EVENT_COLUMNS[event.enriched ? 1 : 0], value: encodeCounted(event) }],
-    }));
+    const puts = new PutsByRow();
+    for (const event of counted) {
+      puts.add(hourKey(event.campaignId, event.hourIndex, saltBuckets), { family: families.aggregates, qualifier: countedQualifier(event.enriched, event.kind, event.eventId), value: encodeCounted(event) });
+    }
+    return puts.list();
   }
 
   // --- step 4: counters with their markers in the same row ------------------------------------
@@ -318,32 +303,42 @@ function parentOf(source: SourceName, record: RecordOf[SourceName]): { kind: Fac
   }
 }
 
-const CHILD_PREFIX = Buffer.from(COLUMN.childPrefix);
+function factBytes(source: SourceName, item: Valid<RecordOf[SourceName]>): Buffer {
+  return Buffer.from(JSON.stringify(factOf(source, item.record, item.ref)));
+}
 
-function absorb(view: View, kind: 'R' | 'I' | 'C', id: string, row: StoreRow | undefined, stateFamily: string): void {
+/** Puts the facts and child entries of one bucket row into the view. */
+function absorb(view: View, kind: 'R' | 'I' | 'C', row: StoreRow | undefined, stateFamily: string): void {
   if (!row) return;
   for (const cell of row.cells) {
     if (cell.family.toString('utf8') !== stateFamily) continue;
-    if (cell.qualifier.length === 1 && cell.qualifier[0] === COLUMN.fact.charCodeAt(0)) {
-      const fact = JSON.parse(cell.value.toString('utf8')) as Fact;
-      if (kind === 'R') view.bids.set(id, fact as BidFact);
-      else if (kind === 'I') view.impressions.set(id, fact as ImpressionFact);
-      else view.clicks.set(id, fact as ClickFact);
-    } else if (cell.qualifier.subarray(0, CHILD_PREFIX.length).equals(CHILD_PREFIX)) {
-      const childId = cell.qualifier.subarray(CHILD_PREFIX.length).toString('utf8');
-      const fact = JSON.parse(cell.value.toString('utf8')) as Fact;
-      if (kind === 'R') view.impressions.set(childId, fact as ImpressionFact);
-      else if (kind === 'I') view.clicks.set(childId, fact as ClickFact);
-      else view.conversions.set(childId, fact as ConversionFact);
+    const parsed = parseStateQualifier(cell.qualifier.toString('utf8'));
+    if (!parsed) continue;
+    const fact = JSON.parse(cell.value.toString('utf8')) as Fact;
+    if (parsed.tag === 'f') {
+      if (kind === 'R') view.bids.set(parsed.id, fact as BidFact);
+      else if (kind === 'I') view.impressions.set(parsed.id, fact as ImpressionFact);
+      else view.clicks.set(parsed.id, fact as ClickFact);
+    } else if (parsed.tag === 'x') {
+      if (kind === 'R') view.impressions.set(parsed.childId, fact as ImpressionFact);
+      else if (kind === 'I') view.clicks.set(parsed.childId, fact as ClickFact);
+      else view.conversions.set(parsed.childId, fact as ConversionFact);
     }
   }
 }
 
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await task(items[next++]!);
-  });
-  await Promise.all(lanes);
+/** Collects cells into one put per row: HBase pays per row action, so a batch's cells travel together. */
+class PutsByRow {
+  private readonly rows = new Map<string, StorePut>();
+
+  add(row: Buffer, cell: StoreCell): void {
+    const key = row.toString('latin1');
+    const put = this.rows.get(key);
+    if (put) put.cells.push(cell);
+    else this.rows.set(key, { row, cells: [cell] });
+  }
+
+  list(): StorePut[] {
+    return [...this.rows.values()];
+  }
 }

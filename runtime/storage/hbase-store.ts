@@ -1,5 +1,5 @@
 import type { HBaseClient } from '../../hbase/client.js';
-import type { ColumnRef, Store, StoreCell, StoreCheckAndPut, StorePut, StoreRow } from './store.js';
+import type { ColumnRef, Store, StoreCell, StoreCheckAndPut, StoreGet, StorePut, StoreRow } from './store.js';
 
 /** The Store port over the HBase module, bound to one table. */
 export class HBaseStore implements Store {
@@ -12,8 +12,15 @@ export class HBaseStore implements Store {
     await this.client.putMany(this.table, puts);
   }
 
-  async getMany(gets: readonly { row: Buffer; columns?: ColumnRef[] }[]): Promise<(StoreRow | undefined)[]> {
-    return this.client.getMany(this.table, gets);
+  async getMany(gets: readonly StoreGet[]): Promise<(StoreRow | undefined)[]> {
+    return this.client.getMany(
+      this.table,
+      gets.map(({ row, columns, qualifierPrefixes }) => ({
+        row,
+        ...(columns ? { columns } : {}),
+        ...(qualifierPrefixes ? { filter: { type: 'columnPrefixes' as const, prefixes: qualifierPrefixes } } : {}),
+      })),
+    );
   }
 
   async checkAndPut(row: Buffer, check: ColumnRef & { qualifier: string }, expected: Buffer | undefined, cells: StoreCell[]): Promise<boolean> {

@@ -3,12 +3,15 @@
  * column names and value codecs only; sinks/hbase.ts and query/ do the I/O.
  *
  * Row kinds, each key starting with a one-byte salt bucket:
- *   [salt(request_id)]    'R' request_id     bid request fact  + index of impressions naming it
- *   [salt(impression_id)] 'I' impression_id  impression fact   + index of clicks naming it
- *   [salt(click_id)]      'C' click_id       click fact        + index of conversions naming it
- *   [salt(conversion_id)] 'V' conversion_id  conversion claim
- *   [salt(campaign_id)]   'A' u16 len, campaign_id, u32 hour, kind, event_id   one counted event
- *   [0x00]                'S' ...            pipeline stats (partition ledgers, attribution shards)
+ *   [b % salt] kind u16 b      state bucket b of a fact kind (R bid requests, I impressions,
+ *                              C clicks, V conversions): the claims, facts and partner index of
+ *                              every id with hash(id) % stateBuckets = b, one column each
+ *   [salt(campaign_id)] 'A' u16 len, campaign_id, u32 hour   one campaign-hour: one column per counted event
+ *   [0x00]              'S' ...                                 pipeline stats (partition ledgers, attribution shards)
+ *
+ * Wide rows are the point (decision 0046): a batch's claims in one bucket are one compare-and-set,
+ * its index entries and counted events are a few multi-cell puts, and HBase's cost per row (lock,
+ * WAL entry, RPC action) is paid per bucket or campaign-hour instead of per event.
  */
 
 export interface Families {
@@ -27,7 +30,18 @@ export const HOUR_MS = 3_600_000;
 /** FNV-1a over the UTF-8 bytes: stable across processes and versions (the salt is part of every key). */
 export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  const bytes = Buffer.from(text, 'utf8');
+  // Ids are nearly always ASCII, whose UTF-8 bytes are the char codes: hash them without a Buffer.
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return fnv1aBytes(Buffer.from(text, 'utf8'));
+    hash ^= code;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+}
+
+function fnv1aBytes(bytes: Buffer): number {
+  let hash = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) {
     hash ^= bytes[i]!;
     hash = Math.imul(hash, 0x01000193) >>> 0;
@@ -50,32 +64,59 @@ export function saltSplitKeys(buckets: number): Buffer[] {
 
 export type FactKind = 'R' | 'I' | 'C' | 'V';
 
-export function factRow(kind: FactKind, id: string, buckets: number): Buffer {
-  const idBytes = Buffer.from(id, 'utf8');
-  const row = Buffer.allocUnsafe(2 + idBytes.length);
-  row[0] = saltOf(id, buckets);
+/**
+ * State buckets per fact kind: the salt buckets times this. More buckets keep rows narrower (a
+ * row holds the ids of its bucket for as long as the state lives); fewer put more of a batch's ids
+ * into each compare-and-set. Fixed for a table: changing it would move ids to other rows and let a
+ * replayed copy be claimed twice.
+ */
+export const STATE_BUCKETS_PER_SALT = 16;
+
+export function stateBucketsFor(saltBuckets: number): number {
+  return saltBuckets * STATE_BUCKETS_PER_SALT;
+}
+
+/** The state-bucket row an id of `kind` lives in. */
+export function stateRow(kind: FactKind, id: string, saltBuckets: number): Buffer {
+  const bucket = fnv1a(id) % stateBucketsFor(saltBuckets);
+  const row = Buffer.allocUnsafe(4);
+  row[0] = bucket % saltBuckets;
   row[1] = kind.charCodeAt(0);
-  idBytes.copy(row, 2);
+  row.writeUInt16BE(bucket, 2);
   return row;
 }
 
-export function factIdOf(row: Buffer): string {
-  return row.subarray(2).toString('utf8');
-}
+/**
+ * Qualifiers inside a state-bucket row. Every id is written as `<length>:<id>` so that no id's
+ * column is a prefix of another id's (a child index entry appends the child id after its parent's).
+ */
+const lengthPrefixed = (id: string): string => `${id.length}:${id}`;
 
-/** Columns of the fact rows. */
-export const COLUMN = {
-  /** dedup family: the claim, `partition:offset:index` of the accepted copy. */
-  claim: 'c',
-  /** state family: the fact itself (JSON). */
-  fact: 'f',
-  /** state family: `x:<child id>` → the child's fact (JSON), one per impression/click/conversion naming this row. */
-  childPrefix: 'x:',
+export const STATE_COLUMN = {
+  /** dedup family: the bucket's version, moved by every claim compare-and-set. */
+  version: 'v',
 } as const;
+
+/** dedup family: the claim of an id, `partition:offset:index` of the accepted copy. */
+export const claimQualifier = (id: string): string => `c${lengthPrefixed(id)}`;
+/** state family: the fact of an id (JSON). */
+export const factQualifier = (id: string): string => `f${lengthPrefixed(id)}`;
+/** state family: every child (impression of a request, click of an impression, ...) of a parent id. */
+export const childPrefix = (parentId: string): string => `x${lengthPrefixed(parentId)}`;
+export const childQualifier = (parentId: string, childId: string): string => childPrefix(parentId) + childId;
+
+/** Reads a fact or child qualifier back: the id it belongs to and, for a child entry, the child's id. */
+export function parseStateQualifier(qualifier: string): { tag: string; id: string; childId: string } | undefined {
+  const colon = qualifier.indexOf(':');
+  const length = Number(qualifier.slice(1, colon));
+  if (colon < 2 || !Number.isInteger(length)) return undefined;
+  const end = colon + 1 + length;
+  return { tag: qualifier[0]!, id: qualifier.slice(colon + 1, end), childId: qualifier.slice(end) };
+}
 
 export type EventKind = 'i' | 'c' | 'v';
 
-/** Counted-event rows of one campaign sort by hour: a time range is one contiguous key range. */
+/** A campaign's hour rows sort by hour: a time range is one contiguous key range. */
 export function campaignPrefix(campaignId: string, buckets: number): Buffer {
   const campaign = Buffer.from(campaignId, 'utf8');
   const prefix = Buffer.allocUnsafe(4 + campaign.length);
@@ -94,29 +135,26 @@ export function hourKey(campaignId: string, hourIndex: number, buckets: number):
   return key;
 }
 
-export function eventRow(campaignId: string, hourIndex: number, kind: EventKind, eventId: string, buckets: number): Buffer {
-  return Buffer.concat([hourKey(campaignId, hourIndex, buckets), Buffer.from(kind + eventId, 'utf8')]);
-}
-
-/** Decodes the parts of a counted-event row key that the query needs. */
-export function parseEventRow(row: Buffer): { campaignId: string; hourIndex: number; kind: EventKind; eventId: string } {
+/** Decodes an hour row's key. */
+export function parseHourRow(row: Buffer): { campaignId: string; hourIndex: number } {
   const length = row.readUInt16BE(2);
   const campaignEnd = 4 + length;
-  return {
-    campaignId: row.subarray(4, campaignEnd).toString('utf8'),
-    hourIndex: row.readUInt32BE(campaignEnd),
-    kind: String.fromCharCode(row[campaignEnd + 4]!) as EventKind,
-    eventId: row.subarray(campaignEnd + 5).toString('utf8'),
-  };
+  return { campaignId: row.subarray(4, campaignEnd).toString('utf8'), hourIndex: row.readUInt32BE(campaignEnd) };
 }
 
 /**
- * A counted event has one column per level of knowledge: `e1` computed without the impression's bid
- * request (dimensions `unknown`), `e2` with it. Facts only ever grow, so a writer that saw less can
- * only write the lower column: a stale writer can never overwrite a better answer, and readers take
- * the highest level present.
+ * A counted event has one column per level of knowledge in its hour row: level 1 computed without
+ * the impression's bid request (dimensions `unknown`), level 2 with it. Facts only ever grow, so a
+ * writer that saw less can only write the lower column: a stale writer can never overwrite a better
+ * answer, and readers take the highest level present.
  */
-export const EVENT_COLUMNS = ['e1', 'e2'] as const;
+export function countedQualifier(enriched: boolean, kind: EventKind, eventId: string): string {
+  return `${enriched ? 2 : 1}${kind}${eventId}`;
+}
+
+export function parseCountedQualifier(qualifier: string): { level: number; kind: EventKind; eventId: string } {
+  return { level: Number(qualifier[0]), kind: qualifier[1] as EventKind, eventId: qualifier.slice(2) };
+}
 
 export interface CountedEvent {
   kind: EventKind;

@@ -1,4 +1,4 @@
-import type { ColumnRef, Store, StoreCell, StoreCheckAndPut, StorePut, StoreRow } from './store.js';
+import type { ColumnRef, Store, StoreCell, StoreCheckAndPut, StoreGet, StorePut, StoreRow } from './store.js';
 
 /**
  * An in-memory Store for unit tests: rows sorted by unsigned bytes, atomic per row. `failAfter`
@@ -21,7 +21,7 @@ export class MemoryStore implements Store {
     for (const cell of cells) columns.set(`${cell.family}\u0000${cell.qualifier}`, Buffer.from(cell.value));
   }
 
-  private read(row: Buffer, columns?: ColumnRef[]): StoreRow | undefined {
+  private read(row: Buffer, columns?: ColumnRef[], prefixes?: string[]): StoreRow | undefined {
     const stored = this.rows.get(row.toString('hex'));
     if (!stored) return undefined;
     const cells = [...stored.entries()]
@@ -30,7 +30,8 @@ export class MemoryStore implements Store {
         const [family, qualifier] = name.split('\u0000') as [string, string];
         return { family: Buffer.from(family), qualifier: Buffer.from(qualifier), value };
       })
-      .filter((cell) => !columns || columns.some((c) => c.family === cell.family.toString() && (c.qualifier === undefined || c.qualifier === cell.qualifier.toString())));
+      .filter((cell) => !columns || columns.some((c) => c.family === cell.family.toString() && (c.qualifier === undefined || c.qualifier === cell.qualifier.toString())))
+      .filter((cell) => !prefixes || prefixes.some((p) => cell.qualifier.toString().startsWith(p)));
     return cells.length ? { row: Buffer.from(row), cells } : undefined;
   }
 
@@ -41,8 +42,8 @@ export class MemoryStore implements Store {
     }
   }
 
-  async getMany(gets: readonly { row: Buffer; columns?: ColumnRef[] }[]): Promise<(StoreRow | undefined)[]> {
-    return gets.map((get) => this.read(get.row, get.columns));
+  async getMany(gets: readonly StoreGet[]): Promise<(StoreRow | undefined)[]> {
+    return gets.map((get) => this.read(get.row, get.columns, get.qualifierPrefixes));
   }
 
   async checkAndPut(row: Buffer, check: ColumnRef & { qualifier: string }, expected: Buffer | undefined, cells: StoreCell[]): Promise<boolean> {

@@ -39,10 +39,17 @@ export interface StoreCheckAndPut {
   cells: StoreCell[];
 }
 
+export interface StoreGet {
+  row: Buffer;
+  columns?: ColumnRef[];
+  /** Of the selected columns, only those whose qualifier starts with one of these. */
+  qualifierPrefixes?: string[];
+}
+
 export interface Store {
   putMany(puts: readonly StorePut[]): Promise<void>;
   /** One result per get, in order; undefined for a row without (selected) cells. */
-  getMany(gets: readonly { row: Buffer; columns?: ColumnRef[] }[]): Promise<(StoreRow | undefined)[]>;
+  getMany(gets: readonly StoreGet[]): Promise<(StoreRow | undefined)[]>;
   /**
    * Writes `cells` if family:qualifier of `row` currently equals `expected` (absent when
    * `expected` is undefined). Returns whether it wrote.
