@@ -8,8 +8,20 @@ export type Bytes = Buffer | Uint8Array | string;
 
 export const EMPTY = Buffer.alloc(0);
 
+// Family names and short fixed qualifiers repeat on every cell: their bytes are made once. The
+// client never writes into a caller's or this cache's buffers.
+const SHORT_STRINGS = new Map<string, Buffer>();
+
 export function toBuffer(value: Bytes): Buffer {
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (typeof value === 'string') {
+    if (value.length > 2) return Buffer.from(value, 'utf8');
+    let bytes = SHORT_STRINGS.get(value);
+    if (!bytes) {
+      bytes = Buffer.from(value, 'utf8');
+      if (SHORT_STRINGS.size < 4096) SHORT_STRINGS.set(value, bytes);
+    }
+    return bytes;
+  }
   return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 

@@ -228,8 +228,16 @@ export class HBaseClient {
   async checkAndMutateMany(table: string, requests: readonly CheckAndMutate[]): Promise<boolean[]> {
     if (requests.length === 0) return [];
     const items: MultiItem[] = requests.map((request) => {
-      const { row, condition, mutation } = conditionalMutation(table, request);
-      return { row, condition, action: (index) => ({ index, mutation }) };
+      if (!request.put || request.delete) {
+        const { row, condition, mutation } = conditionalMutation(table, request);
+        return { row, condition, action: (index) => ({ index, mutation }) };
+      }
+      // A put's cells travel in the cell block, as putMany's do (the server reads a conditional
+      // RegionAction's mutations from it the same way): no protobuf message per cell.
+      const row = toBuffer(request.row);
+      const condition = conditionProto(row, request);
+      const cells = request.put.map((cell) => ({ row, family: toBuffer(cell.family), qualifier: toBuffer(cell.qualifier), value: toBuffer(cell.value), timestamp: cell.timestamp, type: CellType.Put }));
+      return { row, condition, cells, action: (index) => ({ index, mutation: { row, mutate_type: MUTATE.PUT, associated_cell_count: cells.length } }) };
     });
     const processed: boolean[] = new Array<boolean>(requests.length).fill(false);
     await this.multi(table, items, `checkAndMutate of ${requests.length} row(s) on ${table}`, processed);
@@ -400,13 +408,7 @@ function conditionalMutation(table: string, request: CheckAndMutate): { row: Buf
   if ((request.put === undefined) === (request.delete === undefined)) {
     throw new HBaseError('INVALID_ARGUMENT', `checkAndMutate on ${table} row ${printable(row)} needs exactly one of put / delete`, { context: { table } });
   }
-  const condition: PbCondition = {
-    row,
-    family: toBuffer(request.family),
-    qualifier: toBuffer(request.qualifier),
-    compare_type: compareCode(request.op ?? 'EQUAL'),
-    comparator: request.value === undefined ? nullComparator() : binaryComparator(request.value),
-  };
+  const condition = conditionProto(row, request);
   const mutation: PbMutation = request.put
     ? {
         row,
@@ -415,6 +417,16 @@ function conditionalMutation(table: string, request: CheckAndMutate): { row: Buf
       }
     : deleteProto(row, request.delete === 'row' ? undefined : request.delete);
   return { row, condition, mutation };
+}
+
+function conditionProto(row: Buffer, request: CheckAndMutate): PbCondition {
+  return {
+    row,
+    family: toBuffer(request.family),
+    qualifier: toBuffer(request.qualifier),
+    compare_type: compareCode(request.op ?? 'EQUAL'),
+    comparator: request.value === undefined ? nullComparator() : binaryComparator(request.value),
+  };
 }
 
 function getProto(get: Get): PbGet {

@@ -48,9 +48,13 @@ export function filterProto(filter: ScanFilter): PbFilter {
     case 'columnPrefix':
       return { name: `${FILTER}ColumnPrefixFilter`, serialized_filter: encode('ColumnPrefixFilter', { prefix: toBuffer(filter.prefix) }) };
     case 'columnPrefixes': {
-      // The server keeps them in a sorted set; sending them sorted (unsigned bytes) and unique is the wire contract.
-      const sorted = [...new Map(filter.prefixes.map((p) => toBuffer(p)).map((b) => [b.toString('latin1'), b])).values()].sort(Buffer.compare);
-      return { name: `${FILTER}MultipleColumnPrefixFilter`, serialized_filter: encode('MultipleColumnPrefixFilter', { sorted_prefixes: sorted }) };
+      // The server puts them in its own sorted set and refuses repeats ("prefixes must be distinct").
+      const distinct = new Map<string, Buffer>();
+      for (const prefix of filter.prefixes) {
+        const bytes = toBuffer(prefix);
+        distinct.set(bytes.toString('latin1'), bytes);
+      }
+      return { name: `${FILTER}MultipleColumnPrefixFilter`, serialized_filter: encode('MultipleColumnPrefixFilter', { sorted_prefixes: [...distinct.values()] }) };
     }
     case 'keyOnly':
       return { name: `${FILTER}KeyOnlyFilter`, serialized_filter: encode('KeyOnlyFilter', { len_as_val: false }) };
