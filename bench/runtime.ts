@@ -1,9 +1,10 @@
+import os from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import avro from 'avsc';
 import { parse as csvParse } from 'csv-parse/sync';
 import { SOURCE_NAMES, type SourceName } from '../api/runtime-config.js';
 import { freePort } from '../e2e/stack/ports.js';
-import { rssBytes } from '../e2e/stack/proc.js';
+import { cpuSeconds, rssBytes } from '../e2e/stack/proc.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
 import { BID_REQUEST_SCHEMA } from '../runtime/decode/bid-request-schema.js';
@@ -152,11 +153,16 @@ try {
     });
   });
   t = Date.now();
+  const rawCpu = process.cpuUsage();
+  const rawKafkaCpu = cpuSeconds(state.pids.kafka) ?? 0;
   await rawDone;
+  const rawCpuUsed = process.cpuUsage(rawCpu);
+  const rawKafkaCpuUsed = (cpuSeconds(state.pids.kafka) ?? 0) - rawKafkaCpu;
   const rawMs = Date.now() - t;
   await raw.disconnect();
   const rawRate = perSecond(totalMessages, rawMs);
-  say(`raw kafkajs consume (no work): ${fmt(rawRate)} msg/s (${(rawMs / 1000).toFixed(1)} s incl. group join)`);
+  const rawCpuPerMessage = Math.round(((rawCpuUsed.user + rawCpuUsed.system) / totalMessages) * 10) / 10;
+  say(`raw kafkajs consume (no work): ${fmt(rawRate)} msg/s (${(rawMs / 1000).toFixed(1)} s incl. group join); CPU per message: consumer ${rawCpuPerMessage} µs, Kafka ${Math.round((rawKafkaCpuUsed / totalMessages) * 1e7) / 10} µs`);
 
   const admin = kafka.admin();
   await admin.connect();
@@ -173,6 +179,9 @@ try {
   worker = startWorker(pipeline, await freePort(), { ADPIPE_PARTITION_CONCURRENCY: process.env.ADPIPE_PARTITION_CONCURRENCY ?? '8' });
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(worker!.child.pid) ?? 0)), 200);
+  // Where the CPU goes while the pipeline runs: the worker, and the servers beside it on this machine.
+  const cpuOf = () => ({ worker: cpuSeconds(worker!.child.pid) ?? 0, hbase: cpuSeconds(state.pids.hbase) ?? 0, kafka: cpuSeconds(state.pids.kafka) ?? 0 });
+  const cpuBefore = cpuOf();
   t = Date.now();
   let last = 0;
   for (;;) {
@@ -186,8 +195,12 @@ try {
     }
   }
   const pipelineMs = Date.now() - t;
+  const cpuAfter = cpuOf();
   const pipelineRate = perSecond(totalMessages, pipelineMs);
   say(`pipeline end to end (decode, validate, dedup, enrich, correlate, store, commit): ${fmt(pipelineRate)} msg/s (${(pipelineMs / 1000).toFixed(1)} s incl. start-up)`);
+  const cpuPerMessage = (key: keyof typeof cpuBefore) => Math.round(((cpuAfter[key] - cpuBefore[key]) / totalMessages) * 1e7) / 10;
+  const cpu = { worker_cpu_us_per_msg: cpuPerMessage('worker'), hbase_cpu_us_per_msg: cpuPerMessage('hbase'), kafka_cpu_us_per_msg: cpuPerMessage('kafka') };
+  say(`CPU per message meanwhile: worker ${cpu.worker_cpu_us_per_msg} µs, HBase ${cpu.hbase_cpu_us_per_msg} µs, Kafka ${cpu.kafka_cpu_us_per_msg} µs (${os.cpus().length} cores)`);
   const stats = await getJson<{ accepted: Record<SourceName, number> }>(worker.port, '/v1/pipeline/stats');
   const exact = JSON.stringify(stats) === JSON.stringify(set.expected.stats);
   say(`stats equal expected.json: ${exact}`);
@@ -240,6 +253,8 @@ try {
     raw_consume_events_per_s: rawRate,
     ratio,
     stats_exact: exact,
+    raw_consumer_cpu_us_per_msg: rawCpuPerMessage,
+    ...cpu,
     ...decodeFigures,
     latency_offered_events_per_s: offered,
     latency_p50_ms: pct(50),

@@ -144,3 +144,18 @@ export function rssBytes(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * CPU seconds (user + system) a process has used so far (Linux /proc), or undefined when it is
+ * gone. Clock ticks are taken as 100 per second, the Linux default (`getconf CLK_TCK`).
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
