@@ -176,7 +176,7 @@ try {
     }
     return sum;
   };
-  worker = startWorker(pipeline, await freePort(), { ADPIPE_PARTITION_CONCURRENCY: process.env.ADPIPE_PARTITION_CONCURRENCY ?? '8' });
+  worker = startWorker(pipeline, await freePort()); // the product's defaults (ADPIPE_PARTITION_CONCURRENCY etc. pass through)
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(worker!.child.pid) ?? 0)), 200);
   // Where the CPU goes while the pipeline runs: the worker, and the servers beside it on this machine.

@@ -26,7 +26,7 @@ const worker = new Worker({
   store,
   log: pipelineLog,
   metrics,
-  partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? 4),
+  partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? 8),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
 });
 const server = createHttpServer({

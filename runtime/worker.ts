@@ -94,7 +94,7 @@ export class Worker {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 8,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
