@@ -1,6 +1,6 @@
 import { classifyExistingClaim } from '../stages/dedup.js';
 import { STATE_COLUMN, claimQualifier, factQualifier, stateRow, type FactKind, type Families } from '../storage/layout.js';
-import type { Store, StoreCell, StoreCheckAndPut, StoreRow } from '../storage/store.js';
+import { cellsOf, groupByRow, type Store, type StoreCell, type StoreCheckAndPut } from '../storage/store.js';
 import { GroupCommit } from './group-commit.js';
 
 /** One copy of an id asking to be the accepted one: `copy` is its `partition:offset:index`. */
@@ -100,24 +100,4 @@ export async function claimRound(store: Store, settings: ClaimSettings, kind: Fa
     });
   }
   return results;
-}
-
-/** The cells of one family of a row, by qualifier. */
-export function cellsOf(row: StoreRow | undefined, family: string): Map<string, Buffer> {
-  const cells = new Map<string, Buffer>();
-  for (const cell of row?.cells ?? []) if (cell.family.toString('utf8') === family) cells.set(cell.qualifier.toString('utf8'), cell.value);
-  return cells;
-}
-
-/** Groups values by the row they go to (rows compared by bytes), keeping first-seen order. */
-export function groupByRow<T>(values: readonly T[], rowOf: (value: T) => Buffer): Map<string, { row: Buffer; members: T[] }> {
-  const groups = new Map<string, { row: Buffer; members: T[] }>();
-  for (const value of values) {
-    const row = rowOf(value);
-    const key = row.toString('latin1');
-    const group = groups.get(key);
-    if (group) group.members.push(value);
-    else groups.set(key, { row, members: [value] });
-  }
-  return groups;
 }

@@ -3,7 +3,7 @@ import type { BidRequest, Click, Conversion, Impression, Invalid, Item, RecordOf
 import { idOf } from '../model.js';
 import { correlate, type CorrelationRules } from '../stages/correlate.js';
 import { claimOf, firstCopies } from '../stages/dedup.js';
-import { Claims, groupByRow } from './claims.js';
+import { Claims } from './claims.js';
 import { emptyView, type BidFact, type ClickFact, type ConversionFact, type ImpressionFact, type View } from '../stages/facts.js';
 import {
   ATTRIBUTION,
@@ -24,7 +24,7 @@ import {
   type FactKind,
   type Families,
 } from '../storage/layout.js';
-import { cellValue, type Store, type StoreCell, type StorePut, type StoreRow } from '../storage/store.js';
+import { cellValue, groupByRow, type Store, type StoreCell, type StorePut, type StoreRow } from '../storage/store.js';
 
 /**
  * Applies one batch of one source partition to the store so that applying it again — after a
