@@ -101,6 +101,10 @@ describe('impressions (JSON)', () => {
       [{ ...base, ts: '2026-02-31T00:00:00Z' }, 'field.type:ts'],
       [{ ...base, ts: true }, 'field.type:ts'],
       [{ ...base, request_id: 5 }, 'field.type:request_id'],
+      // Lone surrogates have no UTF-8 form; a pair (an astral character) is fine.
+      [{ ...base, impression_id: 'a\ud800' }, 'field.type:impression_id'],
+      [{ ...base, campaign_id: '\udc00c' }, 'field.type:campaign_id'],
+      [{ ...base, impression_id: 'imp-\u{1F600}' }, 'ok'],
     ];
     expect(reasons(decode(cases.map(([value]) => message(JSON.stringify(value))), NOW))).toEqual(cases.map(([, reason]) => reason));
   });

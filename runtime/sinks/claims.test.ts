@@ -19,6 +19,12 @@ test('the first copy of an id wins; a replay of the winner is recognised; other 
   expect(row?.cells.map((cell) => `${cell.qualifier.toString()}=${cell.value.toString()}`)).toContain('f1:a={"copy":"0:1:0"}');
 });
 
+test('the same record twice in one round is the winner both times (the second a replay), not a duplicate', async () => {
+  const store = new MemoryStore();
+  const results = await claimRound(store, settings, 'I', [request('a', '0:1:0'), request('a', '1:9:0'), request('a', '0:1:0')]);
+  expect(results).toEqual([{ accepted: true, replayed: false }, { accepted: false, replayed: false }, { accepted: true, replayed: true }]);
+});
+
 test('two writers claiming the same ids at once: every id is won by exactly one copy, the loser retries on a fresh version', async () => {
   const store = new MemoryStore();
   const ids = Array.from({ length: 200 }, (_, i) => `imp-${i}`);

@@ -96,7 +96,15 @@ export async function claimRound(store: Store, settings: ClaimSettings, kind: Fa
     undecided = [];
     attempts.forEach((attempt, i) => {
       if (!applied[i]) undecided.push(attempt);
-      else for (const id of attempt.members) results[copiesOf.get(id)![0]!] = { accepted: true, replayed: false };
+      else {
+        for (const id of attempt.members) {
+          const [first, ...others] = copiesOf.get(id)!;
+          results[first!] = { accepted: true, replayed: false };
+          // The same record twice in one round (a partition's batch still running when its
+          // offsets are handed out again): the second is a replay of the winner, not a duplicate.
+          for (const index of others) if (requests[index]!.copy === requests[first!]!.copy) results[index] = { accepted: true, replayed: true };
+        }
+      }
     });
   }
   return results;

@@ -56,6 +56,8 @@ class Rejection {
   constructor(readonly reason: string) {}
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function requiredString(fields: Fields, name: string, max = Number.POSITIVE_INFINITY): string {
   const value = fields[name];
   if (value === undefined || value === null) throw new Rejection(REASON.missing(name));
@@ -63,6 +65,9 @@ function requiredString(fields: Fields, name: string, max = Number.POSITIVE_INFI
   // An empty text carries no value: for CSV there is no other way to leave a field out.
   if (value.length === 0) throw new Rejection(REASON.missing(name));
   if (value.length > max) throw new Rejection(REASON.range(name));
+  // A lone surrogate (JSON can escape one) is not text: it has no UTF-8 form, so as a key it would
+  // collide with other ids once written to HBase or Kafka.
+  if (LONE_SURROGATE.test(value)) throw new Rejection(REASON.type(name));
   return value;
 }
 

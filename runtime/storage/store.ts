@@ -42,7 +42,7 @@ export interface StoreCheckAndPut {
 export interface StoreGet {
   row: Buffer;
   columns?: ColumnRef[];
-  /** Of the selected columns, only those whose qualifier starts with one of these. */
+  /** Of the selected columns, only those whose qualifier starts with one of these (never empty). */
   qualifierPrefixes?: string[];
 }
 
