@@ -190,6 +190,10 @@ describe('deletion', () => {
     const owner = uniqueName('own');
     await applyPipeline(examplePipeline(namespace, owner));
     await waitForCondition(namespace, owner, 'TopicsReady', 'True');
+    // creationTimestamp has one-second resolution and equal ones fall back to the names' order
+    // (decision 0068): create the intruder in a later second so that age alone decides.
+    const ownerCreated = Date.parse((await getPipeline(namespace, owner))!.metadata.creationTimestamp!);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, ownerCreated + 1000 - Date.now() + 50)));
     const name = uniqueName('dup');
     const intruder = examplePipeline(namespace, name);
     intruder.spec.sources!.clicks!.topic = `${owner}.clicks`;
