@@ -4,7 +4,7 @@ import { freePort } from '../e2e/stack/ports.js';
 import { cpuSeconds } from '../e2e/stack/proc.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
-import { createPipeline, dropPipeline, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
+import { committedMessages, createPipeline, dropPipeline, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
 
 /**
  * `npm run bench -- runtime-pipeline [impressions]`: only the end-to-end phase of the runtime
@@ -32,15 +32,6 @@ try {
   await produce(producer, pipeline, all);
   await producer.disconnect();
   await admin.connect();
-  const topics = SOURCE_NAMES.map((source) => pipeline.config.sources[source].topic);
-  const committed = async (): Promise<number> => {
-    let sum = 0;
-    for (const topic of topics) {
-      const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [topic] });
-      for (const partition of offsets!.partitions) sum += Math.max(0, Number(partition.offset));
-    }
-    return sum;
-  };
   for (let i = 0; i < workerCount; i++) workers.push(startWorker(pipeline, await freePort()));
   const cpu = () => ({
     workers: workers.reduce((sum, worker) => sum + (cpuSeconds(worker.child.pid) ?? 0), 0),
@@ -53,7 +44,7 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 250));
     const exited = workers.find((worker) => worker.child.exitCode !== null);
     if (exited) throw new Error(`worker exited: ${exited.output()}`);
-    if ((await committed()) >= total) break;
+    if ((await committedMessages(admin, pipeline)) >= total) break;
   }
   const ms = Date.now() - start;
   const after = cpu();

@@ -10,7 +10,7 @@ import { generate } from '../generator/index.js';
 import { BID_REQUEST_SCHEMA } from '../runtime/decode/bid-request-schema.js';
 import { decodersFor } from '../runtime/decode/index.js';
 import type { InMessage } from '../runtime/model.js';
-import { createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type OutMessage, type WorkerProcess } from '../runtime/e2e/harness.js';
+import { committedMessages, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type OutMessage, type WorkerProcess } from '../runtime/e2e/harness.js';
 
 /**
  * `npm run bench -- runtime [impressions]`: the runtime worker's figures, all in one run on the
@@ -166,16 +166,6 @@ try {
 
   const admin = kafka.admin();
   await admin.connect();
-  const ends = new Map<string, number>();
-  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, Number(p.high));
-  const committedTotal = async (): Promise<number> => {
-    let sum = 0;
-    for (const topic of topics) {
-      const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [topic] });
-      for (const p of offsets!.partitions) sum += Math.max(0, Number(p.offset));
-    }
-    return sum;
-  };
   worker = startWorker(pipeline, await freePort()); // the product's defaults (ADPIPE_PARTITION_CONCURRENCY etc. pass through)
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(worker!.child.pid) ?? 0)), 200);
@@ -187,7 +177,7 @@ try {
   for (;;) {
     await new Promise((r) => setTimeout(r, 1000));
     if (worker.child.exitCode !== null) throw new Error(`worker exited: ${worker.output()}`);
-    const done = await committedTotal();
+    const done = await committedMessages(admin, pipeline);
     if (done >= totalMessages) break;
     if (Date.now() - last > 15_000) {
       last = Date.now();

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import type { RuntimeConfig, SourceName } from '../../api/runtime-config.js';
 import { REPO_ROOT } from '../../e2e/stack/paths.js';
 import { HBaseClient } from '../../hbase/index.js';
@@ -150,6 +150,16 @@ export async function produce(producer: Producer, pipeline: TestPipeline, all: R
       await producer.send({ topic: pipeline.config.sources[source].topic, acks: -1, messages: slice.slice(i, i + 500) });
     }
   }
+}
+
+/** Messages of the pipeline's source topics its consumer group has committed so far (what a bench waits for). */
+export async function committedMessages(admin: Admin, pipeline: TestPipeline): Promise<number> {
+  let sum = 0;
+  for (const source of SOURCE_NAMES) {
+    const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [pipeline.config.sources[source].topic] });
+    for (const partition of offsets!.partitions) sum += Math.max(0, Number(partition.offset));
+  }
+  return sum;
 }
 
 export interface WorkerProcess {
