@@ -130,15 +130,15 @@ export class HBaseSink {
   /** Each accepted record in its parent's row (and, on a replay, its own fact again: the claim may have outlived it). */
   private indexPuts(source: SourceName, winners: Valid<RecordOf[SourceName]>[], replayed: Set<Valid<RecordOf[SourceName]>>, facts: Map<Valid<RecordOf[SourceName]>, Buffer>): StorePut[] {
     const { families, saltBuckets } = this.settings;
-    const puts = new PutsByRow();
+    const cells: { row: Buffer; cell: StoreCell }[] = [];
     for (const item of winners) {
       const fact = facts.get(item)!;
       const id = idOf(source, item.record);
-      if (replayed.has(item)) puts.add(stateRow(FACT_KIND[source], id, saltBuckets), { family: families.state, qualifier: factQualifier(id), value: fact });
+      if (replayed.has(item)) cells.push({ row: stateRow(FACT_KIND[source], id, saltBuckets), cell: { family: families.state, qualifier: factQualifier(id), value: fact } });
       const parent = parentOf(source, item.record);
-      if (parent) puts.add(stateRow(parent.kind, parent.id, saltBuckets), { family: families.state, qualifier: childQualifier(parent.id, id), value: fact });
+      if (parent) cells.push({ row: stateRow(parent.kind, parent.id, saltBuckets), cell: { family: families.state, qualifier: childQualifier(parent.id, id), value: fact } });
     }
-    return puts.list();
+    return putsByRow(cells);
   }
 
   /**
@@ -199,11 +199,12 @@ export class HBaseSink {
 
   private eventPuts(counted: ReturnType<typeof correlate>['counted']): StorePut[] {
     const { families, saltBuckets } = this.settings;
-    const puts = new PutsByRow();
-    for (const event of counted) {
-      puts.add(hourKey(event.campaignId, event.hourIndex, saltBuckets), { family: families.aggregates, qualifier: countedQualifier(event.enriched, event.kind, event.eventId), value: encodeCounted(event) });
-    }
-    return puts.list();
+    return putsByRow(
+      counted.map((event) => ({
+        row: hourKey(event.campaignId, event.hourIndex, saltBuckets),
+        cell: { family: families.aggregates, qualifier: countedQualifier(event.enriched, event.kind, event.eventId), value: encodeCounted(event) },
+      })),
+    );
   }
 
   // --- step 4: counters with their markers in the same row ------------------------------------
@@ -327,18 +328,7 @@ function absorb(view: View, kind: 'R' | 'I' | 'C', row: StoreRow | undefined, st
   }
 }
 
-/** Collects cells into one put per row: HBase pays per row action, so a batch's cells travel together. */
-class PutsByRow {
-  private readonly rows = new Map<string, StorePut>();
-
-  add(row: Buffer, cell: StoreCell): void {
-    const key = row.toString('latin1');
-    const put = this.rows.get(key);
-    if (put) put.cells.push(cell);
-    else this.rows.set(key, { row, cells: [cell] });
-  }
-
-  list(): StorePut[] {
-    return [...this.rows.values()];
-  }
+/** One put per row: HBase pays per row action, so a batch's cells for a row travel together. */
+function putsByRow(cells: readonly { row: Buffer; cell: StoreCell }[]): StorePut[] {
+  return [...groupByRow(cells, ({ row }) => row).values()].map(({ row, members }) => ({ row, cells: members.map(({ cell }) => cell) }));
 }
