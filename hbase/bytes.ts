@@ -17,7 +17,9 @@ export function toBuffer(value: Bytes): Buffer {
     if (value.length > 2) return Buffer.from(value, 'utf8');
     let bytes = SHORT_STRINGS.get(value);
     if (!bytes) {
-      bytes = Buffer.from(value, 'utf8');
+      // Its own memory, not a slice of Node's shared 8 KB pool, which a cached slice would pin.
+      bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(value, 'utf8'));
+      bytes.write(value, 'utf8');
       if (SHORT_STRINGS.size < 4096) SHORT_STRINGS.set(value, bytes);
     }
     return bytes;

@@ -143,14 +143,7 @@ export class HBaseClient {
     if (puts.length === 0) return;
     const items: MultiItem[] = puts.map((put) => {
       const row = toBuffer(put.row);
-      const cells = put.cells.map((cell) => ({
-        row,
-        family: toBuffer(cell.family),
-        qualifier: toBuffer(cell.qualifier),
-        value: toBuffer(cell.value),
-        timestamp: cell.timestamp,
-        type: CellType.Put,
-      }));
+      const cells = putCells(row, put.cells);
       if (cells.length === 0) throw new HBaseError('INVALID_ARGUMENT', `a put needs at least one cell (table ${table}, row ${printable(row)})`, { context: { table } });
       return { row, cells, action: (index) => ({ index, mutation: { row, mutate_type: MUTATE.PUT, associated_cell_count: cells.length } }) };
     });
@@ -236,7 +229,7 @@ export class HBaseClient {
       // RegionAction's mutations from it the same way): no protobuf message per cell.
       const row = toBuffer(request.row);
       const condition = conditionProto(row, request);
-      const cells = request.put.map((cell) => ({ row, family: toBuffer(cell.family), qualifier: toBuffer(cell.qualifier), value: toBuffer(cell.value), timestamp: cell.timestamp, type: CellType.Put }));
+      const cells = putCells(row, request.put);
       return { row, condition, cells, action: (index) => ({ index, mutation: { row, mutate_type: MUTATE.PUT, associated_cell_count: cells.length } }) };
     });
     const processed: boolean[] = new Array<boolean>(requests.length).fill(false);
@@ -417,6 +410,11 @@ function conditionalMutation(table: string, request: CheckAndMutate): { row: Buf
       }
     : deleteProto(row, request.delete === 'row' ? undefined : request.delete);
   return { row, condition, mutation };
+}
+
+/** A put's cells as they go into a cell block. */
+function putCells(row: Buffer, cells: readonly CellInput[]): CellToEncode[] {
+  return cells.map((cell) => ({ row, family: toBuffer(cell.family), qualifier: toBuffer(cell.qualifier), value: toBuffer(cell.value), timestamp: cell.timestamp, type: CellType.Put }));
 }
 
 function conditionProto(row: Buffer, request: CheckAndMutate): PbCondition {
