@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { HBaseClient } from '../hbase/index.js';
 import { loadConfig } from './config.js';
-import { kafkaClient } from './kafka.js';
+import { DEFAULT_PARTITION_CONCURRENCY, kafkaClient } from './kafka.js';
 import { WorkerMetrics } from './metrics.js';
 import { createHttpServer } from './query/http.js';
 import { HBaseStore } from './storage/hbase-store.js';
@@ -26,7 +26,7 @@ const worker = new Worker({
   store,
   log: pipelineLog,
   metrics,
-  partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? 8),
+  partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
 });
 const server = createHttpServer({

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../api/runtime-config.js';
 import { decodersFor, type Decoders } from './decode/index.js';
+import { DEFAULT_PARTITION_CONCURRENCY, FETCH_LIMITS } from './kafka.js';
 import type { InMessage, Item, RecordOf } from './model.js';
 import type { WorkerMetrics } from './metrics.js';
 import { DeadLetterSink } from './sinks/deadletter.js';
@@ -52,10 +53,7 @@ export class Worker {
       rebalanceTimeout: 60_000,
       heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 5)),
       allowAutoTopicCreation: false,
-      // Throughput is bound by HBase, not by fetch size: small fetches keep memory bounded (the
-      // bench's first run with 4 MiB / 32 MiB peaked at 787 MiB RSS).
-      maxBytesPerPartition: 1024 * 1024,
-      maxBytes: 8 * 1024 * 1024,
+      ...FETCH_LIMITS,
     });
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
     this.sink = new HBaseSink(store, {
@@ -94,7 +92,7 @@ export class Worker {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 8,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? DEFAULT_PARTITION_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
