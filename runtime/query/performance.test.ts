@@ -1,5 +1,5 @@
 import { aggregate, performanceRow, zeroCounters } from '../stages/aggregate.js';
-import { saltSplitKeys, campaignPrefix, childPrefix, childQualifier, claimQualifier, countedQualifier, factQualifier, hourKey, parseCountedQualifier, parseHourRow, parseStateQualifier, stateBucketsFor, stateRow } from '../storage/layout.js';
+import { saltSplitKeys, campaignPrefix, childPrefix, childQualifier, claimQualifier, countedAmount, countedQualifier, decodeCounted, encodeCounted, factQualifier, forEachBestCounted, hourKey, parseHourRow, parseStateQualifier, stateBucketsFor, stateRow, type EventKind } from '../storage/layout.js';
 import { performanceQuery } from './performance.js';
 
 test('query arguments: defaults, and errors that name the parameter', () => {
@@ -43,8 +43,33 @@ test('row keys: a campaign is one contiguous range ordered by hour; event ids of
   expect(inside).toHaveLength(2);
   expect(campaignPrefix('cmp-1', 8)[0]).toBeLessThan(8);
   expect(saltSplitKeys(4)).toEqual([Buffer.from([1]), Buffer.from([2]), Buffer.from([3])]);
-  expect(parseCountedQualifier(countedQualifier(true, 'c', 'b,"x"\t2'))).toEqual({ level: 2, kind: 'c', eventId: 'b,"x"\t2' });
-  expect(parseCountedQualifier(countedQualifier(false, 'i', 'a'))).toEqual({ level: 1, kind: 'i', eventId: 'a' });
+});
+
+test('counted events: each event once, at the best level written, whatever the ids and the order of the cells', () => {
+  const cell = (enriched: boolean, kind: EventKind, id: string, amount: number, country: string) => ({
+    qualifier: Buffer.from(countedQualifier(enriched, kind, id), 'utf8'),
+    value: encodeCounted({ kind, campaignId: 'c', hourIndex: 1, eventId: id, amount, country, deviceType: 'phone', enriched }),
+  });
+  const cells = [
+    cell(false, 'i', 'a', 10, 'unknown'),
+    cell(true, 'i', 'a', 10, 'DE'), // upgraded: counted once, as DE
+    cell(false, 'i', 'ab', 20, 'unknown'), // only level 1; its id extends another's
+    cell(true, 'i', 'b,"x"\t2', 30, 'FR'), // only level 2
+    cell(false, 'c', 'é', 0, 'unknown'),
+    cell(true, 'c', 'é', 0, 'PL'),
+    cell(false, 'v', 'z', 7, 'unknown'),
+  ];
+  const inHBaseOrder = [...cells].sort((a, b) => a.qualifier.compare(b.qualifier));
+  const read = (input: typeof cells) => {
+    const seen: string[] = [];
+    forEachBestCounted(input, (kind, value) => seen.push(`${kind} ${countedAmount(value)} ${decodeCounted(value).country}`));
+    return seen.sort();
+  };
+  const expected = ['c 0 PL', 'i 10 DE', 'i 20 unknown', 'i 30 FR', 'v 7 unknown'];
+  expect(read(inHBaseOrder)).toEqual(expected);
+  expect(read(cells)).toEqual(expected); // not in byte order (as a store might return them): still right
+  expect(read([...inHBaseOrder].reverse())).toEqual(expected);
+  expect(countedAmount(Buffer.from('123456789012\tDE\tphone'))).toBe(123456789012);
 });
 
 test('state buckets: ids spread over every bucket of their kind, on every salt region; no id column is a prefix of another', () => {

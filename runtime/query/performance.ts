@@ -1,7 +1,8 @@
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 import { RuntimeError } from '../errors.js';
 import { aggregate, hourRange, type Breakdown, type EventContribution, type Granularity, type PerformanceQuery, type PerformanceResponse } from '../stages/aggregate.js';
-import { ATTRIBUTION, LEDGER, STATS_PREFIX, decodeCounted, hourKey, parseCountedQualifier, parseHourRow, type Families } from '../storage/layout.js';
+import { ATTRIBUTION, LEDGER, STATS_PREFIX, countedAmount, decodeCounted, forEachBestCounted, hourKey, parseHourRow, type Families } from '../storage/layout.js';
+import { UNKNOWN } from '../stages/enrich.js';
 import { cellValue, type Store } from '../storage/store.js';
 import { prefixEnd } from '../storage/keys.js';
 
@@ -58,17 +59,10 @@ export async function campaignPerformance(store: Store, settings: QuerySettings,
       const { campaignId, hourIndex } = parseHourRow(row.row);
       if (campaignId !== query.campaignId) continue;
       // The best level of knowledge written wins (storage/layout.ts, countedQualifier).
-      const best = new Map<string, { level: number; value: Buffer; kind: EventContribution['kind'] }>();
-      for (const cell of row.cells) {
-        const { level, kind, eventId } = parseCountedQualifier(cell.qualifier.toString('utf8'));
-        const key = kind + eventId;
-        const seen = best.get(key);
-        if (!seen || level > seen.level) best.set(key, { level, value: cell.value, kind });
-      }
-      for (const { kind, value } of best.values()) {
-        const counted = decodeCounted(value);
-        events.push({ hourIndex, kind, amount: counted.amount, country: counted.country, deviceType: counted.deviceType });
-      }
+      forEachBestCounted(row.cells, (kind, value) => {
+        if (query.by === undefined) events.push({ hourIndex, kind, amount: countedAmount(value), country: UNKNOWN, deviceType: UNKNOWN });
+        else events.push({ hourIndex, kind, ...decodeCounted(value) });
+      });
     }
   }
   return aggregate(events, query, query.fromMs, query.toMs);

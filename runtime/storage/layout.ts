@@ -152,10 +152,6 @@ export function countedQualifier(enriched: boolean, kind: EventKind, eventId: st
   return `${enriched ? 2 : 1}${kind}${eventId}`;
 }
 
-export function parseCountedQualifier(qualifier: string): { level: number; kind: EventKind; eventId: string } {
-  return { level: Number(qualifier[0]), kind: qualifier[1] as EventKind, eventId: qualifier.slice(2) };
-}
-
 export interface CountedEvent {
   kind: EventKind;
   campaignId: string;
@@ -175,6 +171,55 @@ export function encodeCounted(event: CountedEvent): Buffer {
 export function decodeCounted(value: Buffer): { amount: number; country: string; deviceType: string } {
   const [amount, country, deviceType] = value.toString('utf8').split('\t');
   return { amount: Number(amount), country: country ?? 'unknown', deviceType: deviceType ?? 'unknown' };
+}
+
+const TAB = 0x09;
+
+/** The amount alone of an encoded counted event (what a query without a breakdown needs). */
+export function countedAmount(value: Buffer): number {
+  let amount = 0;
+  for (let i = 0; i < value.length; i++) {
+    const byte = value[i]!;
+    if (byte === TAB) return amount;
+    if (byte < 0x30 || byte > 0x39) return decodeCounted(value).amount; // not written by encodeCounted today
+    amount = amount * 10 + (byte - 0x30);
+  }
+  return amount;
+}
+
+const LEVEL_2 = 0x32; // '2'
+
+/**
+ * Calls `take` once per counted event of one campaign-hour row, with the best level written
+ * (countedQualifier). A row's cells come in qualifier byte order, so the level-1 columns all precede
+ * the level-2 ones and each run is ordered by kind and event id: merging the two runs finds the
+ * events written at both levels without a map of event ids (a query may read millions of cells).
+ */
+export function forEachBestCounted(cells: readonly { qualifier: Buffer; value: Buffer }[], take: (kind: EventKind, value: Buffer) => void): void {
+  let ordered = cells;
+  for (let i = 1; i < cells.length; i++) {
+    if (cells[i - 1]!.qualifier.compare(cells[i]!.qualifier) > 0) {
+      ordered = [...cells].sort((a, b) => a.qualifier.compare(b.qualifier));
+      break;
+    }
+  }
+  let split = 0;
+  while (split < ordered.length && ordered[split]!.qualifier[0]! < LEVEL_2) split++;
+  const emit = (cell: { qualifier: Buffer; value: Buffer }) => take(String.fromCharCode(cell.qualifier[1]!) as EventKind, cell.value);
+  let one = 0;
+  let two = split;
+  while (one < split && two < ordered.length) {
+    const low = ordered[one]!.qualifier;
+    const high = ordered[two]!.qualifier;
+    const order = low.compare(high, 1, high.length, 1, low.length);
+    if (order < 0) emit(ordered[one++]!);
+    else {
+      if (order === 0) one++; // written at both levels: level 2 knows more
+      emit(ordered[two++]!);
+    }
+  }
+  while (one < split) emit(ordered[one++]!);
+  while (two < ordered.length) emit(ordered[two++]!);
 }
 
 /** Stats rows all live under one prefix in bucket 0: `/v1/pipeline/stats` is one short scan. */
