@@ -6,6 +6,8 @@ import { generate } from '../generator/index.js';
 import { HBaseClient } from '../hbase/index.js';
 import { committedMessages, createPipeline, dropPipeline, getJson, kafkaMessages, openProducer, performancePath, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
 import { hourRange } from '../runtime/stages/aggregate.js';
+import { rollUpHourRow } from '../runtime/sinks/rollup.js';
+import { HBaseStore } from '../runtime/storage/hbase-store.js';
 import { hourKey } from '../runtime/storage/layout.js';
 
 /**
@@ -13,10 +15,13 @@ import { hourKey } from '../runtime/storage/layout.js';
  * one campaign-hour holds many events (every counted event is a cell of its campaign-hour row, so
  * a query reads one cell per event: decision 0046). Ingests a generated set of one campaign over
  * one hour through a worker, then times each of the generator's queries for that campaign over HTTP
- * (best of 3), beside a bare scan of the same rows with the HBase module. Checks every answer
- * against the generator's ground truth.
+ * (best of 3), beside a bare scan of the same rows with the HBase module; then rolls the rows up
+ * (decision 0048) and times the same queries again. Checks every answer against the generator's
+ * ground truth.
  */
 const impressions = Number(process.argv[3] ?? 200_000);
+/** The bench's worker is done writing: a short margin is enough here (the product's is 10 min). */
+const ROLLUP_MARGIN_MS = 2000;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const state = requireStackState();
 const endpoints = { bootstrap: state.kafka.bootstrap, zookeeperQuorum: state.hbase.zookeeperQuorum };
@@ -70,6 +75,21 @@ try {
     if (`${name}_ms` in figures) continue;
     figures[`${name}_ms`] = Math.round(timed.ms);
     say(`  ${name.padEnd(22)} ${timed.ms.toFixed(0).padStart(6)} ms`);
+  }
+  // The same queries once the hour row is rolled up (decision 0048): its summary, no cell per event.
+  await new Promise((resolve) => setTimeout(resolve, ROLLUP_MARGIN_MS + 500));
+  const store = new HBaseStore(hbase, pipeline.config.hbase.table);
+  for (let hour = firstHour; hour < endHour; hour++) {
+    const outcome = await rollUpHourRow(store, hourKey(campaign, hour, 8), family, ROLLUP_MARGIN_MS);
+    if (outcome === 'rolled') say(`  rolled up hour ${new Date(hour * 3_600_000).toISOString()}`);
+  }
+  for (const { query, response } of queries) {
+    const timed = await bestOf(3, () => getJson<unknown>(worker!.port, performancePath(query)));
+    exact &&= JSON.stringify(timed.result) === JSON.stringify(response);
+    const name = `rolled_up_${query.granularity}${query.by ? `_by_${query.by}` : ''}`;
+    if (`${name}_ms` in figures) continue;
+    figures[`${name}_ms`] = Math.round(timed.ms);
+    say(`  ${name.padEnd(32)} ${timed.ms.toFixed(1).padStart(6)} ms`);
   }
   say(`every answer equals the generator's: ${exact}`);
   say(JSON.stringify({ bench: 'query', messages: total, cells: scan.result, scan_ms: Math.round(scan.ms), ...figures, exact }));

@@ -5,6 +5,7 @@ import { loadConfig } from './config.js';
 import { DEFAULT_PARTITION_CONCURRENCY, kafkaClient } from './kafka.js';
 import { WorkerMetrics } from './metrics.js';
 import { createHttpServer } from './query/http.js';
+import { DEFAULT_ROLLUP_POLICY } from './sinks/rollup.js';
 import { HBaseStore } from './storage/hbase-store.js';
 import { Worker } from './worker.js';
 
@@ -28,6 +29,11 @@ const worker = new Worker({
   metrics,
   partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
+  rollups: {
+    marginMs: Number(process.env.ADPIPE_ROLLUP_MARGIN_MS ?? DEFAULT_ROLLUP_POLICY.marginMs),
+    afterHourMs: Number(process.env.ADPIPE_ROLLUP_AFTER_HOUR_MS ?? DEFAULT_ROLLUP_POLICY.afterHourMs),
+    intervalMs: Number(process.env.ADPIPE_ROLLUP_INTERVAL_MS ?? 60_000),
+  },
 });
 const server = createHttpServer({
   store,

@@ -7,6 +7,7 @@ import type { InMessage, Item, RecordOf } from './model.js';
 import type { WorkerMetrics } from './metrics.js';
 import { DeadLetterSink } from './sinks/deadletter.js';
 import { HBaseSink } from './sinks/hbase.js';
+import { DEFAULT_ROLLUP_POLICY, HourRollups, type RollupPolicy } from './sinks/rollup.js';
 import type { Store } from './storage/store.js';
 
 export interface WorkerOptions {
@@ -19,6 +20,8 @@ export interface WorkerOptions {
   partitionsConsumedConcurrently?: number;
   /** How long the group waits for a silent member (a killed worker) before moving its partitions. */
   sessionTimeoutMs?: number;
+  /** When campaign-hour rows are rolled up (decision 0048), and how often the worker looks. */
+  rollups?: RollupPolicy & { intervalMs: number };
 }
 
 /** Programmer errors are never retried: the process exits and Kubernetes restarts it with the log. */
@@ -38,6 +41,9 @@ export class Worker {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly sink: HBaseSink;
+  private readonly hourRollups: HourRollups;
+  private rollupTimer: NodeJS.Timeout | undefined;
+  private rollingUp: Promise<void> | undefined;
   private readonly deadLetters: DeadLetterSink;
   private readonly decoders: Decoders;
   private readonly sourceByTopic: Map<string, SourceName>;
@@ -56,11 +62,8 @@ export class Worker {
       ...FETCH_LIMITS,
     });
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
-    this.sink = new HBaseSink(store, {
-      saltBuckets: config.storage.saltBuckets,
-      families: config.storage.families,
-      rules: config.correlation,
-    });
+    this.hourRollups = new HourRollups(store, config.storage.families.aggregates, options.rollups ?? DEFAULT_ROLLUP_POLICY);
+    this.sink = new HBaseSink(store, { saltBuckets: config.storage.saltBuckets, families: config.storage.families, rules: config.correlation }, (rows) => this.hourRollups.written(rows));
     this.deadLetters = new DeadLetterSink(this.producer, config.deadLetterTopic);
     this.decoders = decodersFor(config.sources);
     this.sourceByTopic = new Map(SOURCE_NAMES.map((source) => [config.sources[source].topic, source]));
@@ -95,12 +98,30 @@ export class Worker {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? DEFAULT_PARTITION_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    this.rollupTimer = setInterval(() => this.rollUpDue(), this.options.rollups?.intervalMs ?? 60_000);
+  }
+
+  /** Rolls up the campaign-hour rows that are due; a failure is logged and retried next time. */
+  private rollUpDue(): void {
+    if (this.rollingUp || this.stopping) return;
+    const { metrics, log } = this.options;
+    this.rollingUp = this.hourRollups
+      .runDue(Date.now(), (outcome, error) => {
+        metrics.rollups.inc({ outcome });
+        if (error) log.warn({ err: error }, 'roll-up of a campaign-hour row failed; retrying later');
+      })
+      .finally(() => {
+        metrics.rollupsPending.set(this.hourRollups.pending);
+        this.rollingUp = undefined;
+      });
   }
 
   /** SIGTERM: finish the batch in hand, commit it, leave the group, close the producer. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.rollupTimer);
+    await this.rollingUp;
     await this.consumer.disconnect();
     await this.producer.disconnect();
   }

@@ -1,9 +1,10 @@
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 import { RuntimeError } from '../errors.js';
 import { aggregate, hourRange, type Breakdown, type EventContribution, type Granularity, type PerformanceQuery, type PerformanceResponse } from '../stages/aggregate.js';
-import { ATTRIBUTION, LEDGER, STATS_PREFIX, countedAmount, decodeCounted, forEachBestCounted, hourKey, parseHourRow, type Families } from '../storage/layout.js';
+import { ATTRIBUTION, COUNTED_PREFIXES, LEDGER, ROLLUP, STATS_PREFIX, countedAmount, decodeCounted, forEachBestCounted, hourKey, parseHourRow, type Families } from '../storage/layout.js';
 import { UNKNOWN } from '../stages/enrich.js';
-import { cellValue, type Store } from '../storage/store.js';
+import { restoreCoverage, rollupOf } from '../storage/rollups.js';
+import { cellValue, type Store, type StoreRowCell } from '../storage/store.js';
 import { prefixEnd } from '../storage/keys.js';
 
 /**
@@ -55,14 +56,41 @@ export async function campaignPerformance(store: Store, settings: QuerySettings,
   if (endHour > firstHour) {
     const startRow = hourKey(query.campaignId, firstHour, settings.saltBuckets);
     const stopRow = hourKey(query.campaignId, endHour, settings.saltBuckets);
-    for await (const row of store.scan({ startRow, stopRow, columns: [{ family }] })) {
-      const { campaignId, hourIndex } = parseHourRow(row.row);
-      if (campaignId !== query.campaignId) continue;
-      // The best level of knowledge written wins (storage/layout.ts, countedQualifier).
-      forEachBestCounted(row.cells, (kind, value) => {
-        if (query.by === undefined) events.push({ hourIndex, kind, amount: countedAmount(value), country: UNKNOWN, deviceType: UNKNOWN });
-        else events.push({ hourIndex, kind, ...decodeCounted(value) });
-      });
+    const rows: { row: Buffer; hourIndex: number }[] = [];
+    for await (const row of store.rowKeys({ startRow, stopRow })) {
+      const { campaignId, hourIndex } = parseHourRow(row);
+      if (campaignId === query.campaignId) rows.push({ row, hourIndex });
+    }
+    // A rolled-up row is its summary plus the counted cells written since (decision 0048); when
+    // its last write (`#w`) is older than the summary's coverage, the summary is all there is.
+    const heads = (await store.getMany(rows.map(({ row }) => ({ row, columns: [{ family, qualifier: ROLLUP.summary }, { family, qualifier: ROLLUP.written }] })))).map((head) => {
+      const summary = rollupOf(head, family).summary;
+      const lastWrite = head?.cells.find((cell) => cell.qualifier.toString('utf8') === ROLLUP.written)?.timestamp;
+      return { summary, settled: summary !== undefined && lastWrite !== undefined && lastWrite < summary.coveredBefore };
+    });
+    const unsettled = rows.flatMap(({ row }, index) => (heads[index]!.settled ? [] : [{ index, row, summary: heads[index]!.summary }]));
+    const counted = new Map<number, StoreRowCell[]>();
+    const reads = await store.getMany(unsettled.map(({ row, summary }) => ({ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES, ...(summary ? { writtenSince: summary.coveredBefore } : {}) })));
+    for (const [i, { index }] of unsettled.entries()) counted.set(index, [...(reads[i]?.cells ?? [])]);
+    for (const [index, { row, hourIndex }] of rows.entries()) {
+      const summary = heads[index]!.summary;
+      const cells = counted.get(index) ?? [];
+      if (!summary) {
+        // The best level of knowledge written wins (storage/layout.ts, countedQualifier).
+        forEachBestCounted(cells, (kind, value) => {
+          if (query.by === undefined) events.push({ hourIndex, kind, amount: countedAmount(value), country: UNKNOWN, deviceType: UNKNOWN });
+          else events.push({ hourIndex, kind, ...decodeCounted(value) });
+        });
+        continue;
+      }
+      let sums = summary.sums;
+      if (cells.length > 0) {
+        // Cells written since may be events the summary already counts (rewritten, or at a higher level).
+        const coverage = await restoreCoverage(store, row, family, summary);
+        coverage.add(cells);
+        sums = coverage.totals();
+      }
+      for (const sum of sums) events.push({ hourIndex, kind: sum.kind, amount: sum.amount, country: sum.country, deviceType: sum.deviceType, count: sum.count });
     }
   }
   return aggregate(events, query, query.fromMs, query.toMs);

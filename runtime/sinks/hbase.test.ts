@@ -1,9 +1,11 @@
 import type { SourceName } from '../../api/runtime-config.js';
 import type { BidRequest, Click, Conversion, Impression, Item, RecordOf } from '../model.js';
 import { campaignPerformance, performanceQuery, pipelineStats } from '../query/performance.js';
-import { DEFAULT_FAMILIES } from '../storage/layout.js';
+import { DEFAULT_FAMILIES, ROLLUP, countedQualifier, hourKey } from '../storage/layout.js';
+import { rollupOf } from '../storage/rollups.js';
 import { MemoryStore } from '../storage/memory-store.js';
 import { HBaseSink } from './hbase.js';
+import { HourRollups } from './rollup.js';
 
 // The exactly-once logic against an in-memory store that, like HBase, is atomic per row only.
 
@@ -170,4 +172,80 @@ test('concurrent batches of partners on different workers still meet', async () 
     const { country } = await answers(store);
     expect(country.rows.map((r) => [r.dimension, r.impressions, r.clicks, r.conversions])).toEqual([['IT', 1, 1, 1]]);
   }
+});
+
+// --- roll-ups (decision 0048) --------------------------------------------------------------------
+
+/** A sink whose hour rows are rolled up on demand, covering everything written so far (margin 0). */
+function rollingSink(store: MemoryStore) {
+  const rollups = new HourRollups(store, settings.families.aggregates, { marginMs: 0, afterHourMs: 0 });
+  const sink = new HBaseSink(store, settings, (rows) => rollups.written(rows));
+  const outcomes: string[] = [];
+  const rollUp = () => rollups.runDue(Number.MAX_SAFE_INTEGER, (outcome) => outcomes.push(outcome));
+  return { sink, rollUp, outcomes };
+}
+
+test('roll-ups between any two batches, then a replay of everything, leave every answer exact', async () => {
+  for (const order of [scenario, reversed]) {
+    const expected = await (async () => {
+      const clean = new MemoryStore();
+      await run(clean, order());
+      return answers(clean);
+    })();
+    const count = order().length;
+    for (let cut = 0; cut <= count; cut++) {
+      const store = new MemoryStore();
+      const batches = order();
+      const { sink, rollUp, outcomes } = rollingSink(store);
+      for (const [index, b] of batches.entries()) {
+        if (index === cut) await rollUp();
+        await sink.applyBatch(b.source, b.partition, b.items, lastOffset(b));
+      }
+      await rollUp();
+      expect(outcomes).toContain('rolled');
+      expect(await answers(store)).toEqual(expected);
+      // A replay rewrites every counted cell after the roll-up: the summary already counts them.
+      for (const b of batches) await sink.applyBatch(b.source, b.partition, b.items, lastOffset(b));
+      expect(await answers(store)).toEqual(expected);
+      await rollUp();
+      expect(await answers(store)).toEqual(expected);
+    }
+  }
+});
+
+test('a rolled-up row counts what is written after it once: new events, upgrades, and not the same event again', async () => {
+  offsets = {};
+  const store = new MemoryStore();
+  const { sink, rollUp } = rollingSink(store);
+  await sink.applyBatch('impressions', 0, batch('impressions', [imp('i1', 'r1', T0), imp('i2', 'r2', T0)]).items, '1');
+  await rollUp();
+  const row = hourKey('cmp-1', Math.floor(T0 / H), settings.saltBuckets);
+  const family = settings.families.aggregates;
+  // A stale writer rewrites i1 at level 1 with another amount: the summary's level-1 count stands.
+  // (Written as the sink writes: with the row's last-write column.)
+  await store.putMany([{ row, cells: [{ family, qualifier: countedQualifier(false, 'i', 'i1'), value: Buffer.from('999\tunknown\tunknown') }, { family, qualifier: ROLLUP.written, value: Buffer.alloc(0) }] }]);
+  let { country } = await answers(store);
+  expect(country.rows.map((r) => [r.dimension, r.impressions, r.spend_micros])).toEqual([['unknown', 2, 2000]]);
+  // The bid request of i1 arrives: i1 moves from unknown to DE; a new impression i3 is added.
+  await sink.applyBatch('bidRequests', 0, batch('bidRequests', [bid('r1', 'DE')]).items, '0');
+  await sink.applyBatch('impressions', 0, batch('impressions', [imp('i3', 'r9', T0)]).items, '2');
+  ({ country } = await answers(store));
+  expect(country.rows.map((r) => [r.dimension, r.impressions, r.spend_micros])).toEqual([['DE', 1, 1000], ['unknown', 2, 2000]]);
+  await rollUp();
+  ({ country } = await answers(store));
+  expect(country.rows.map((r) => [r.dimension, r.impressions, r.spend_micros])).toEqual([['DE', 1, 1000], ['unknown', 2, 2000]]);
+  // Nothing written since the last roll-up: the query reads its summary, not one cell per event.
+  const read: string[] = [];
+  const getMany = store.getMany.bind(store);
+  store.getMany = async (gets) => {
+    const rows = await getMany(gets);
+    for (const got of rows) for (const cell of got?.cells ?? []) read.push(cell.qualifier.toString('utf8'));
+    return rows;
+  };
+  await answers(store);
+  expect(read.filter((qualifier) => /^[12]/.test(qualifier))).toEqual([]);
+  store.getMany = getMany;
+  const summary = rollupOf((await store.getMany([{ row, columns: [{ family }] }]))[0], family).summary!;
+  expect(summary).toMatchObject({ generation: 2, chunks: 2 });
+  expect(summary.sums.find((sum) => sum.country === 'unknown')).toMatchObject({ kind: 'i', count: 2, amount: 2000 });
 });

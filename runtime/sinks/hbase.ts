@@ -16,6 +16,7 @@ import {
   encodeCounted,
   factQualifier,
   hourKey,
+  ROLLUP,
   ledgerRow,
   marker,
   parseStateQualifier,
@@ -59,6 +60,8 @@ export interface BatchOutcome {
   invalidItems: Invalid[];
 }
 
+const EMPTY = Buffer.alloc(0);
+
 const FACT_KIND: Record<SourceName, FactKind> = { bidRequests: 'R', impressions: 'I', clicks: 'C', conversions: 'V' };
 
 type Outcome = 'accepted' | 'duplicate' | 'invalid';
@@ -69,6 +72,8 @@ export class HBaseSink {
   constructor(
     private readonly store: Store,
     private readonly settings: SinkSettings,
+    /** Told of the campaign-hour rows each batch wrote counted events to (their roll-ups: decision 0048). */
+    private readonly onHoursWritten?: (rows: { row: Buffer; hourIndex: number }[]) => void,
   ) {
     this.claims = new Claims(store, settings);
   }
@@ -97,6 +102,7 @@ export class HBaseSink {
     const view = await this.readAround(source, winners.map(({ item }) => item));
     const correlation = correlate(view, this.settings.rules);
     await this.store.putMany(this.eventPuts(correlation.counted));
+    this.onHoursWritten?.(this.hourRows(correlation.counted));
     await Promise.all([this.countAttributions('c', correlation.attributedClicks), this.countAttributions('v', correlation.attributedConversions)]);
     await this.updateLedger(source, partition, items, outcomes, lastOffset);
 
@@ -199,12 +205,24 @@ export class HBaseSink {
 
   private eventPuts(counted: ReturnType<typeof correlate>['counted']): StorePut[] {
     const { families, saltBuckets } = this.settings;
-    return putsByRow(
+    const puts = putsByRow(
       counted.map((event) => ({
         row: hourKey(event.campaignId, event.hourIndex, saltBuckets),
         cell: { family: families.aggregates, qualifier: countedQualifier(event.enriched, event.kind, event.eventId), value: encodeCounted(event) },
       })),
     );
+    // Stamped with the counted cells (one row mutation): when this row was last written (decision 0048).
+    for (const put of puts) put.cells.push({ family: families.aggregates, qualifier: ROLLUP.written, value: EMPTY });
+    return puts;
+  }
+
+  private hourRows(counted: ReturnType<typeof correlate>['counted']): { row: Buffer; hourIndex: number }[] {
+    const rows = new Map<string, { row: Buffer; hourIndex: number }>();
+    for (const event of counted) {
+      const key = `${event.hourIndex}\u0000${event.campaignId}`;
+      if (!rows.has(key)) rows.set(key, { row: hourKey(event.campaignId, event.hourIndex, this.settings.saltBuckets), hourIndex: event.hourIndex });
+    }
+    return [...rows.values()];
   }
 
   // --- step 4: counters with their markers in the same row ------------------------------------

@@ -40,13 +40,16 @@ export interface PerformanceResponse {
   totals: Counters;
 }
 
-/** One counted event as the query reads it back. */
+/** Counted events as the query reads them back: one event, or a rolled-up sum of `count` alike. */
 export interface EventContribution {
   hourIndex: number;
   kind: EventKind;
+  /** The sum of the events' amounts. */
   amount: number;
   country: string;
   deviceType: string;
+  /** How many events; 1 when absent. */
+  count?: number;
 }
 
 const DAY_MS = 24 * HOUR_MS;
@@ -56,13 +59,14 @@ export function zeroCounters(): Counters {
 }
 
 function add(counters: Counters, event: EventContribution): void {
+  const count = event.count ?? 1;
   if (event.kind === 'i') {
-    counters.impressions += 1;
+    counters.impressions += count;
     counters.spend_micros += event.amount;
   } else if (event.kind === 'c') {
-    counters.clicks += 1;
+    counters.clicks += count;
   } else {
-    counters.conversions += 1;
+    counters.conversions += count;
     counters.revenue_micros += event.amount;
   }
 }

@@ -15,9 +15,10 @@ export class HBaseStore implements Store {
   async getMany(gets: readonly StoreGet[]): Promise<(StoreRow | undefined)[]> {
     return this.client.getMany(
       this.table,
-      gets.map(({ row, columns, qualifierPrefixes }) => ({
+      gets.map(({ row, columns, qualifierPrefixes, writtenSince }) => ({
         row,
         ...(columns ? { columns } : {}),
+        ...(writtenSince !== undefined ? { timeRange: { from: writtenSince } } : {}),
         ...(qualifierPrefixes ? { filter: { type: 'columnPrefixes' as const, prefixes: qualifierPrefixes } } : {}),
       })),
     );
@@ -36,5 +37,11 @@ export class HBaseStore implements Store {
 
   scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow> {
     return this.client.scan(this.table, { startRow: range.startRow, stopRow: range.stopRow, ...(range.columns ? { columns: range.columns } : {}) });
+  }
+
+  async *rowKeys(range: { startRow: Buffer; stopRow: Buffer }): AsyncIterable<Buffer> {
+    // One key per row, without its value: a rolled-up row's first column is a large chunk.
+    const filter = { type: 'list' as const, operator: 'all' as const, filters: [{ type: 'firstKeyOnly' as const }, { type: 'keyOnly' as const }] };
+    for await (const row of this.client.scan(this.table, { startRow: range.startRow, stopRow: range.stopRow, filter })) yield row.row;
   }
 }

@@ -173,6 +173,19 @@ export function decodeCounted(value: Buffer): { amount: number; country: string;
   return { amount: Number(amount), country: country ?? 'unknown', deviceType: deviceType ?? 'unknown' };
 }
 
+/**
+ * A campaign-hour row's roll-up columns (runtime/stages/rollup.ts, decision 0048). They start with
+ * '#', which no counted column does, and reads of counted cells ask for COUNTED_PREFIXES only.
+ * `#w` is put with every write of counted cells, so its timestamp is the row's last write: a query
+ * whose summary covers it reads nothing else.
+ */
+export const ROLLUP = { generation: '#g', summary: '#s', clock: '#t', written: '#w' } as const;
+export const COUNTED_PREFIXES = ['1', '2'];
+
+export function chunkQualifier(index: number): string {
+  return `#c${index}`;
+}
+
 const TAB = 0x09;
 
 /** The amount alone of an encoded counted event (what a query without a breakdown needs). */

@@ -13,6 +13,8 @@ export interface StoreRowCell {
   family: Buffer;
   qualifier: Buffer;
   value: Buffer;
+  /** When the store wrote it (epoch ms, the store's clock: HBase's region server sets it). */
+  timestamp: number;
 }
 
 export interface StoreRow {
@@ -44,6 +46,8 @@ export interface StoreGet {
   columns?: ColumnRef[];
   /** Of the selected columns, only those whose qualifier starts with one of these (never empty). */
   qualifierPrefixes?: string[];
+  /** Only cells written at or after this time (epoch ms, the store's clock). */
+  writtenSince?: number;
 }
 
 export interface Store {
@@ -61,6 +65,8 @@ export interface Store {
    */
   checkAndPutMany(items: readonly StoreCheckAndPut[]): Promise<boolean[]>;
   scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow>;
+  /** The keys of the rows in a range, in order, without reading their cells. */
+  rowKeys(range: { startRow: Buffer; stopRow: Buffer }): AsyncIterable<Buffer>;
 }
 
 export function cellValue(row: StoreRow | undefined, family: string, qualifier: string): Buffer | undefined {

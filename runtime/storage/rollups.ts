@@ -1,0 +1,28 @@
+import { Coverage, decodeChunk, decodeSummary, type CountedCell, type RollupSummary } from '../stages/rollup.js';
+import { ROLLUP, chunkQualifier } from './layout.js';
+import { cellValue, type Store, type StoreRow } from './store.js';
+
+/** A campaign-hour row's roll-up (decision 0048), as queries and the next roll-up read it. */
+export interface RowRollup {
+  summary: RollupSummary | undefined;
+  /** The generation column's value as stored (the compare-and-set of the next roll-up checks it). */
+  generation: Buffer | undefined;
+}
+
+export function rollupOf(row: StoreRow | undefined, family: string): RowRollup {
+  const summary = cellValue(row, family, ROLLUP.summary);
+  return { summary: summary ? decodeSummary(summary) : undefined, generation: cellValue(row, family, ROLLUP.generation) };
+}
+
+/** The coverage a summary describes, from its chunk columns. */
+export async function restoreCoverage(store: Store, row: Buffer, family: string, summary: RollupSummary): Promise<Coverage> {
+  if (summary.chunks === 0) return Coverage.restore(summary.sums, []);
+  const [stored] = await store.getMany([{ row, columns: Array.from({ length: summary.chunks }, (_, index) => ({ family, qualifier: chunkQualifier(index) })) }]);
+  const entries: CountedCell[] = [];
+  for (let index = 0; index < summary.chunks; index++) {
+    const chunk = cellValue(stored, family, chunkQualifier(index));
+    if (!chunk) throw new Error(`roll-up chunk ${index} of ${summary.chunks} is missing in row ${row.toString('hex')}`);
+    for (const entry of decodeChunk(chunk)) entries.push(entry);
+  }
+  return Coverage.restore(summary.sums, entries);
+}
