@@ -80,7 +80,7 @@ try {
   await new Promise((resolve) => setTimeout(resolve, ROLLUP_MARGIN_MS + 500));
   const store = new HBaseStore(hbase, pipeline.config.hbase.table);
   for (let hour = firstHour; hour < endHour; hour++) {
-    const outcome = await rollUpHourRow(store, hourKey(campaign, hour, 8), family, ROLLUP_MARGIN_MS);
+    const { outcome } = await rollUpHourRow(store, hourKey(campaign, hour, 8), family, ROLLUP_MARGIN_MS);
     if (outcome === 'rolled') say(`  rolled up hour ${new Date(hour * 3_600_000).toISOString()}`);
   }
   for (const { query, response } of queries) {

@@ -72,22 +72,25 @@ test('Kafka down → Ready=False KafkaUnavailable, events, backoff; Kafka back �
   await waitForCondition(namespace, name, 'Ready', 'True', 'Ready', 120_000);
 
   await stopProcess(kafkaPid);
-  const down = await waitForCondition(namespace, name, 'Ready', 'False', 'KafkaUnavailable', 90_000);
-  expect(condition(down, 'TopicsReady')).toMatchObject({ status: 'False', reason: 'KafkaUnavailable' });
-  expect(condition(down, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RetryingAfterError' });
-  expect(condition(down, 'StorageReady')).toMatchObject({ status: 'True' });
-  expect(await eventually('a KafkaUnavailable event', async () => ((await warningReasons(name)).includes('KafkaUnavailable') ? true : undefined))).toBe(true);
+  // Kafka comes back whatever the assertions say: the tests after this one need it.
+  try {
+    const down = await waitForCondition(namespace, name, 'Ready', 'False', 'KafkaUnavailable', 90_000);
+    expect(condition(down, 'TopicsReady')).toMatchObject({ status: 'False', reason: 'KafkaUnavailable' });
+    expect(condition(down, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RetryingAfterError' });
+    expect(condition(down, 'StorageReady')).toMatchObject({ status: 'True' });
+    expect(await eventually('a KafkaUnavailable event', async () => ((await warningReasons(name)).includes('KafkaUnavailable') ? true : undefined))).toBe(true);
 
-  // Backoff: failed reconciles are requeued with growing delays, not in a tight loop.
-  const before = await metric('adpipe_operator_reconcile_total', 'result="requeue"');
-  await new Promise((resolve) => setTimeout(resolve, 8000));
-  const during = (await metric('adpipe_operator_reconcile_total', 'result="requeue"')) - before;
-  expect(during).toBeGreaterThanOrEqual(1);
-  expect(during).toBeLessThan(12);
-  // The repeated failure is one event, not one per retry.
-  expect((await warningReasons(name)).filter((r) => r === 'KafkaUnavailable')).toHaveLength(1);
-
-  await startPrivateKafka();
+    // Backoff: failed reconciles are requeued with growing delays, not in a tight loop.
+    const before = await metric('adpipe_operator_reconcile_total', 'result="requeue"');
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    const during = (await metric('adpipe_operator_reconcile_total', 'result="requeue"')) - before;
+    expect(during).toBeGreaterThanOrEqual(1);
+    expect(during).toBeLessThan(12);
+    // The repeated failure is one event, not one per retry.
+    expect((await warningReasons(name)).filter((r) => r === 'KafkaUnavailable')).toHaveLength(1);
+  } finally {
+    await startPrivateKafka();
+  }
   await waitForCondition(namespace, name, 'Ready', 'True', 'Ready', 120_000);
 });
 
@@ -97,12 +100,14 @@ test('HBase down → Ready=False HBaseUnavailable; HBase back → Ready', async 
   await waitForCondition(namespace, name, 'Ready', 'True', 'Ready', 120_000);
 
   await stopProcess(hbasePid);
-  const down = await waitForCondition(namespace, name, 'Ready', 'False', 'HBaseUnavailable', 90_000);
-  expect(condition(down, 'StorageReady')).toMatchObject({ status: 'False', reason: 'HBaseUnavailable' });
-  expect(condition(down, 'TopicsReady')).toMatchObject({ status: 'True' });
-  await eventually('an HBaseUnavailable event', async () => ((await warningReasons(name)).includes('HBaseUnavailable') ? true : undefined));
-
-  await startPrivateHBase();
+  try {
+    const down = await waitForCondition(namespace, name, 'Ready', 'False', 'HBaseUnavailable', 90_000);
+    expect(condition(down, 'StorageReady')).toMatchObject({ status: 'False', reason: 'HBaseUnavailable' });
+    expect(condition(down, 'TopicsReady')).toMatchObject({ status: 'True' });
+    await eventually('an HBaseUnavailable event', async () => ((await warningReasons(name)).includes('HBaseUnavailable') ? true : undefined));
+  } finally {
+    await startPrivateHBase();
+  }
   await waitForCondition(namespace, name, 'Ready', 'True', 'Ready', 180_000);
 });
 

@@ -40,3 +40,16 @@ export function checkConfig(value: unknown, where = 'config'): RuntimeConfig {
   config.storage.families ??= { ...DEFAULT_FAMILIES };
   return config;
 }
+
+/**
+ * A duration in milliseconds from the environment: `fallback` when unset or empty; a whole number
+ * ≥ `min` otherwise, or the worker stops at start with the variable's name (a NaN margin would
+ * otherwise be stored in every roll-up summary).
+ */
+export function millisFromEnv(name: string, fallback: number, min = 0, env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name} must be a whole number of milliseconds >= ${min}, not '${text}'`);
+  return value;
+}

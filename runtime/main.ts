@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { HBaseClient } from '../hbase/index.js';
-import { loadConfig } from './config.js';
+import { loadConfig, millisFromEnv } from './config.js';
 import { DEFAULT_PARTITION_CONCURRENCY, kafkaClient } from './kafka.js';
 import { WorkerMetrics } from './metrics.js';
 import { createHttpServer } from './query/http.js';
@@ -30,9 +30,9 @@ const worker = new Worker({
   partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
   rollups: {
-    marginMs: Number(process.env.ADPIPE_ROLLUP_MARGIN_MS ?? DEFAULT_ROLLUP_POLICY.marginMs),
-    afterHourMs: Number(process.env.ADPIPE_ROLLUP_AFTER_HOUR_MS ?? DEFAULT_ROLLUP_POLICY.afterHourMs),
-    intervalMs: Number(process.env.ADPIPE_ROLLUP_INTERVAL_MS ?? 60_000),
+    marginMs: millisFromEnv('ADPIPE_ROLLUP_MARGIN_MS', DEFAULT_ROLLUP_POLICY.marginMs),
+    afterHourMs: millisFromEnv('ADPIPE_ROLLUP_AFTER_HOUR_MS', DEFAULT_ROLLUP_POLICY.afterHourMs),
+    intervalMs: millisFromEnv('ADPIPE_ROLLUP_INTERVAL_MS', 60_000, 1),
   },
 });
 const server = createHttpServer({

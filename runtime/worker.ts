@@ -106,10 +106,14 @@ export class Worker {
     if (this.rollingUp || this.stopping) return;
     const { metrics, log } = this.options;
     this.rollingUp = this.hourRollups
-      .runDue(Date.now(), (outcome, error) => {
-        metrics.rollups.inc({ outcome });
-        if (error) log.warn({ err: error }, 'roll-up of a campaign-hour row failed; retrying later');
-      })
+      .runDue(
+        Date.now(),
+        (outcome, error) => {
+          metrics.rollups.inc({ outcome });
+          if (error) log.warn({ err: error }, 'roll-up of a campaign-hour row failed; retrying later');
+        },
+        () => this.stopping,
+      )
       .finally(() => {
         metrics.rollupsPending.set(this.hourRollups.pending);
         this.rollingUp = undefined;

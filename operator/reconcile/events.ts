@@ -6,8 +6,8 @@ import { namespaceOf } from '../render/names.js';
 
 /**
  * Kubernetes Events (events.k8s.io/v1) about AdPipelines: one per change made and per failure.
- * A failure repeated while the operator backs off is recorded once per `repeatMs`, so an outage
- * is a handful of events rather than a storm. Notes are built from our own messages, never from
+ * A failure (a Warning reason) repeated while the operator backs off is recorded once per
+ * `repeatMs`, whatever its message, so an outage is a handful of events rather than a storm. Notes are built from our own messages, never from
  * Secret contents.
  */
 
@@ -25,7 +25,9 @@ export class EventRecorder {
   ) {}
 
   async record(pipeline: AdPipeline, type: 'Normal' | 'Warning', reason: string, note: string, action = 'Reconcile'): Promise<void> {
-    const dedupKey = `${pipeline.metadata.uid}|${reason}|${note}`;
+    // By reason, not by note: one outage fails with varying texts (refused, timed out, retries
+    // exhausted), and each would otherwise be an event of its own.
+    const dedupKey = `${pipeline.metadata.uid}|${reason}`;
     const now = Date.now();
     if (type === 'Warning') {
       const last = this.recent.get(dedupKey);

@@ -70,6 +70,9 @@ test('counted events: each event once, at the best level written, whatever the i
   expect(read(cells)).toEqual(expected); // not in byte order (as a store might return them): still right
   expect(read([...inHBaseOrder].reverse())).toEqual(expected);
   expect(countedAmount(Buffer.from('123456789012\tDE\tphone'))).toBe(123456789012);
+  // Roll-up columns and a second version of a cell are not events.
+  const withOthers = [{ qualifier: Buffer.from('#w'), value: Buffer.alloc(0) }, { qualifier: Buffer.from('~c0'), value: Buffer.from('x') }, ...inHBaseOrder, inHBaseOrder[0]!, inHBaseOrder[1]!];
+  expect(read(withOthers)).toEqual(expected);
 });
 
 test('state buckets: ids spread over every bucket of their kind, on every salt region; no id column is a prefix of another', () => {

@@ -75,22 +75,25 @@ export async function campaignPerformance(store: Store, settings: QuerySettings,
     for (const [index, { row, hourIndex }] of rows.entries()) {
       const summary = heads[index]!.summary;
       const cells = counted.get(index) ?? [];
-      if (!summary) {
-        // The best level of knowledge written wins (storage/layout.ts, countedQualifier).
-        forEachBestCounted(cells, (kind, value) => {
-          if (query.by === undefined) events.push({ hourIndex, kind, amount: countedAmount(value), country: UNKNOWN, deviceType: UNKNOWN });
-          else events.push({ hourIndex, kind, ...decodeCounted(value) });
-        });
-        continue;
-      }
-      let sums = summary.sums;
-      if (cells.length > 0) {
+      let sums = summary?.sums;
+      if (summary && cells.length > 0) {
         // Cells written since may be events the summary already counts (rewritten, or at a higher level).
         const coverage = await restoreCoverage(store, row, family, summary);
-        coverage.add(cells);
-        sums = coverage.totals();
+        if (coverage) {
+          coverage.add(cells);
+          sums = coverage.totals();
+        } else sums = undefined; // its chunks expired: count the cells still there, as without a summary
       }
-      for (const sum of sums) events.push({ hourIndex, kind: sum.kind, amount: sum.amount, country: sum.country, deviceType: sum.deviceType, count: sum.count });
+      if (sums) {
+        for (const sum of sums) events.push({ hourIndex, kind: sum.kind, amount: sum.amount, country: sum.country, deviceType: sum.deviceType, count: sum.count });
+        continue;
+      }
+      const all = summary ? ((await store.getMany([{ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES }]))[0]?.cells ?? []) : cells;
+      // The best level of knowledge written wins (storage/layout.ts, countedQualifier).
+      forEachBestCounted(all, (kind, value) => {
+        if (query.by === undefined) events.push({ hourIndex, kind, amount: countedAmount(value), country: UNKNOWN, deviceType: UNKNOWN });
+        else events.push({ hourIndex, kind, ...decodeCounted(value) });
+      });
     }
   }
   return aggregate(events, query, query.fromMs, query.toMs);

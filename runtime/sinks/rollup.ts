@@ -14,9 +14,15 @@ export const DEFAULT_ROLLUP_MARGIN_MS = 10 * 60_000;
 /**
  * `rolled`: a new generation was written; `covered`: a roll-up at least as recent is there (another
  * worker's); `early`: nothing is old enough to cover yet; `conflict`: another worker rolled the row
- * up meanwhile (try again).
+ * up meanwhile (try again). `settled`: the row's last write is covered, so queries read only the
+ * summary; until then the row stays due.
  */
-export type RollupOutcome = 'rolled' | 'covered' | 'early' | 'conflict';
+export interface RollupResult {
+  outcome: 'rolled' | 'covered' | 'early' | 'conflict';
+  settled: boolean;
+}
+
+export type RollupOutcome = RollupResult['outcome'];
 
 /**
  * Rolls up one campaign-hour row (decision 0048): covers every counted cell stamped more than
@@ -24,38 +30,43 @@ export type RollupOutcome = 'rolled' | 'covered' | 'early' | 'conflict';
  * writes the new sums and appends the newly covered events as chunks. Nothing is deleted, so a
  * query that read the previous summary still adds up (its cells and chunks are all still there).
  * Cells stamped up to `marginMs` before the previous coverage's end are read again: one that
- * became readable late is counted now, and one already covered changes nothing. A conflict means
- * another worker rolled the row up at the same time; its roll-up covers the same cells.
+ * became readable late is counted now, and one already covered changes nothing. A summary whose
+ * chunks have expired (TTL) is started over from the cells still there.
  */
-export async function rollUpHourRow(store: Store, row: Buffer, family: string, marginMs: number): Promise<RollupOutcome> {
+export async function rollUpHourRow(store: Store, row: Buffer, family: string, marginMs: number): Promise<RollupResult> {
   // The store's clock, from a cell stamped on the row's own region server.
   await store.putMany([{ row, cells: [{ family, qualifier: ROLLUP.clock, value: Buffer.alloc(0) }] }]);
-  const [head] = await store.getMany([{ row, columns: [{ family, qualifier: ROLLUP.clock }, { family, qualifier: ROLLUP.generation }, { family, qualifier: ROLLUP.summary }] }]);
-  const clock = head?.cells.find((cell) => cell.qualifier.toString('utf8') === ROLLUP.clock)?.timestamp;
+  const [head] = await store.getMany([{ row, columns: [ROLLUP.clock, ROLLUP.generation, ROLLUP.summary, ROLLUP.written].map((qualifier) => ({ family, qualifier })) }]);
+  const stampOf = (qualifier: string) => head?.cells.find((cell) => cell.qualifier.toString('utf8') === qualifier)?.timestamp;
+  const clock = stampOf(ROLLUP.clock);
   if (clock === undefined) throw new Error(`the roll-up clock cell of row ${row.toString('hex')} was not read back`);
+  const lastWrite = stampOf(ROLLUP.written);
+  const settledBy = (coveredBefore: number) => lastWrite !== undefined && lastWrite < coveredBefore;
   const { summary, generation } = rollupOf(head, family);
   const coveredBefore = clock - marginMs;
-  if (summary && coveredBefore <= summary.coveredBefore) return 'covered';
-  const since = summary ? summary.coveredBefore - marginMs : undefined;
+  if (summary && coveredBefore <= summary.coveredBefore) return { outcome: 'covered', settled: settledBy(summary.coveredBefore) };
+  const previous = summary ? await restoreCoverage(store, row, family, summary) : undefined;
+  const since = previous && summary ? summary.coveredBefore - marginMs : undefined;
   const [counted] = await store.getMany([{ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES, ...(since === undefined ? {} : { writtenSince: since }) }]);
   const due = (counted?.cells ?? []).filter((cell) => cell.timestamp < coveredBefore);
-  if (!summary && due.length === 0) return 'early';
-  const coverage = summary ? await restoreCoverage(store, row, family, summary) : new Coverage();
+  if (!summary && due.length === 0) return { outcome: 'early', settled: false };
+  const coverage = previous ?? new Coverage();
   const chunks = encodeChunks(coverage.add(due));
-  const previousChunks = summary?.chunks ?? 0;
+  const previousChunks = previous && summary ? summary.chunks : 0;
   const next: RollupSummary = { generation: (summary?.generation ?? 0) + 1, coveredBefore, chunks: previousChunks + chunks.length, sums: coverage.totals() };
   const cells: StoreCell[] = [
     { family, qualifier: ROLLUP.generation, value: Buffer.from(String(next.generation), 'utf8') },
     { family, qualifier: ROLLUP.summary, value: encodeSummary(next) },
     ...chunks.map((value, index) => ({ family, qualifier: chunkQualifier(previousChunks + index), value })),
   ];
-  return (await store.checkAndPut(row, { family, qualifier: ROLLUP.generation }, generation, cells)) ? 'rolled' : 'conflict';
+  const applied = await store.checkAndPut(row, { family, qualifier: ROLLUP.generation }, generation, cells);
+  return applied ? { outcome: 'rolled', settled: settledBy(coveredBefore) } : { outcome: 'conflict', settled: false };
 }
 
 export interface RollupPolicy {
   /** How far behind the store's clock a roll-up stays (DEFAULT_ROLLUP_MARGIN_MS). */
   marginMs: number;
-  /** A row is rolled up once its hour has been over this long, and nobody wrote to it for `marginMs`. */
+  /** A row is rolled up once its hour has been over this long. */
   afterHourMs: number;
 }
 
@@ -64,12 +75,12 @@ export const DEFAULT_ROLLUP_POLICY: RollupPolicy = { marginMs: DEFAULT_ROLLUP_MA
 const HOUR_MS = 3_600_000;
 
 /**
- * The campaign-hour rows this worker has written to and not yet rolled up, and when each is due.
+ * The campaign-hour rows this worker has written to and whose last write no roll-up covers yet.
  * In memory: after a restart a row is rolled up once it is written to again (until then queries
  * read its cells, as before any roll-up).
  */
 export class HourRollups {
-  private readonly dirty = new Map<string, { row: Buffer; hourIndex: number; lastWriteMs: number }>();
+  private readonly dirty = new Map<string, { row: Buffer; hourIndex: number }>();
 
   constructor(
     private readonly store: Store,
@@ -77,29 +88,31 @@ export class HourRollups {
     private readonly policy: RollupPolicy = DEFAULT_ROLLUP_POLICY,
   ) {}
 
-  written(rows: Iterable<{ row: Buffer; hourIndex: number }>, nowMs = Date.now()): void {
-    for (const { row, hourIndex } of rows) this.dirty.set(row.toString('latin1'), { row, hourIndex, lastWriteMs: nowMs });
+  written(rows: Iterable<{ row: Buffer; hourIndex: number }>): void {
+    for (const { row, hourIndex } of rows) this.dirty.set(row.toString('latin1'), { row, hourIndex });
   }
 
   get pending(): number {
     return this.dirty.size;
   }
 
-  /** Rolls up every row that is due, one after another; a row that fails or conflicts stays due. */
-  async runDue(nowMs = Date.now(), onOutcome?: (outcome: RollupOutcome | 'failed', error?: unknown) => void): Promise<void> {
+  /**
+   * Rolls up every row whose hour is over, one after another, until `stopping()`; a row stays due
+   * until a roll-up covers its last write (a failure, a conflict, or a write within the margin).
+   */
+  async runDue(nowMs = Date.now(), onOutcome?: (outcome: RollupOutcome | 'failed', error?: unknown) => void, stopping: () => boolean = () => false): Promise<void> {
     for (const [key, entry] of [...this.dirty]) {
-      const due = (entry.hourIndex + 1) * HOUR_MS + this.policy.afterHourMs <= nowMs && entry.lastWriteMs + this.policy.marginMs <= nowMs;
-      if (!due) continue;
-      let outcome: RollupOutcome;
+      if (stopping()) return;
+      if ((entry.hourIndex + 1) * HOUR_MS + this.policy.afterHourMs > nowMs) continue;
+      let result: RollupResult;
       try {
-        outcome = await rollUpHourRow(this.store, entry.row, this.family, this.policy.marginMs);
+        result = await rollUpHourRow(this.store, entry.row, this.family, this.policy.marginMs);
       } catch (error) {
         onOutcome?.('failed', error);
         continue;
       }
-      onOutcome?.(outcome);
-      // Written to again meanwhile: due again later.
-      if ((outcome === 'rolled' || outcome === 'covered') && this.dirty.get(key) === entry) this.dirty.delete(key);
+      onOutcome?.(result.outcome);
+      if (result.settled) this.dirty.delete(key);
     }
   }
 }

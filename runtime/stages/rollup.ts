@@ -1,4 +1,4 @@
-import { decodeCounted, type EventKind } from '../storage/layout.js';
+import { decodeCounted, isCountedQualifier, type EventKind } from '../storage/layout.js';
 
 /**
  * Roll-ups of a campaign-hour row (decision 0048). A row holds one cell per counted event and
@@ -24,14 +24,6 @@ export interface RolledUpSum {
   deviceType: string;
   count: number;
   amount: number;
-}
-
-const LEVEL_1 = 0x31; // '1'
-const LEVEL_2 = 0x32; // '2'
-
-/** Whether a qualifier is a counted event's (not one of the row's roll-up columns). */
-export function isCountedQualifier(qualifier: Buffer): boolean {
-  return qualifier.length > 2 && (qualifier[0] === LEVEL_1 || qualifier[0] === LEVEL_2);
 }
 
 /** What a set of counted cells adds up to, each event once at the best level seen. */
@@ -110,7 +102,7 @@ export interface RollupSummary {
   generation: number;
   /** Every counted cell written before this time (the store's clock, ms) is covered. */
   coveredBefore: number;
-  /** Chunk columns `#c0` … `#c<chunks-1>` hold the coverage's entries. */
+  /** Chunk columns `~c0` … `~c<chunks-1>` hold the coverage's entries. */
   chunks: number;
   sums: RolledUpSum[];
 }

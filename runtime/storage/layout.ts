@@ -175,15 +175,17 @@ export function decodeCounted(value: Buffer): { amount: number; country: string;
 
 /**
  * A campaign-hour row's roll-up columns (runtime/stages/rollup.ts, decision 0048). They start with
- * '#', which no counted column does, and reads of counted cells ask for COUNTED_PREFIXES only.
+ * '#' (chunks: '~'), which no counted column does, and reads of counted cells ask for
+ * COUNTED_PREFIXES only.
  * `#w` is put with every write of counted cells, so its timestamp is the row's last write: a query
  * whose summary covers it reads nothing else.
  */
 export const ROLLUP = { generation: '#g', summary: '#s', clock: '#t', written: '#w' } as const;
 export const COUNTED_PREFIXES = ['1', '2'];
 
+/** Chunks sort after the counted columns, so a row's first cell (what listing rows reads) is small. */
 export function chunkQualifier(index: number): string {
-  return `#c${index}`;
+  return `~c${index}`;
 }
 
 const TAB = 0x09;
@@ -200,7 +202,13 @@ export function countedAmount(value: Buffer): number {
   return amount;
 }
 
+const LEVEL_1 = 0x31; // '1'
 const LEVEL_2 = 0x32; // '2'
+
+/** Whether a qualifier is a counted event's (not one of its row's roll-up columns). */
+export function isCountedQualifier(qualifier: Buffer): boolean {
+  return qualifier.length > 2 && (qualifier[0] === LEVEL_1 || qualifier[0] === LEVEL_2);
+}
 
 /**
  * Calls `take` once per counted event of one campaign-hour row, with the best level written
@@ -209,15 +217,17 @@ const LEVEL_2 = 0x32; // '2'
  * events written at both levels without a map of event ids (a query may read millions of cells).
  */
 export function forEachBestCounted(cells: readonly { qualifier: Buffer; value: Buffer }[], take: (kind: EventKind, value: Buffer) => void): void {
-  let ordered = cells;
-  for (let i = 1; i < cells.length; i++) {
-    if (cells[i - 1]!.qualifier.compare(cells[i]!.qualifier) > 0) {
-      ordered = [...cells].sort((a, b) => a.qualifier.compare(b.qualifier));
+  // Only counted columns, each once (a store may return other columns or several versions).
+  let ordered = cells.filter((cell) => isCountedQualifier(cell.qualifier));
+  for (let i = 1; i < ordered.length; i++) {
+    if (ordered[i - 1]!.qualifier.compare(ordered[i]!.qualifier) > 0) {
+      ordered = [...ordered].sort((a, b) => a.qualifier.compare(b.qualifier));
       break;
     }
   }
+  ordered = ordered.filter((cell, i) => i === 0 || !cell.qualifier.equals(ordered[i - 1]!.qualifier));
   let split = 0;
-  while (split < ordered.length && ordered[split]!.qualifier[0]! < LEVEL_2) split++;
+  while (split < ordered.length && ordered[split]!.qualifier[0] === LEVEL_1) split++;
   const emit = (cell: { qualifier: Buffer; value: Buffer }) => take(String.fromCharCode(cell.qualifier[1]!) as EventKind, cell.value);
   let one = 0;
   let two = split;

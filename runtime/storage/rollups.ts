@@ -14,14 +14,14 @@ export function rollupOf(row: StoreRow | undefined, family: string): RowRollup {
   return { summary: summary ? decodeSummary(summary) : undefined, generation: cellValue(row, family, ROLLUP.generation) };
 }
 
-/** The coverage a summary describes, from its chunk columns. */
-export async function restoreCoverage(store: Store, row: Buffer, family: string, summary: RollupSummary): Promise<Coverage> {
+/** The coverage a summary describes, from its chunk columns; undefined once one of them has expired. */
+export async function restoreCoverage(store: Store, row: Buffer, family: string, summary: RollupSummary): Promise<Coverage | undefined> {
   if (summary.chunks === 0) return Coverage.restore(summary.sums, []);
   const [stored] = await store.getMany([{ row, columns: Array.from({ length: summary.chunks }, (_, index) => ({ family, qualifier: chunkQualifier(index) })) }]);
   const entries: CountedCell[] = [];
   for (let index = 0; index < summary.chunks; index++) {
     const chunk = cellValue(stored, family, chunkQualifier(index));
-    if (!chunk) throw new Error(`roll-up chunk ${index} of ${summary.chunks} is missing in row ${row.toString('hex')}`);
+    if (!chunk) return undefined; // expired (TTL): the summary no longer says which events it counts
     for (const entry of decodeChunk(chunk)) entries.push(entry);
   }
   return Coverage.restore(summary.sums, entries);
