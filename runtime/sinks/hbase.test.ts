@@ -6,7 +6,7 @@ import { rollupOf } from '../storage/rollups.js';
 import { MemoryStore } from '../storage/memory-store.js';
 import type { Store } from '../storage/store.js';
 import { HBaseSink } from './hbase.js';
-import { HourRollups } from './rollup.js';
+import { HourRollups, oldestCells } from './rollup.js';
 
 // The exactly-once logic against an in-memory store that, like HBase, is atomic per row only.
 
@@ -292,4 +292,40 @@ test('a summary whose chunks expired is not trusted: queries count the cells, th
   expect(await answers(store)).toEqual(expected);
   await rollUp();
   expect(await answers(store)).toEqual(expected);
+});
+
+test('an hour bigger than one roll-up may cover is covered over several, exact at every step', async () => {
+  // Impressions of one hour, one batch each (one cell stamp each), then the usual scenario.
+  const batches = () => {
+    const more = [1, 2, 3, 4].map((n) => batch('impressions', [imp(`extra-${n}`, 'r1', T0 + 600_000 * n, 100 * n)], 2));
+    return [...scenario(), ...more];
+  };
+  const expected = await (async () => {
+    const clean = new MemoryStore();
+    await run(clean, batches());
+    return answers(clean);
+  })();
+  const store = new MemoryStore();
+  const rollups = new HourRollups(store, settings.families.aggregates, { marginMs: 0, afterHourMs: 0, maxCells: 1 });
+  const sink = new HBaseSink(store, settings, (rows) => rollups.written(rows));
+  for (const b of batches()) await sink.applyBatch(b.source, b.partition, b.items, lastOffset(b));
+  let rounds = 0;
+  while (rollups.pending > 0 && rounds < 10) {
+    await rollups.runDue(Number.MAX_SAFE_INTEGER);
+    rounds++;
+    expect(await answers(store)).toEqual(expected);
+  }
+  expect(rollups.pending).toBe(0);
+  expect(rounds).toBeGreaterThanOrEqual(4); // one cell stamp per roll-up: the hour of the extra impressions took several
+});
+
+test('oldestCells: the oldest cells up to the limit, never splitting a stamp, always moving forward', () => {
+  const cells = [5, 1, 3, 3, 9, 2].map((timestamp) => ({ timestamp }));
+  expect(oldestCells(cells, 10, 10)).toEqual({ due: cells, coveredBefore: 10 });
+  expect(oldestCells(cells, 4, 10).due.map((c) => c.timestamp)).toEqual([1, 3, 3, 2]);
+  expect(oldestCells(cells, 10, 2)).toEqual({ due: [{ timestamp: 1 }, { timestamp: 2 }], coveredBefore: 3 });
+  expect(oldestCells(cells, 10, 3)).toEqual({ due: [{ timestamp: 1 }, { timestamp: 2 }], coveredBefore: 3 }); // 3 and 3 go together
+  expect(oldestCells([{ timestamp: 7 }, { timestamp: 7 }], 10, 1)).toEqual({ due: [{ timestamp: 7 }, { timestamp: 7 }], coveredBefore: 8 });
+  // Cells before the previous coverage's end are re-read, not limited: the coverage still moves on.
+  expect(oldestCells(cells, 10, 1, 3)).toEqual({ due: [{ timestamp: 1 }, { timestamp: 3 }, { timestamp: 3 }, { timestamp: 2 }], coveredBefore: 4 });
 });

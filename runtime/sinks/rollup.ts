@@ -33,7 +33,7 @@ export type RollupOutcome = RollupResult['outcome'];
  * became readable late is counted now, and one already covered changes nothing. A summary whose
  * chunks have expired (TTL) is started over from the cells still there.
  */
-export async function rollUpHourRow(store: Store, row: Buffer, family: string, marginMs: number): Promise<RollupResult> {
+export async function rollUpHourRow(store: Store, row: Buffer, family: string, marginMs: number, maxCells = DEFAULT_MAX_CELLS_PER_ROLLUP): Promise<RollupResult> {
   // The store's clock, from a cell stamped on the row's own region server.
   await store.putMany([{ row, cells: [{ family, qualifier: ROLLUP.clock, value: Buffer.alloc(0) }] }]);
   const [head] = await store.getMany([{ row, columns: [ROLLUP.clock, ROLLUP.generation, ROLLUP.summary, ROLLUP.written].map((qualifier) => ({ family, qualifier })) }]);
@@ -48,19 +48,38 @@ export async function rollUpHourRow(store: Store, row: Buffer, family: string, m
   const previous = summary ? await restoreCoverage(store, row, family, summary) : undefined;
   const since = previous && summary ? summary.coveredBefore - marginMs : undefined;
   const [counted] = await store.getMany([{ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES, ...(since === undefined ? {} : { writtenSince: since }) }]);
-  const due = (counted?.cells ?? []).filter((cell) => cell.timestamp < coveredBefore);
+  const { due, coveredBefore: coverUntil } = oldestCells(counted?.cells ?? [], coveredBefore, maxCells, previous && summary ? summary.coveredBefore : undefined);
   if (!summary && due.length === 0) return { outcome: 'early', settled: false };
   const coverage = previous ?? new Coverage();
   const chunks = encodeChunks(coverage.add(due));
   const previousChunks = previous && summary ? summary.chunks : 0;
-  const next: RollupSummary = { generation: (summary?.generation ?? 0) + 1, coveredBefore, chunks: previousChunks + chunks.length, sums: coverage.totals() };
+  const next: RollupSummary = { generation: (summary?.generation ?? 0) + 1, coveredBefore: coverUntil, chunks: previousChunks + chunks.length, sums: coverage.totals() };
   const cells: StoreCell[] = [
     { family, qualifier: ROLLUP.generation, value: Buffer.from(String(next.generation), 'utf8') },
     { family, qualifier: ROLLUP.summary, value: encodeSummary(next) },
     ...chunks.map((value, index) => ({ family, qualifier: chunkQualifier(previousChunks + index), value })),
   ];
   const applied = await store.checkAndPut(row, { family, qualifier: ROLLUP.generation }, generation, cells);
-  return applied ? { outcome: 'rolled', settled: settledBy(coveredBefore) } : { outcome: 'conflict', settled: false };
+  return applied ? { outcome: 'rolled', settled: settledBy(coverUntil) } : { outcome: 'conflict', settled: false };
+}
+
+/**
+ * At most this many cells are covered by one roll-up: its mutation (~64 B per event in chunks)
+ * stays far below HBase's 256 MB request limit; a bigger hour is covered over several roll-ups.
+ */
+export const DEFAULT_MAX_CELLS_PER_ROLLUP = 250_000;
+
+/**
+ * The cells to cover: those stamped before `before`, but of those stamped at or after `from` (the
+ * previous coverage's end) only the oldest `max`, with the time that ends them. At least the cells
+ * of the oldest new stamp are taken, so every roll-up moves forward.
+ */
+export function oldestCells<C extends { timestamp: number }>(cells: readonly C[], before: number, max: number, from = Number.NEGATIVE_INFINITY): { due: C[]; coveredBefore: number } {
+  const due = cells.filter((cell) => cell.timestamp < before);
+  const fresh = due.filter((cell) => cell.timestamp >= from).sort((a, b) => a.timestamp - b.timestamp);
+  if (fresh.length <= max) return { due, coveredBefore: before };
+  const cut = fresh[max]!.timestamp > fresh[0]!.timestamp ? fresh[max]!.timestamp : fresh[0]!.timestamp + 1;
+  return { due: due.filter((cell) => cell.timestamp < cut), coveredBefore: cut };
 }
 
 export interface RollupPolicy {
@@ -68,6 +87,8 @@ export interface RollupPolicy {
   marginMs: number;
   /** A row is rolled up once its hour has been over this long. */
   afterHourMs: number;
+  /** Cells one roll-up covers at most (DEFAULT_MAX_CELLS_PER_ROLLUP). */
+  maxCells?: number;
 }
 
 export const DEFAULT_ROLLUP_POLICY: RollupPolicy = { marginMs: DEFAULT_ROLLUP_MARGIN_MS, afterHourMs: 15 * 60_000 };
@@ -106,7 +127,7 @@ export class HourRollups {
       if ((entry.hourIndex + 1) * HOUR_MS + this.policy.afterHourMs > nowMs) continue;
       let result: RollupResult;
       try {
-        result = await rollUpHourRow(this.store, entry.row, this.family, this.policy.marginMs);
+        result = await rollUpHourRow(this.store, entry.row, this.family, this.policy.marginMs, this.policy.maxCells);
       } catch (error) {
         onOutcome?.('failed', error);
         continue;
