@@ -72,13 +72,22 @@ export async function campaignPerformance(store: Store, settings: QuerySettings,
     const counted = new Map<number, StoreRowCell[]>();
     const reads = await store.getMany(unsettled.map(({ row, summary }) => ({ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES, ...(summary ? { writtenSince: summary.coveredBefore } : {}) })));
     for (const [i, { index }] of unsettled.entries()) counted.set(index, [...(reads[i]?.cells ?? [])]);
+    // Cells written since a summary may be events it already counts (rewritten, or at a higher
+    // level): those rows need the summary's coverage, read for all of them at once.
+    const coverages = new Map(
+      await Promise.all(
+        rows.flatMap(({ row }, index) => {
+          const summary = heads[index]!.summary;
+          return summary && (counted.get(index)?.length ?? 0) > 0 ? [restoreCoverage(store, row, family, summary).then((coverage) => [index, coverage] as const)] : [];
+        }),
+      ),
+    );
     for (const [index, { row, hourIndex }] of rows.entries()) {
       const summary = heads[index]!.summary;
       const cells = counted.get(index) ?? [];
       let sums = summary?.sums;
       if (summary && cells.length > 0) {
-        // Cells written since may be events the summary already counts (rewritten, or at a higher level).
-        const coverage = await restoreCoverage(store, row, family, summary);
+        const coverage = coverages.get(index);
         if (coverage) {
           coverage.add(cells);
           sums = coverage.totals();
