@@ -3,6 +3,7 @@ import { RuntimeError } from '../errors.js';
 import { aggregate, hourRange, type Breakdown, type EventContribution, type Granularity, type PerformanceQuery, type PerformanceResponse } from '../stages/aggregate.js';
 import { ATTRIBUTION, COUNTED_PREFIXES, LEDGER, ROLLUP, STATS_PREFIX, countedAmount, decodeCounted, forEachBestCounted, hourKey, parseHourRow, type Families } from '../storage/layout.js';
 import { UNKNOWN } from '../stages/enrich.js';
+import type { RolledUpSum } from '../stages/rollup.js';
 import { restoreCoverage, rollupOf } from '../storage/rollups.js';
 import { cellValue, type Store, type StoreRowCell } from '../storage/store.js';
 import { prefixEnd } from '../storage/keys.js';
@@ -50,62 +51,67 @@ export function performanceQuery(campaignId: string, params: { from?: string | n
 }
 
 export async function campaignPerformance(store: Store, settings: QuerySettings, query: PerformanceQuery & { fromMs: number; toMs: number }): Promise<PerformanceResponse> {
-  const { firstHour, endHour } = hourRange(query.fromMs, query.toMs);
   const family = settings.families.aggregates;
-  const events: EventContribution[] = [];
-  if (endHour > firstHour) {
-    const startRow = hourKey(query.campaignId, firstHour, settings.saltBuckets);
-    const stopRow = hourKey(query.campaignId, endHour, settings.saltBuckets);
-    const rows: { row: Buffer; hourIndex: number }[] = [];
-    for await (const row of store.rowKeys({ startRow, stopRow })) {
-      const { campaignId, hourIndex } = parseHourRow(row);
-      if (campaignId === query.campaignId) rows.push({ row, hourIndex });
-    }
-    // A rolled-up row is its summary plus the counted cells written since (decision 0048); when
-    // its last write (`#w`) is older than the summary's coverage, the summary is all there is.
-    const heads = (await store.getMany(rows.map(({ row }) => ({ row, columns: [{ family, qualifier: ROLLUP.summary }, { family, qualifier: ROLLUP.written }] })))).map((head) => {
-      const summary = rollupOf(head, family).summary;
-      const lastWrite = head?.cells.find((cell) => cell.qualifier.toString('utf8') === ROLLUP.written)?.timestamp;
-      return { summary, settled: summary !== undefined && lastWrite !== undefined && lastWrite < summary.coveredBefore };
-    });
-    const unsettled = rows.flatMap(({ row }, index) => (heads[index]!.settled ? [] : [{ index, row, summary: heads[index]!.summary }]));
-    const counted = new Map<number, StoreRowCell[]>();
-    const reads = await store.getMany(unsettled.map(({ row, summary }) => ({ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES, ...(summary ? { writtenSince: summary.coveredBefore } : {}) })));
-    for (const [i, { index }] of unsettled.entries()) counted.set(index, [...(reads[i]?.cells ?? [])]);
-    // Cells written since a summary may be events it already counts (rewritten, or at a higher
-    // level): those rows need the summary's coverage, read for all of them at once.
-    const coverages = new Map(
-      await Promise.all(
-        rows.flatMap(({ row }, index) => {
-          const summary = heads[index]!.summary;
-          return summary && (counted.get(index)?.length ?? 0) > 0 ? [restoreCoverage(store, row, family, summary).then((coverage) => [index, coverage] as const)] : [];
-        }),
-      ),
-    );
-    for (const [index, { row, hourIndex }] of rows.entries()) {
-      const summary = heads[index]!.summary;
-      const cells = counted.get(index) ?? [];
-      let sums = summary?.sums;
-      if (summary && cells.length > 0) {
-        const coverage = coverages.get(index);
-        if (coverage) {
-          coverage.add(cells);
-          sums = coverage.totals();
-        } else sums = undefined; // its chunks expired: count the cells still there, as without a summary
-      }
-      if (sums) {
-        for (const sum of sums) events.push({ hourIndex, kind: sum.kind, amount: sum.amount, country: sum.country, deviceType: sum.deviceType, count: sum.count });
-        continue;
-      }
-      const all = summary ? ((await store.getMany([{ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES }]))[0]?.cells ?? []) : cells;
-      // The best level of knowledge written wins (storage/layout.ts, countedQualifier).
-      forEachBestCounted(all, (kind, value) => {
-        if (query.by === undefined) events.push({ hourIndex, kind, amount: countedAmount(value), country: UNKNOWN, deviceType: UNKNOWN });
-        else events.push({ hourIndex, kind, ...decodeCounted(value) });
-      });
-    }
-  }
+  const rows = await campaignHourRows(store, settings.saltBuckets, query);
+  const events = (await readHourRows(store, family, rows)).flatMap((hour) => contributionsOf(hour, query.by));
   return aggregate(events, query, query.fromMs, query.toMs);
+}
+
+/** The campaign's hour rows that exist in the query's range (keys only). */
+async function campaignHourRows(store: Store, saltBuckets: number, query: PerformanceQuery & { fromMs: number; toMs: number }): Promise<{ row: Buffer; hourIndex: number }[]> {
+  const { firstHour, endHour } = hourRange(query.fromMs, query.toMs);
+  const rows: { row: Buffer; hourIndex: number }[] = [];
+  if (endHour <= firstHour) return rows;
+  for await (const row of store.rowKeys({ startRow: hourKey(query.campaignId, firstHour, saltBuckets), stopRow: hourKey(query.campaignId, endHour, saltBuckets) })) {
+    const { campaignId, hourIndex } = parseHourRow(row);
+    if (campaignId === query.campaignId) rows.push({ row, hourIndex });
+  }
+  return rows;
+}
+
+/** What an hour row adds up to: rolled-up sums, or counted cells to take at their best level. */
+type HourTotals = { hourIndex: number; sums: readonly RolledUpSum[] } | { hourIndex: number; cells: readonly StoreRowCell[] };
+
+/**
+ * Reads hour rows in as few round trips as their state allows (decision 0048): a row rolled up
+ * since its last write (`#w`) is its summary; one written since is its summary's coverage plus the
+ * cells written after it (which may be events the summary counts: rewritten, or at a higher level);
+ * one never rolled up, or whose summary's chunks expired, is all its counted cells.
+ */
+async function readHourRows(store: Store, family: string, rows: readonly { row: Buffer; hourIndex: number }[]): Promise<HourTotals[]> {
+  const heads = (await store.getMany(rows.map(({ row }) => ({ row, columns: [ROLLUP.summary, ROLLUP.written].map((qualifier) => ({ family, qualifier })) })))).map((head) => {
+    const summary = rollupOf(head, family).summary;
+    const lastWrite = head?.cells.find((cell) => cell.qualifier.toString('utf8') === ROLLUP.written)?.timestamp;
+    return { summary, settled: summary !== undefined && lastWrite !== undefined && lastWrite < summary.coveredBefore };
+  });
+  const countedSince = (row: Buffer, since?: number) => ({ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES, ...(since === undefined ? {} : { writtenSince: since }) });
+  const unsettled = rows.flatMap((row, index) => (heads[index]!.settled ? [] : [{ ...row, summary: heads[index]!.summary }]));
+  const recent = await store.getMany(unsettled.map(({ row, summary }) => countedSince(row, summary?.coveredBefore)));
+  const totals = await Promise.all(
+    unsettled.map(async ({ row, hourIndex, summary }, index): Promise<HourTotals> => {
+      const cells = recent[index]?.cells ?? [];
+      if (!summary) return { hourIndex, cells };
+      if (cells.length === 0) return { hourIndex, sums: summary.sums };
+      const coverage = await restoreCoverage(store, row, family, summary);
+      if (!coverage) return { hourIndex, cells: (await store.getMany([countedSince(row)]))[0]?.cells ?? [] }; // chunks expired
+      coverage.add(cells);
+      return { hourIndex, sums: coverage.totals() };
+    }),
+  );
+  const byRow = new Map(unsettled.map(({ hourIndex }, index) => [hourIndex, totals[index]!]));
+  return rows.map(({ hourIndex }, index) => byRow.get(hourIndex) ?? { hourIndex, sums: heads[index]!.summary!.sums });
+}
+
+function contributionsOf(hour: HourTotals, by: PerformanceQuery['by']): EventContribution[] {
+  const { hourIndex } = hour;
+  if ('sums' in hour) return hour.sums.map((sum) => ({ hourIndex, kind: sum.kind, amount: sum.amount, country: sum.country, deviceType: sum.deviceType, count: sum.count }));
+  const events: EventContribution[] = [];
+  // The best level of knowledge written wins (storage/layout.ts, countedQualifier).
+  forEachBestCounted(hour.cells, (kind, value) => {
+    if (by === undefined) events.push({ hourIndex, kind, amount: countedAmount(value), country: UNKNOWN, deviceType: UNKNOWN });
+    else events.push({ hourIndex, kind, ...decodeCounted(value) });
+  });
+  return events;
 }
 
 const zeroPerSource = (): Record<SourceName, number> => ({ bidRequests: 0, impressions: 0, clicks: 0, conversions: 0 });
