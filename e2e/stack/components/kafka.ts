@@ -57,8 +57,15 @@ const LOG4J2 = [
   '',
 ].join('\n');
 
+/**
+ * A random cluster id in Kafka's form (16 bytes, base64url). Like Kafka's own Uuid.randomUuid, never
+ * one that starts with '-': kafka-storage would read it as an option (1 start in 64 failed so).
+ */
 export function newClusterId(): string {
-  return crypto.randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export async function startKafka(libDir: string, dir: string, ports: KafkaPorts, clusterId: string, logFile: string): Promise<number> {
