@@ -32,7 +32,7 @@ const worker = new Worker({
   rollups: {
     marginMs: millisFromEnv('ADPIPE_ROLLUP_MARGIN_MS', DEFAULT_ROLLUP_POLICY.marginMs),
     afterHourMs: millisFromEnv('ADPIPE_ROLLUP_AFTER_HOUR_MS', DEFAULT_ROLLUP_POLICY.afterHourMs),
-    intervalMs: millisFromEnv('ADPIPE_ROLLUP_INTERVAL_MS', 60_000, 1),
+    intervalMs: millisFromEnv('ADPIPE_ROLLUP_INTERVAL_MS', DEFAULT_ROLLUP_POLICY.intervalMs, 1),
   },
 });
 const server = createHttpServer({

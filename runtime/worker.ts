@@ -21,7 +21,7 @@ export interface WorkerOptions {
   /** How long the group waits for a silent member (a killed worker) before moving its partitions. */
   sessionTimeoutMs?: number;
   /** When campaign-hour rows are rolled up (decision 0048), and how often the worker looks. */
-  rollups?: RollupPolicy & { intervalMs: number };
+  rollups?: RollupPolicy;
 }
 
 /** Programmer errors are never retried: the process exits and Kubernetes restarts it with the log. */
@@ -98,7 +98,7 @@ export class Worker {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? DEFAULT_PARTITION_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.rollupTimer = setInterval(() => this.rollUpDue(), this.options.rollups?.intervalMs ?? 60_000);
+    this.rollupTimer = setInterval(() => this.rollUpDue(), (this.options.rollups ?? DEFAULT_ROLLUP_POLICY).intervalMs);
   }
 
   /** Rolls up the campaign-hour rows that are due; a failure is logged and retried next time. */

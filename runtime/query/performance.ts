@@ -4,7 +4,7 @@ import { aggregate, hourRange, type Breakdown, type EventContribution, type Gran
 import { ATTRIBUTION, COUNTED_PREFIXES, LEDGER, ROLLUP, STATS_PREFIX, countedAmount, decodeCounted, forEachBestCounted, hourKey, parseHourRow, type Families } from '../storage/layout.js';
 import { UNKNOWN } from '../stages/enrich.js';
 import type { RolledUpSum } from '../stages/rollup.js';
-import { restoreCoverage, rollupOf } from '../storage/rollups.js';
+import { restoreCoverage, rollupOf, settled } from '../storage/rollups.js';
 import { cellValue, type Store, type StoreRowCell } from '../storage/store.js';
 import { prefixEnd } from '../storage/keys.js';
 
@@ -80,9 +80,8 @@ type HourTotals = { hourIndex: number; sums: readonly RolledUpSum[] } | { hourIn
  */
 async function readHourRows(store: Store, family: string, rows: readonly { row: Buffer; hourIndex: number }[]): Promise<HourTotals[]> {
   const heads = (await store.getMany(rows.map(({ row }) => ({ row, columns: [ROLLUP.summary, ROLLUP.written].map((qualifier) => ({ family, qualifier })) })))).map((head) => {
-    const summary = rollupOf(head, family).summary;
-    const lastWrite = head?.cells.find((cell) => cell.qualifier.toString('utf8') === ROLLUP.written)?.timestamp;
-    return { summary, settled: summary !== undefined && lastWrite !== undefined && lastWrite < summary.coveredBefore };
+    const rollup = rollupOf(head, family);
+    return { summary: rollup.summary, settled: settled(rollup) };
   });
   const countedSince = (row: Buffer, since?: number) => ({ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES, ...(since === undefined ? {} : { writtenSince: since }) });
   const unsettled = rows.flatMap((row, index) => (heads[index]!.settled ? [] : [{ ...row, summary: heads[index]!.summary }]));

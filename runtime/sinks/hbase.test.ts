@@ -6,7 +6,7 @@ import { rollupOf } from '../storage/rollups.js';
 import { MemoryStore } from '../storage/memory-store.js';
 import type { Store } from '../storage/store.js';
 import { HBaseSink } from './hbase.js';
-import { HourRollups, oldestCells } from './rollup.js';
+import { DEFAULT_ROLLUP_POLICY, HourRollups, oldestCells } from './rollup.js';
 
 // The exactly-once logic against an in-memory store that, like HBase, is atomic per row only.
 
@@ -179,7 +179,7 @@ test('concurrent batches of partners on different workers still meet', async () 
 
 /** A sink whose hour rows are rolled up on demand, covering everything written so far (margin 0). */
 function rollingSink(store: Store, marginMs = 0) {
-  const rollups = new HourRollups(store, settings.families.aggregates, { marginMs, afterHourMs: 0 });
+  const rollups = new HourRollups(store, settings.families.aggregates, { ...DEFAULT_ROLLUP_POLICY, marginMs, afterHourMs: 0 });
   const sink = new HBaseSink(store, settings, (rows) => rollups.written(rows));
   const outcomes: string[] = [];
   const rollUp = () => rollups.runDue(Number.MAX_SAFE_INTEGER, (outcome) => outcomes.push(outcome));
@@ -306,7 +306,7 @@ test('an hour bigger than one roll-up may cover is covered over several, exact a
     return answers(clean);
   })();
   const store = new MemoryStore();
-  const rollups = new HourRollups(store, settings.families.aggregates, { marginMs: 0, afterHourMs: 0, maxCells: 1 });
+  const rollups = new HourRollups(store, settings.families.aggregates, { ...DEFAULT_ROLLUP_POLICY, marginMs: 0, afterHourMs: 0, maxCells: 1 });
   const sink = new HBaseSink(store, settings, (rows) => rollups.written(rows));
   for (const b of batches()) await sink.applyBatch(b.source, b.partition, b.items, lastOffset(b));
   let rounds = 0;

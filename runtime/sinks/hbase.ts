@@ -9,6 +9,7 @@ import {
   ATTRIBUTION,
   ATTRIBUTION_SHARDS,
   LEDGER,
+  ROLLUP,
   attributionRow,
   childPrefix,
   childQualifier,
@@ -16,7 +17,6 @@ import {
   encodeCounted,
   factQualifier,
   hourKey,
-  ROLLUP,
   ledgerRow,
   marker,
   parseStateQualifier,
@@ -101,8 +101,9 @@ export class HBaseSink {
     await this.store.putMany(this.indexPuts(source, winners.map(({ item }) => item), replayed, facts));
     const view = await this.readAround(source, winners.map(({ item }) => item));
     const correlation = correlate(view, this.settings.rules);
-    await this.store.putMany(this.eventPuts(correlation.counted));
-    this.onHoursWritten?.(this.hourRows(correlation.counted));
+    const events = this.eventPuts(correlation.counted);
+    await this.store.putMany(events.puts);
+    this.onHoursWritten?.(events.hours);
     await Promise.all([this.countAttributions('c', correlation.attributedClicks), this.countAttributions('v', correlation.attributedConversions)]);
     await this.updateLedger(source, partition, items, outcomes, lastOffset);
 
@@ -203,26 +204,21 @@ export class HBaseSink {
 
   // --- step 3: counted events -----------------------------------------------------------------
 
-  private eventPuts(counted: ReturnType<typeof correlate>['counted']): StorePut[] {
+  /** One put per campaign-hour row, and which rows they are (for their roll-ups). */
+  private eventPuts(counted: ReturnType<typeof correlate>['counted']): { puts: StorePut[]; hours: { row: Buffer; hourIndex: number }[] } {
     const { families, saltBuckets } = this.settings;
-    const puts = putsByRow(
-      counted.map((event) => ({
-        row: hourKey(event.campaignId, event.hourIndex, saltBuckets),
-        cell: { family: families.aggregates, qualifier: countedQualifier(event.enriched, event.kind, event.eventId), value: encodeCounted(event) },
+    const byRow = [...groupByRow(counted, (event) => hourKey(event.campaignId, event.hourIndex, saltBuckets)).values()];
+    return {
+      puts: byRow.map(({ row, members }) => ({
+        row,
+        cells: [
+          ...members.map((event) => ({ family: families.aggregates, qualifier: countedQualifier(event.enriched, event.kind, event.eventId), value: encodeCounted(event) })),
+          // Stamped with the counted cells (one row mutation): when this row was last written (decision 0048).
+          { family: families.aggregates, qualifier: ROLLUP.written, value: EMPTY },
+        ],
       })),
-    );
-    // Stamped with the counted cells (one row mutation): when this row was last written (decision 0048).
-    for (const put of puts) put.cells.push({ family: families.aggregates, qualifier: ROLLUP.written, value: EMPTY });
-    return puts;
-  }
-
-  private hourRows(counted: ReturnType<typeof correlate>['counted']): { row: Buffer; hourIndex: number }[] {
-    const rows = new Map<string, { row: Buffer; hourIndex: number }>();
-    for (const event of counted) {
-      const key = `${event.hourIndex}\u0000${event.campaignId}`;
-      if (!rows.has(key)) rows.set(key, { row: hourKey(event.campaignId, event.hourIndex, this.settings.saltBuckets), hourIndex: event.hourIndex });
-    }
-    return [...rows.values()];
+      hours: byRow.map(({ row, members }) => ({ row, hourIndex: members[0]!.hourIndex })),
+    };
   }
 
   // --- step 4: counters with their markers in the same row ------------------------------------

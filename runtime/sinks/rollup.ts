@@ -1,6 +1,6 @@
 import { Coverage, encodeChunks, encodeSummary, type RollupSummary } from '../stages/rollup.js';
 import { COUNTED_PREFIXES, ROLLUP, chunkQualifier } from '../storage/layout.js';
-import { restoreCoverage, rollupOf } from '../storage/rollups.js';
+import { restoreCoverage, rollupOf, settled } from '../storage/rollups.js';
 import type { Store, StoreCell } from '../storage/store.js';
 
 /**
@@ -37,14 +37,12 @@ export async function rollUpHourRow(store: Store, row: Buffer, family: string, m
   // The store's clock, from a cell stamped on the row's own region server.
   await store.putMany([{ row, cells: [{ family, qualifier: ROLLUP.clock, value: Buffer.alloc(0) }] }]);
   const [head] = await store.getMany([{ row, columns: [ROLLUP.clock, ROLLUP.generation, ROLLUP.summary, ROLLUP.written].map((qualifier) => ({ family, qualifier })) }]);
-  const stampOf = (qualifier: string) => head?.cells.find((cell) => cell.qualifier.toString('utf8') === qualifier)?.timestamp;
-  const clock = stampOf(ROLLUP.clock);
+  const clock = head?.cells.find((cell) => cell.qualifier.toString('utf8') === ROLLUP.clock)?.timestamp;
   if (clock === undefined) throw new Error(`the roll-up clock cell of row ${row.toString('hex')} was not read back`);
-  const lastWrite = stampOf(ROLLUP.written);
-  const settledBy = (coveredBefore: number) => lastWrite !== undefined && lastWrite < coveredBefore;
-  const { summary, generation } = rollupOf(head, family);
+  const rollup = rollupOf(head, family);
+  const { summary, generation } = rollup;
   const coveredBefore = clock - marginMs;
-  if (summary && coveredBefore <= summary.coveredBefore) return { outcome: 'covered', settled: settledBy(summary.coveredBefore) };
+  if (summary && coveredBefore <= summary.coveredBefore) return { outcome: 'covered', settled: settled(rollup) };
   const previous = summary ? await restoreCoverage(store, row, family, summary) : undefined;
   const since = previous && summary ? summary.coveredBefore - marginMs : undefined;
   const [counted] = await store.getMany([{ row, columns: [{ family }], qualifierPrefixes: COUNTED_PREFIXES, ...(since === undefined ? {} : { writtenSince: since }) }]);
@@ -60,7 +58,7 @@ export async function rollUpHourRow(store: Store, row: Buffer, family: string, m
     ...chunks.map((value, index) => ({ family, qualifier: chunkQualifier(previousChunks + index), value })),
   ];
   const applied = await store.checkAndPut(row, { family, qualifier: ROLLUP.generation }, generation, cells);
-  return applied ? { outcome: 'rolled', settled: settledBy(coverUntil) } : { outcome: 'conflict', settled: false };
+  return applied ? { outcome: 'rolled', settled: settled(rollup, coverUntil) } : { outcome: 'conflict', settled: false };
 }
 
 /**
@@ -89,9 +87,11 @@ export interface RollupPolicy {
   afterHourMs: number;
   /** Cells one roll-up covers at most (DEFAULT_MAX_CELLS_PER_ROLLUP). */
   maxCells?: number;
+  /** How often a worker looks for rows that are due. */
+  intervalMs: number;
 }
 
-export const DEFAULT_ROLLUP_POLICY: RollupPolicy = { marginMs: DEFAULT_ROLLUP_MARGIN_MS, afterHourMs: 15 * 60_000 };
+export const DEFAULT_ROLLUP_POLICY: RollupPolicy = { marginMs: DEFAULT_ROLLUP_MARGIN_MS, afterHourMs: 15 * 60_000, intervalMs: 60_000 };
 
 const HOUR_MS = 3_600_000;
 

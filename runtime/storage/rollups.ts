@@ -7,11 +7,20 @@ export interface RowRollup {
   summary: RollupSummary | undefined;
   /** The generation column's value as stored (the compare-and-set of the next roll-up checks it). */
   generation: Buffer | undefined;
+  /** When counted cells were last written to the row (`#w`, the store's clock). */
+  lastWrite: number | undefined;
 }
 
+/** The roll-up columns of a row as read (absent ones are undefined). */
 export function rollupOf(row: StoreRow | undefined, family: string): RowRollup {
   const summary = cellValue(row, family, ROLLUP.summary);
-  return { summary: summary ? decodeSummary(summary) : undefined, generation: cellValue(row, family, ROLLUP.generation) };
+  const lastWrite = row?.cells.find((cell) => cell.qualifier.toString('utf8') === ROLLUP.written && cell.family.toString('utf8') === family)?.timestamp;
+  return { summary: summary ? decodeSummary(summary) : undefined, generation: cellValue(row, family, ROLLUP.generation), lastWrite };
+}
+
+/** Whether a coverage ending at `coveredBefore` counts the row's last write: then its summary is the whole answer. */
+export function settled(rollup: RowRollup, coveredBefore = rollup.summary?.coveredBefore): boolean {
+  return coveredBefore !== undefined && rollup.lastWrite !== undefined && rollup.lastWrite < coveredBefore;
 }
 
 /** The coverage a summary describes, from its chunk columns; undefined once one of them has expired. */
