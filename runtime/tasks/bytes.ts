@@ -1,0 +1,76 @@
+/** A growing byte buffer for the task codecs (frames, snapshots, partial sums): strings and doubles. */
+export class ByteWriter {
+  private buffer: Buffer;
+  at = 0;
+
+  constructor(initial = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafe(initial);
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buffer.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + bytes));
+    this.buffer.copy(next, 0, 0, this.at);
+    this.buffer = next;
+  }
+
+  byte(value: number): void {
+    this.room(1);
+    this.buffer[this.at++] = value;
+  }
+
+  /** UTF-8 with a 16-bit length: ids and dimension values are short. */
+  string(text: string): void {
+    // The worst case of UTF-8 is 3 bytes per UTF-16 unit.
+    this.room(2 + text.length * 3);
+    const written = this.buffer.write(text, this.at + 2, 'utf8');
+    if (written > 0xffff) throw new RangeError(`a string of ${written} bytes does not fit a task record`);
+    this.buffer.writeUInt16BE(written, this.at);
+    this.at += 2 + written;
+  }
+
+  number(value: number): void {
+    this.room(8);
+    this.buffer.writeDoubleBE(value, this.at);
+    this.at += 8;
+  }
+
+  /** A copy of what was written, sized to fit. */
+  bytes(): Buffer {
+    return Buffer.from(this.buffer.subarray(0, this.at));
+  }
+
+  /** Forgets what was written, keeping the first `keep` bytes. */
+  reset(keep = 0): void {
+    this.at = keep;
+  }
+}
+
+export class ByteReader {
+  at = 0;
+
+  constructor(private readonly buffer: Buffer) {}
+
+  get done(): boolean {
+    return this.at >= this.buffer.length;
+  }
+
+  byte(): number {
+    if (this.at >= this.buffer.length) throw new RangeError('read past the end');
+    return this.buffer[this.at++]!;
+  }
+
+  string(): string {
+    const length = this.buffer.readUInt16BE(this.at);
+    if (this.at + 2 + length > this.buffer.length) throw new RangeError('a string runs past the end');
+    const text = this.buffer.toString('utf8', this.at + 2, this.at + 2 + length);
+    this.at += 2 + length;
+    return text;
+  }
+
+  number(): number {
+    const value = this.buffer.readDoubleBE(this.at);
+    this.at += 8;
+    return value;
+  }
+}

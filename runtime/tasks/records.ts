@@ -1,0 +1,166 @@
+import { ByteReader, ByteWriter } from './bytes.js';
+
+/**
+ * The records tasks send each other through the pipeline's internal topic (decision 0051). Each is
+ * addressed to the task that owns its key (`taskOf(key)`), and many are framed into one Kafka
+ * message. The internal topic is also each task's changelog: a task's state is a pure function of
+ * the records of its partition, so restoring is re-applying them.
+ *
+ * Kinds, by the key that routes them:
+ *   request_id     B bid request (dedup, enrichment side)     Q an accepted impression's reference to its bid request
+ *   impression_id  I impression (dedup, owner of the tree)    D the dimensions of its bid request
+ *                  K an accepted click of that impression    X an accepted conversion of one of its clicks
+ *   click_id       C click (dedup, index click → impression)  W an accepted conversion of that click
+ *   conversion_id  V conversion (dedup)
+ *   (the task)     P progress of one source partition: offsets applied and invalid records counted
+ */
+
+export interface BidRecord { kind: 'B'; requestId: string; country: string; deviceType: string; arrivalMs: number }
+export interface ImpressionRecord { kind: 'I'; impressionId: string; requestId: string; campaignId: string; ts: number; priceMicros: number; arrivalMs: number }
+export interface ImpressionRefRecord { kind: 'Q'; requestId: string; impressionId: string; arrivalMs: number }
+export interface DimensionsRecord { kind: 'D'; impressionId: string; requestId: string; country: string; deviceType: string }
+export interface ClickRecord { kind: 'C'; clickId: string; impressionId: string; ts: number; arrivalMs: number }
+export interface ClickAtImpressionRecord { kind: 'K'; impressionId: string; clickId: string; ts: number; arrivalMs: number }
+export interface ConversionRecord { kind: 'V'; conversionId: string; clickId: string; ts: number; valueMicros: number; arrivalMs: number }
+export interface ConversionAtClickRecord { kind: 'W'; clickId: string; conversionId: string; ts: number; valueMicros: number; arrivalMs: number }
+export interface ConversionAtImpressionRecord { kind: 'X'; impressionId: string; clickId: string; conversionId: string; ts: number; valueMicros: number; arrivalMs: number }
+export interface ProgressRecord { kind: 'P'; source: number; partition: number; throughOffset: number; invalid: number }
+
+export type TaskRecord =
+  | BidRecord
+  | ImpressionRecord
+  | ImpressionRefRecord
+  | DimensionsRecord
+  | ClickRecord
+  | ClickAtImpressionRecord
+  | ConversionRecord
+  | ConversionAtClickRecord
+  | ConversionAtImpressionRecord
+  | ProgressRecord;
+
+/** The key whose owner a record goes to; progress records go to the task that wrote them. */
+export function routingKey(record: Exclude<TaskRecord, ProgressRecord>): string {
+  switch (record.kind) {
+    case 'B':
+    case 'Q':
+      return record.requestId;
+    case 'I':
+    case 'D':
+    case 'K':
+    case 'X':
+      return record.impressionId;
+    case 'C':
+    case 'W':
+      return record.clickId;
+    case 'V':
+      return record.conversionId;
+  }
+}
+
+const FRAME_VERSION = 1;
+
+/** Appends records to one frame (one Kafka message of the internal topic). */
+export class FrameWriter {
+  private readonly out = new ByteWriter();
+  count = 0;
+
+  constructor() {
+    this.out.byte(FRAME_VERSION);
+  }
+
+  get size(): number {
+    return this.out.at;
+  }
+
+  write(record: TaskRecord): void {
+    const out = this.out;
+    this.count++;
+    out.byte(record.kind.charCodeAt(0));
+    switch (record.kind) {
+      case 'B':
+        out.string(record.requestId), out.string(record.country), out.string(record.deviceType), out.number(record.arrivalMs);
+        return;
+      case 'I':
+        out.string(record.impressionId), out.string(record.requestId), out.string(record.campaignId);
+        out.number(record.ts), out.number(record.priceMicros), out.number(record.arrivalMs);
+        return;
+      case 'Q':
+        out.string(record.requestId), out.string(record.impressionId), out.number(record.arrivalMs);
+        return;
+      case 'D':
+        out.string(record.impressionId), out.string(record.requestId), out.string(record.country), out.string(record.deviceType);
+        return;
+      case 'C':
+        out.string(record.clickId), out.string(record.impressionId), out.number(record.ts), out.number(record.arrivalMs);
+        return;
+      case 'K':
+        out.string(record.impressionId), out.string(record.clickId), out.number(record.ts), out.number(record.arrivalMs);
+        return;
+      case 'V':
+        out.string(record.conversionId), out.string(record.clickId), out.number(record.ts), out.number(record.valueMicros), out.number(record.arrivalMs);
+        return;
+      case 'W':
+        out.string(record.clickId), out.string(record.conversionId), out.number(record.ts), out.number(record.valueMicros), out.number(record.arrivalMs);
+        return;
+      case 'X':
+        out.string(record.impressionId), out.string(record.clickId), out.string(record.conversionId);
+        out.number(record.ts), out.number(record.valueMicros), out.number(record.arrivalMs);
+        return;
+      case 'P':
+        out.number(record.source), out.number(record.partition), out.number(record.throughOffset), out.number(record.invalid);
+        return;
+    }
+  }
+
+  /** The frame so far, and an empty frame again. */
+  take(): Buffer {
+    const frame = this.out.bytes();
+    this.out.reset(1);
+    this.count = 0;
+    return frame;
+  }
+}
+
+/** Reads every record of one frame, in order. Throws on a frame it cannot read: never guesses. */
+export function readFrame(frame: Buffer, each: (record: TaskRecord) => void): void {
+  if (frame.length === 0 || frame[0] !== FRAME_VERSION) throw new RangeError(`not a task frame (version byte ${frame[0]})`);
+  const r = new ByteReader(frame);
+  r.at = 1;
+  while (!r.done) {
+    const kind = String.fromCharCode(r.byte());
+    switch (kind) {
+      case 'B':
+        each({ kind, requestId: r.string(), country: r.string(), deviceType: r.string(), arrivalMs: r.number() });
+        break;
+      case 'I':
+        each({ kind, impressionId: r.string(), requestId: r.string(), campaignId: r.string(), ts: r.number(), priceMicros: r.number(), arrivalMs: r.number() });
+        break;
+      case 'Q':
+        each({ kind, requestId: r.string(), impressionId: r.string(), arrivalMs: r.number() });
+        break;
+      case 'D':
+        each({ kind, impressionId: r.string(), requestId: r.string(), country: r.string(), deviceType: r.string() });
+        break;
+      case 'C':
+        each({ kind, clickId: r.string(), impressionId: r.string(), ts: r.number(), arrivalMs: r.number() });
+        break;
+      case 'K':
+        each({ kind, impressionId: r.string(), clickId: r.string(), ts: r.number(), arrivalMs: r.number() });
+        break;
+      case 'V':
+        each({ kind, conversionId: r.string(), clickId: r.string(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+        break;
+      case 'W':
+        each({ kind, clickId: r.string(), conversionId: r.string(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+        break;
+      case 'X':
+        each({ kind, impressionId: r.string(), clickId: r.string(), conversionId: r.string(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+        break;
+      case 'P':
+        each({ kind, source: r.number(), partition: r.number(), throughOffset: r.number(), invalid: r.number() });
+        break;
+      default:
+        throw new RangeError(`unknown task record kind '${kind}' at byte ${r.at - 1}`);
+    }
+  }
+}

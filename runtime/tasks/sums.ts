@@ -1,0 +1,75 @@
+import type { EventKind } from '../storage/layout.js';
+import type { EventContribution } from '../stages/aggregate.js';
+import { ByteReader, ByteWriter } from './bytes.js';
+
+/**
+ * One task's partial sums of one campaign-hour: count and amount per event kind × country × device
+ * type. The task keeps them in memory and writes them whole (never as increments) to the
+ * campaign-hour row, one column per task, so a rewrite of the same sums is harmless and a query
+ * adds up one cell per task (decision 0051).
+ */
+export interface SumCell {
+  kind: EventKind;
+  country: string;
+  deviceType: string;
+  count: number;
+  amount: number;
+}
+
+export class HourSums {
+  private readonly cells = new Map<string, SumCell>();
+
+  add(kind: EventKind, country: string, deviceType: string, count: number, amount: number): void {
+    const key = `${kind}${country}\u0000${deviceType}`;
+    const cell = this.cells.get(key);
+    if (!cell) {
+      this.cells.set(key, { kind, country, deviceType, count, amount });
+      return;
+    }
+    cell.count += count;
+    cell.amount += amount;
+    // A contribution moved to other dimensions leaves nothing behind.
+    if (cell.count === 0 && cell.amount === 0) this.cells.delete(key);
+  }
+
+  get size(): number {
+    return this.cells.size;
+  }
+
+  values(): IterableIterator<SumCell> {
+    return this.cells.values();
+  }
+
+  encode(out: ByteWriter = new ByteWriter(256)): Buffer {
+    out.number(this.cells.size);
+    for (const cell of this.cells.values()) {
+      out.byte(cell.kind.charCodeAt(0));
+      out.string(cell.country);
+      out.string(cell.deviceType);
+      out.number(cell.count);
+      out.number(cell.amount);
+    }
+    return out.bytes();
+  }
+
+  static read(reader: ByteReader): HourSums {
+    const sums = new HourSums();
+    const n = reader.number();
+    for (let i = 0; i < n; i++) {
+      const kind = String.fromCharCode(reader.byte()) as EventKind;
+      sums.add(kind, reader.string(), reader.string(), reader.number(), reader.number());
+    }
+    return sums;
+  }
+
+  static decode(bytes: Buffer): HourSums {
+    return HourSums.read(new ByteReader(bytes));
+  }
+}
+
+/** What the query's aggregate stage reads from the tasks' partial sums of one campaign-hour. */
+export function contributionsOf(hourIndex: number, sums: Iterable<HourSums>): EventContribution[] {
+  const events: EventContribution[] = [];
+  for (const hour of sums) for (const cell of hour.values()) events.push({ hourIndex, kind: cell.kind, amount: cell.amount, country: cell.country, deviceType: cell.deviceType, count: cell.count });
+  return events;
+}
