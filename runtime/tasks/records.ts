@@ -78,36 +78,36 @@ export class FrameWriter {
     out.byte(record.kind.charCodeAt(0));
     switch (record.kind) {
       case 'B':
-        out.string(record.requestId), out.string(record.country), out.string(record.deviceType), out.number(record.arrivalMs);
+        out.string(record.requestId); out.string(record.country); out.string(record.deviceType); out.number(record.arrivalMs);
         return;
       case 'I':
-        out.string(record.impressionId), out.string(record.requestId), out.string(record.campaignId);
-        out.number(record.ts), out.number(record.priceMicros), out.number(record.arrivalMs);
+        out.string(record.impressionId); out.string(record.requestId); out.string(record.campaignId);
+        out.number(record.ts); out.number(record.priceMicros); out.number(record.arrivalMs);
         return;
       case 'Q':
-        out.string(record.requestId), out.string(record.impressionId), out.number(record.arrivalMs);
+        out.string(record.requestId); out.string(record.impressionId); out.number(record.arrivalMs);
         return;
       case 'D':
-        out.string(record.impressionId), out.string(record.requestId), out.string(record.country), out.string(record.deviceType);
+        out.string(record.impressionId); out.string(record.requestId); out.string(record.country); out.string(record.deviceType);
         return;
       case 'C':
-        out.string(record.clickId), out.string(record.impressionId), out.number(record.ts), out.number(record.arrivalMs);
+        out.string(record.clickId); out.string(record.impressionId); out.number(record.ts); out.number(record.arrivalMs);
         return;
       case 'K':
-        out.string(record.impressionId), out.string(record.clickId), out.number(record.ts), out.number(record.arrivalMs);
+        out.string(record.impressionId); out.string(record.clickId); out.number(record.ts); out.number(record.arrivalMs);
         return;
       case 'V':
-        out.string(record.conversionId), out.string(record.clickId), out.number(record.ts), out.number(record.valueMicros), out.number(record.arrivalMs);
+        out.string(record.conversionId); out.string(record.clickId); out.number(record.ts); out.number(record.valueMicros); out.number(record.arrivalMs);
         return;
       case 'W':
-        out.string(record.clickId), out.string(record.conversionId), out.number(record.ts), out.number(record.valueMicros), out.number(record.arrivalMs);
+        out.string(record.clickId); out.string(record.conversionId); out.number(record.ts); out.number(record.valueMicros); out.number(record.arrivalMs);
         return;
       case 'X':
-        out.string(record.impressionId), out.string(record.clickId), out.string(record.conversionId);
-        out.number(record.ts), out.number(record.valueMicros), out.number(record.arrivalMs);
+        out.string(record.impressionId); out.string(record.clickId); out.string(record.conversionId);
+        out.number(record.ts); out.number(record.valueMicros); out.number(record.arrivalMs);
         return;
       case 'P':
-        out.number(record.source), out.number(record.partition), out.number(record.throughOffset), out.number(record.invalid);
+        out.number(record.source); out.number(record.partition); out.number(record.throughOffset); out.number(record.invalid);
         return;
     }
   }

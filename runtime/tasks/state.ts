@@ -273,8 +273,7 @@ export class TaskState {
     }
     if (!entry) this.clicks.set(record.clickId, (entry = { lastArrivalMs: record.arrivalMs }));
     entry.lastArrivalMs = Math.max(entry.lastArrivalMs, record.arrivalMs);
-    const { kind: _kind, ...waiting } = record;
-    (entry.waiting ??= []).push(waiting);
+    (entry.waiting ??= []).push({ clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
     this.stats.conversionsWaiting++;
   }
 
@@ -379,44 +378,44 @@ export class TaskState {
     out.byte(SNAPSHOT_VERSION);
     out.number(this.watermarkMs);
     for (const list of [this.stats.accepted, this.stats.invalid, this.stats.duplicates]) for (const n of list) out.number(n);
-    out.number(this.stats.clicksAtImpressions), out.number(this.stats.clicksAttributed), out.number(this.stats.conversionsWaiting);
-    out.number(this.stats.conversionsAtImpressions), out.number(this.stats.conversionsAttributed);
+    out.number(this.stats.clicksAtImpressions); out.number(this.stats.clicksAttributed); out.number(this.stats.conversionsWaiting);
+    out.number(this.stats.conversionsAtImpressions); out.number(this.stats.conversionsAttributed);
     out.number(this.appliedThrough.size);
-    for (const [key, through] of this.appliedThrough) out.string(key), out.number(through);
+    for (const [key, through] of this.appliedThrough) { out.string(key); out.number(through); }
     out.number(this.bids.size);
     for (const [id, e] of this.bids) {
-      out.string(id), out.number(e.lastArrivalMs);
+      out.string(id); out.number(e.lastArrivalMs);
       out.byte(e.bid ? 1 : 0);
-      if (e.bid) out.string(e.bid.country), out.string(e.bid.deviceType), out.number(e.bid.arrivalMs);
+      if (e.bid) { out.string(e.bid.country); out.string(e.bid.deviceType); out.number(e.bid.arrivalMs); }
       out.number(e.waiting?.length ?? 0);
-      for (const w of e.waiting ?? []) out.string(w.impressionId), out.number(w.arrivalMs);
+      for (const w of e.waiting ?? []) { out.string(w.impressionId); out.number(w.arrivalMs); }
     }
     out.number(this.impressions.size);
     for (const [id, e] of this.impressions) {
-      out.string(id), out.number(e.lastArrivalMs);
+      out.string(id); out.number(e.lastArrivalMs);
       const i = e.impression;
       out.byte(i ? 1 : 0);
       if (i) {
-        out.string(i.requestId), out.string(i.campaignId), out.number(i.ts), out.number(i.priceMicros), out.number(i.arrivalMs);
-        out.string(i.country), out.string(i.deviceType), out.byte(i.enriched ? 1 : 0);
+        out.string(i.requestId); out.string(i.campaignId); out.number(i.ts); out.number(i.priceMicros); out.number(i.arrivalMs);
+        out.string(i.country); out.string(i.deviceType); out.byte(i.enriched ? 1 : 0);
       }
       out.number(e.clicks?.length ?? 0);
       for (const c of e.clicks ?? []) {
-        out.string(c.clickId), out.byte((c.known ? 1 : 0) | (c.attributed ? 2 : 0)), out.number(c.ts), out.number(c.arrivalMs);
+        out.string(c.clickId); out.byte((c.known ? 1 : 0) | (c.attributed ? 2 : 0)); out.number(c.ts); out.number(c.arrivalMs);
         out.number(c.conversions?.length ?? 0);
-        for (const v of c.conversions ?? []) out.string(v.conversionId), out.number(v.ts), out.number(v.valueMicros), out.number(v.arrivalMs), out.byte(v.attributed ? 1 : 0);
+        for (const v of c.conversions ?? []) { out.string(v.conversionId); out.number(v.ts); out.number(v.valueMicros); out.number(v.arrivalMs); out.byte(v.attributed ? 1 : 0); }
       }
     }
     out.number(this.clicks.size);
     for (const [id, e] of this.clicks) {
-      out.string(id), out.number(e.lastArrivalMs);
+      out.string(id); out.number(e.lastArrivalMs);
       out.byte(e.click ? 1 : 0);
       if (e.click) out.string(e.click.impressionId);
       out.number(e.waiting?.length ?? 0);
-      for (const w of e.waiting ?? []) out.string(w.clickId), out.string(w.conversionId), out.number(w.ts), out.number(w.valueMicros), out.number(w.arrivalMs);
+      for (const w of e.waiting ?? []) { out.string(w.clickId); out.string(w.conversionId); out.number(w.ts); out.number(w.valueMicros); out.number(w.arrivalMs); }
     }
     out.number(this.conversions.size);
-    for (const [id, arrival] of this.conversions) out.string(id), out.number(arrival);
+    for (const [id, arrival] of this.conversions) { out.string(id); out.number(arrival); }
     out.number(this.sums.size);
     for (const [key, sums] of this.sums) {
       out.string(key);
