@@ -25,8 +25,14 @@ export class MemoryStore implements Store {
     const key = row.toString('hex');
     let columns = this.rows.get(key);
     if (!columns) this.rows.set(key, (columns = new Map()));
-    const timestamp = this.clock();
-    for (const cell of cells) columns.set(`${cell.family}\u0000${cell.qualifier}`, { value: Buffer.from(cell.value), timestamp });
+    const now = this.clock();
+    for (const cell of cells) {
+      const name = `${cell.family}\u0000${cell.qualifier}`;
+      const timestamp = cell.timestamp ?? now;
+      const stored = columns.get(name);
+      if (stored && stored.timestamp > timestamp) continue; // an older version than the one stored
+      columns.set(name, { value: Buffer.from(cell.value), timestamp });
+    }
   }
 
   private read(row: Buffer, columns?: ColumnRef[], prefixes?: string[], writtenSince?: number): StoreRow | undefined {

@@ -7,6 +7,11 @@ export interface StoreCell {
   family: string;
   qualifier: string;
   value: Buffer;
+  /**
+   * The cell's version (epoch ms); absent: the store's clock. A read returns the highest version,
+   * so a late write of an older version changes nothing.
+   */
+  timestamp?: number;
 }
 
 export interface StoreRowCell {

@@ -1,0 +1,351 @@
+import type { Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { RuntimeConfig, SourceName } from '../../api/runtime-config.js';
+import type { Decoders } from '../decode/index.js';
+import type { WorkerMetrics } from '../metrics.js';
+import type { InMessage, Item, RecordOf } from '../model.js';
+import { deadLetterHeaders } from '../sinks/deadletter.js';
+import type { Store } from '../storage/store.js';
+import { FrameWriter, readFrame, routingKey, type ProgressRecord, type TaskRecord } from './records.js';
+import { routeBatch, taskOf } from './route.js';
+import { BARRIER, SOURCE_INDEX, TaskState } from './state.js';
+import { lastVersionOf, putInBatches, readSnapshot, viewPuts, writeSnapshot } from './view.js';
+
+/**
+ * One task a worker owns (decision 0051): its state, its transactional producer, and the open
+ * transaction's outputs. Work on a task runs one piece at a time (`run`), in this order of life:
+ *   start   fence the previous owner (InitProducerId at the first `transaction()`), read the newest
+ *           snapshot, seek the internal partition to the snapshot's position, and commit a barrier
+ *           record into the task's own partition;
+ *   restore re-apply the internal records below the group's committed offset without sending what
+ *           they cause (the previous owner committed that already); records at or above it are
+ *           processed normally;
+ *   ready   once the barrier is read back every record committed before this owner started has
+ *           been applied: the task's source partitions are resumed;
+ *   commit  every commit interval, one transaction carries the internal records caused since the
+ *           last one, the dead letters and the offsets of every partition the task read; then the
+ *           changed partial sums go to HBase, and now and then a snapshot.
+ * Any failure of a transaction leaves the in-memory state ahead of what Kafka holds, so the task
+ * starts over from `start` with a new producer.
+ */
+
+export interface TaskSettings {
+  taskCount: number;
+  topic: string;
+  commitIntervalMs: number;
+  snapshotIntervalMs: number;
+  evictionGraceMs: number;
+}
+
+export interface TaskContext {
+  config: RuntimeConfig;
+  settings: TaskSettings;
+  kafka: Kafka;
+  store: Store;
+  decoders: Decoders;
+  log: Logger;
+  metrics: WorkerMetrics;
+  /** The group's committed offset of a partition of the internal topic (-1: none). */
+  committedOffset: (partition: number) => Promise<bigint>;
+  seek: (partition: number, offset: string) => void;
+  /**
+   * Pauses the task's source partitions and moves them back to the group's committed offsets: what
+   * an aborted transaction had read must be read again.
+   */
+  rewindSources: (task: number) => Promise<void>;
+  /** Called once the task is ready to read its source partitions. */
+  onReady: (task: number) => void;
+}
+
+/** Internal frames stay well below Kafka's 1 MiB default message limit. */
+const FRAME_LIMIT = 512 * 1024;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class TaskRunner {
+  private state: TaskState;
+  private producer: Producer | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  phase: 'starting' | 'restoring' | 'ready' = 'starting';
+  private restoreUntil = 0n;
+  /** The next offset of the internal partition to apply; lower ones are re-deliveries. */
+  private internalNext = 0n;
+  /** After a seek, batches fetched from elsewhere (before the seek took effect) are dropped. */
+  private awaitFetchFrom: string | undefined;
+  private barrier = -1;
+  private frames = new Map<number, FrameWriter>();
+  private readyFrames: { partition: number; value: Buffer }[] = [];
+  private deadLetters: Message[] = [];
+  private offsets = new Map<string, Map<number, bigint>>();
+  private pendingRecords = 0;
+  /** Per source partition, the last offset this owner routed (ahead of the state until read back). */
+  private readonly routed = new Map<string, number>();
+  private lastCommitMs = Date.now();
+  private lastSnapshotMs = Date.now();
+  private version = 0;
+  private generation = 0;
+  private viewBehind = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly task: number,
+    private readonly ctx: TaskContext,
+  ) {
+    this.state = new TaskState(ctx.config.correlation);
+  }
+
+  /** Runs `work` after everything queued before it; a failure restarts the task. */
+  run(work: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(async () => {
+      if (this.closed) return;
+      try {
+        await work();
+      } catch (error) {
+        if (this.closed) return;
+        this.ctx.log.warn({ err: error, task: this.task }, 'task failed; starting it over from its snapshot and log');
+        this.ctx.metrics.retries.inc({ source: 'task', code: String((error as { type?: string }).type ?? (error as Error).name) });
+        await this.restart();
+      }
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  get ready(): boolean {
+    return this.phase === 'ready' && !this.closed;
+  }
+
+  start(): Promise<void> {
+    this.timer = setInterval(() => void this.run(() => this.maybeCommit()), Math.max(20, Math.floor(this.ctx.settings.commitIntervalMs / 2)));
+    return this.run(() => this.open());
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.chain;
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+
+  /** SIGTERM: commit what is open, then close. */
+  async stop(): Promise<void> {
+    await this.run(() => this.commit());
+    await this.close();
+  }
+
+  private async restart(): Promise<void> {
+    const { config } = this.ctx;
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+    this.state = new TaskState(config.correlation);
+    this.resetPending();
+    this.routed.clear();
+    this.phase = 'starting';
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        await this.open();
+        return;
+      } catch (error) {
+        this.ctx.log.warn({ err: error, task: this.task, attempt }, 'task start failed; retrying');
+        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  private resetPending(): void {
+    this.frames.clear();
+    this.readyFrames = [];
+    this.deadLetters = [];
+    this.offsets.clear();
+    this.pendingRecords = 0;
+  }
+
+  private async open(): Promise<void> {
+    const { config, settings, store, kafka } = this.ctx;
+    const family = config.storage.families.aggregates;
+    this.producer = kafka.producer({ transactionalId: `${config.kafka.groupId}-task-${this.task}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await this.producer.connect();
+    // InitProducerId: from here on the previous owner can commit nothing.
+    const fence = await this.producer.transaction();
+    await this.ctx.rewindSources(this.task);
+    const snapshot = await readSnapshot(store, family, this.task);
+    this.version = Math.max(await lastVersionOf(store, this.task, family), snapshot?.head.version ?? 0);
+    this.generation = snapshot?.head.generation ?? 0;
+    this.state = new TaskState(config.correlation);
+    if (snapshot) this.state.decodeInto(snapshot.state);
+    const committed = await this.ctx.committedOffset(this.task);
+    this.restoreUntil = committed < 0n ? 0n : committed;
+    const from = snapshot?.head.position ?? '0';
+    this.internalNext = BigInt(from);
+    this.awaitFetchFrom = from;
+    this.ctx.seek(this.task, from);
+    this.barrier = Math.floor(Math.random() * 2 ** 31);
+    const frame = new FrameWriter();
+    frame.write({ kind: 'P', source: BARRIER, partition: this.barrier, throughOffset: 0, invalid: 0 });
+    await fence.send({ topic: settings.topic, acks: -1, messages: [{ partition: this.task, value: frame.take() }] });
+    await fence.commit();
+    this.phase = 'restoring';
+    this.lastCommitMs = Date.now();
+    this.lastSnapshotMs = Date.now();
+    this.ctx.log.info({ task: this.task, snapshot: snapshot ? { position: from, bytes: snapshot.head.bytes } : null, restoreUntil: String(this.restoreUntil) }, 'task started: restoring');
+  }
+
+  // ---- input ----------------------------------------------------------------------------------------
+
+  /** A batch of the task's partition of the internal topic. */
+  async internal(messages: readonly KafkaMessage[], fetchedOffset: string): Promise<void> {
+    if (this.phase === 'starting') return;
+    if (this.awaitFetchFrom !== undefined) {
+      if (fetchedOffset !== this.awaitFetchFrom) return; // fetched before the seek took effect
+      this.awaitFetchFrom = undefined;
+    }
+    const send = (record: Exclude<TaskRecord, ProgressRecord>) => this.send(record);
+    const discard = () => undefined;
+    for (const message of messages) {
+      const offset = BigInt(message.offset);
+      if (offset < this.internalNext || !message.value) continue;
+      const replay = offset < this.restoreUntil;
+      readFrame(message.value, (record) => {
+        if (record.kind === 'P' && record.source === BARRIER) {
+          if (record.partition === this.barrier && this.phase === 'restoring') this.becomeReady();
+          return;
+        }
+        this.state.apply(record, replay ? discard : send);
+      });
+      this.internalNext = offset + 1n;
+      if (!replay) this.offset(this.ctx.settings.topic, this.task, this.internalNext);
+    }
+    await this.maybeCommit();
+  }
+
+  private becomeReady(): void {
+    this.phase = 'ready';
+    // The view may lack what the previous owner committed but had not written to HBase yet.
+    for (const key of this.state.takeDirty()) this.viewBehind.add(key);
+    this.ctx.log.info({ task: this.task, liveIds: this.state.liveIds }, 'task ready');
+    this.ctx.onReady(this.task);
+  }
+
+  /** A batch of one source partition the task reads. */
+  async source(source: SourceName, topic: string, partition: number, messages: readonly KafkaMessage[]): Promise<void> {
+    if (!this.ready || messages.length === 0) return;
+    const { metrics, decoders, settings } = this.ctx;
+    const inMessages: InMessage[] = messages.map((m) => ({ partition, offset: m.offset, timestamp: m.timestamp, value: m.value }));
+    const decode = decoders[source] as (messages: readonly InMessage[], nowMs: number) => Promise<Item<RecordOf[SourceName]>[]>;
+    const items = await decode(inMessages, Date.now());
+    const key = `${SOURCE_INDEX[source]}:${partition}`;
+    const skip = Math.max(this.state.appliedThrough.get(key) ?? -1, this.routed.get(key) ?? -1);
+    const lastOffset = Number(messages[messages.length - 1]!.offset);
+    const routed = routeBatch(source, partition, items, lastOffset, skip < 0 ? undefined : skip, settings.taskCount);
+    for (const { task, record } of routed.records) this.write(task, record);
+    for (const item of routed.invalid) {
+      this.deadLetters.push({ key: `${topic}/${item.ref.partition}/${item.ref.offset}`, value: item.raw, headers: deadLetterHeaders(source, topic, item) });
+    }
+    if (lastOffset > skip) this.write(this.task, routed.progress);
+    this.routed.set(key, Math.max(skip, lastOffset));
+    this.offset(topic, partition, BigInt(lastOffset) + 1n);
+    metrics.records.inc({ source, outcome: 'in' }, items.length);
+    metrics.records.inc({ source, outcome: 'invalid' }, routed.invalid.length);
+    await this.maybeCommit();
+  }
+
+  private send(record: Exclude<TaskRecord, ProgressRecord>): void {
+    this.write(taskOf(routingKey(record), this.ctx.settings.taskCount), record);
+  }
+
+  private write(partition: number, record: TaskRecord): void {
+    let frame = this.frames.get(partition);
+    if (!frame) this.frames.set(partition, (frame = new FrameWriter()));
+    frame.write(record);
+    this.pendingRecords++;
+    if (frame.size >= FRAME_LIMIT) this.readyFrames.push({ partition, value: frame.take() });
+  }
+
+  private offset(topic: string, partition: number, next: bigint): void {
+    let partitions = this.offsets.get(topic);
+    if (!partitions) this.offsets.set(topic, (partitions = new Map()));
+    partitions.set(partition, next);
+  }
+
+  // ---- output ---------------------------------------------------------------------------------------
+
+  async maybeCommit(): Promise<void> {
+    if (this.phase === 'starting') return;
+    const due = Date.now() - this.lastCommitMs >= this.ctx.settings.commitIntervalMs;
+    if (due || this.readyFrames.length >= 8) await this.commit();
+  }
+
+  private async commit(): Promise<void> {
+    if (this.phase === 'starting' || !this.producer) return;
+    this.lastCommitMs = Date.now();
+    const { config, settings, store, metrics } = this.ctx;
+    const hasWork = this.pendingRecords > 0 || this.deadLetters.length > 0 || this.offsets.size > 0;
+    if (hasWork) {
+      for (const [partition, frame] of this.frames) if (frame.count > 0) this.readyFrames.push({ partition, value: frame.take() });
+      // The view's version is taken before the commit: an owner that starts after it sees a higher one.
+      this.version = Math.max(Date.now(), this.version + 1);
+      const txn = await this.producer.transaction();
+      try {
+        const topicMessages = [];
+        if (this.readyFrames.length) topicMessages.push({ topic: settings.topic, messages: this.readyFrames.map(({ partition, value }) => ({ partition, value })) });
+        if (this.deadLetters.length) topicMessages.push({ topic: config.deadLetterTopic, messages: this.deadLetters });
+        if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1 });
+        if (this.offsets.size) await sendOffsets(txn, config.kafka.groupId, [...this.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
+        await txn.commit();
+      } catch (error) {
+        await txn.abort().catch(() => undefined);
+        throw error;
+      }
+      this.resetPending();
+    }
+    for (const key of this.state.takeDirty()) this.viewBehind.add(key);
+    if (this.phase !== 'ready' || (this.viewBehind.size === 0 && !hasWork)) return;
+    const timer = metrics.hbaseSeconds.startTimer({ source: 'task' });
+    try {
+      await putInBatches(store, viewPuts(this.task, this.state, this.viewBehind, this.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates }));
+      this.viewBehind.clear();
+    } catch (error) {
+      // Kafka holds the state; the view catches up at a later commit.
+      metrics.retries.inc({ source: 'task', code: String((error as { code?: string }).code ?? (error as Error).name) });
+      this.ctx.log.warn({ err: error, task: this.task }, 'writing the view to HBase failed; retrying at the next commit');
+      return;
+    } finally {
+      timer();
+    }
+    this.state.evict(settings.evictionGraceMs);
+    if (Date.now() - this.lastSnapshotMs >= settings.snapshotIntervalMs) await this.snapshot();
+  }
+
+  private async snapshot(): Promise<void> {
+    const { config, store } = this.ctx;
+    this.lastSnapshotMs = Date.now();
+    const bytes = this.state.encode();
+    try {
+      await writeSnapshot(store, config.storage.families.aggregates, this.task, bytes, { generation: ++this.generation, position: String(this.internalNext), version: this.version });
+      this.ctx.log.debug({ task: this.task, bytes: bytes.length, liveIds: this.state.liveIds }, 'snapshot written');
+    } catch (error) {
+      this.ctx.log.warn({ err: error, task: this.task }, 'writing a snapshot failed; the next one will try again');
+    }
+  }
+
+  /** Bytes of state per live id, from the encoded snapshot (for the bench and the metrics). */
+  stateFootprint(): { liveIds: number; bytes: number } {
+    return { liveIds: this.state.liveIds, bytes: this.state.encode().length };
+  }
+}
+
+/**
+ * `sendOffsets`, repeated while the group coordinator answers NOT_COORDINATOR: kafkajs 2.2.4 means
+ * to retry that itself but looks for another name of the error (see runtime/kafka/transactions.test.ts).
+ */
+async function sendOffsets(txn: Transaction, consumerGroupId: string, topics: { topic: string; partitions: { partition: number; offset: string }[] }[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await txn.sendOffsets({ consumerGroupId, topics });
+      return;
+    } catch (error) {
+      if ((error as { type?: string }).type !== 'NOT_COORDINATOR_FOR_GROUP' || attempt >= 20) throw error;
+      await sleep(100 * Math.min(attempt + 1, 10));
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import { hourKey, parseHourRow, STATS_PREFIX } from '../storage/layout.js';
+import { prefixEnd } from '../storage/keys.js';
+import { cellValue, type Store, type StorePut } from '../storage/store.js';
+import type { TaskState, TaskStats } from './state.js';
+import { HourSums } from './sums.js';
+
+/**
+ * HBase as the tasks' queryable view (decision 0051). Everything here is written whole, with a
+ * version (the cell timestamp) taken before the Kafka commit it belongs to, so a rewrite is
+ * harmless and an old owner's late write loses to the new owner's:
+ *   campaign-hour row (`hourKey`)        column `p<task>`: the task's partial sums of that hour
+ *   [0x00] 'S' 'K' u16 task               column `s`: the task's lifetime counters
+ *   [0x00] 'T' u16 task slot 'h'          a snapshot's head: generation, chunk count, position
+ *   [0x00] 'T' u16 task slot 'c' u32 i    its chunks (8-byte generation, then bytes)
+ * Snapshots alternate between two slots, so a crash while writing one leaves the other whole.
+ */
+
+export interface ViewSettings {
+  saltBuckets: number;
+  family: string;
+}
+
+export const SUMS_PREFIX = 'p';
+const STATS_QUALIFIER = 's';
+const SNAPSHOT_PREFIX = Buffer.from([0x00, 0x54]); // 0x00 'T'
+const TASK_STATS_PREFIX = Buffer.concat([STATS_PREFIX, Buffer.from('K')]);
+/** Below HBase's 10 MiB cell limit, and small enough for one put request each. */
+export const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
+
+const u16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+export function taskStatsRow(task: number): Buffer {
+  return Buffer.concat([TASK_STATS_PREFIX, u16(task)]);
+}
+function snapshotHeadRow(task: number, slot: number): Buffer {
+  return Buffer.concat([SNAPSHOT_PREFIX, u16(task), Buffer.from([slot]), Buffer.from('h')]);
+}
+function snapshotChunkRow(task: number, slot: number, index: number): Buffer {
+  const i = Buffer.alloc(4);
+  i.writeUInt32BE(index);
+  return Buffer.concat([SNAPSHOT_PREFIX, u16(task), Buffer.from([slot]), Buffer.from('c'), i]);
+}
+
+export function encodeStats(stats: TaskStats): Buffer {
+  return Buffer.from(JSON.stringify(stats));
+}
+
+export function decodeStats(bytes: Buffer): TaskStats {
+  return JSON.parse(bytes.toString('utf8')) as TaskStats;
+}
+
+/** The puts that bring the view up to the state for the given campaign-hours (and the task's stats). */
+export function viewPuts(task: number, state: TaskState, dirty: Iterable<string>, version: number, settings: ViewSettings): StorePut[] {
+  const puts: StorePut[] = [];
+  const qualifier = `${SUMS_PREFIX}${task}`;
+  for (const key of dirty) {
+    const sums = state.sums.get(key);
+    if (!sums) continue;
+    const at = key.lastIndexOf('\u0000');
+    const row = hourKey(key.slice(0, at), Number(key.slice(at + 1)), settings.saltBuckets);
+    puts.push({ row, cells: [{ family: settings.family, qualifier, value: sums.encode(), timestamp: version }] });
+  }
+  puts.push({ row: taskStatsRow(task), cells: [{ family: settings.family, qualifier: STATS_QUALIFIER, value: encodeStats(state.stats), timestamp: version }] });
+  return puts;
+}
+
+/** Writes puts in requests of bounded size (a restore may rewrite every campaign-hour a task has). */
+export async function putInBatches(store: Store, puts: readonly StorePut[], perRequest = 2000): Promise<void> {
+  for (let at = 0; at < puts.length; at += perRequest) await store.putMany(puts.slice(at, at + perRequest));
+}
+
+/** Every task's counters, in one short scan. */
+export async function readTaskStats(store: Store, family: string): Promise<TaskStats[]> {
+  const stats: TaskStats[] = [];
+  for await (const row of store.scan({ startRow: TASK_STATS_PREFIX, stopRow: prefixEnd(TASK_STATS_PREFIX), columns: [{ family, qualifier: STATS_QUALIFIER }] })) {
+    const value = cellValue(row, family, STATS_QUALIFIER);
+    if (value) stats.push(decodeStats(value));
+  }
+  return stats;
+}
+
+/** The highest version a task has written to its stats row (a new owner's versions must be above it). */
+export async function lastVersionOf(store: Store, task: number, family: string): Promise<number> {
+  const [row] = await store.getMany([{ row: taskStatsRow(task), columns: [{ family, qualifier: STATS_QUALIFIER }] }]);
+  return row?.cells[0]?.timestamp ?? 0;
+}
+
+export interface SnapshotHead {
+  generation: number;
+  chunks: number;
+  bytes: number;
+  /** The next offset of the task's internal partition that the state has not applied. */
+  position: string;
+  version: number;
+}
+
+/** Writes a snapshot into the slot its generation selects: chunks first, the head last. */
+export async function writeSnapshot(store: Store, family: string, task: number, state: Buffer, head: Omit<SnapshotHead, 'chunks' | 'bytes'>): Promise<void> {
+  const slot = head.generation % 2;
+  const generation = Buffer.alloc(8);
+  generation.writeDoubleBE(head.generation);
+  const puts: StorePut[] = [];
+  let chunks = 0;
+  for (let at = 0; at < state.length || chunks === 0; at += SNAPSHOT_CHUNK_BYTES) {
+    puts.push({ row: snapshotChunkRow(task, slot, chunks), cells: [{ family, qualifier: 'v', value: Buffer.concat([generation, state.subarray(at, at + SNAPSHOT_CHUNK_BYTES)]), timestamp: head.version }] });
+    chunks++;
+  }
+  for (const put of puts) await store.putMany([put]);
+  const full: SnapshotHead = { ...head, chunks, bytes: state.length };
+  await store.putMany([{ row: snapshotHeadRow(task, slot), cells: [{ family, qualifier: 'h', value: Buffer.from(JSON.stringify(full)), timestamp: head.version }] }]);
+}
+
+/** The newest whole snapshot of a task (a slot whose chunks all carry its head's generation), if any. */
+export async function readSnapshot(store: Store, family: string, task: number): Promise<{ head: SnapshotHead; state: Buffer } | undefined> {
+  const heads = (await store.getMany([0, 1].map((slot) => ({ row: snapshotHeadRow(task, slot), columns: [{ family, qualifier: 'h' }] }))))
+    .map((row) => cellValue(row, family, 'h'))
+    .flatMap((value) => (value ? [JSON.parse(value.toString('utf8')) as SnapshotHead] : []))
+    .sort((a, b) => b.generation - a.generation);
+  for (const head of heads) {
+    const slot = head.generation % 2;
+    const rows = await store.getMany(Array.from({ length: head.chunks }, (_, i) => ({ row: snapshotChunkRow(task, slot, i), columns: [{ family, qualifier: 'v' }] })));
+    const parts = rows.map((row) => cellValue(row, family, 'v'));
+    if (parts.some((part) => !part || part.readDoubleBE(0) !== head.generation)) continue;
+    const state = Buffer.concat(parts.map((part) => part!.subarray(8)));
+    if (state.length === head.bytes) return { head, state };
+  }
+  return undefined;
+}
+
+/** Reads a campaign's partial sums over an hour range: per hour, every task's cell. */
+export async function readCampaignSums(store: Store, settings: ViewSettings, campaignId: string, firstHour: number, endHour: number): Promise<{ hourIndex: number; sums: HourSums[] }[]> {
+  const hours: { hourIndex: number; sums: HourSums[] }[] = [];
+  if (endHour <= firstHour) return hours;
+  for await (const row of store.scan({ startRow: hourKey(campaignId, firstHour, settings.saltBuckets), stopRow: hourKey(campaignId, endHour, settings.saltBuckets), columns: [{ family: settings.family }] })) {
+    const parsed = parseHourRow(row.row);
+    if (parsed.campaignId !== campaignId) continue;
+    const sums: HourSums[] = [];
+    for (const cell of row.cells) if (cell.qualifier[0] === SUMS_PREFIX.charCodeAt(0)) sums.push(HourSums.decode(cell.value));
+    hours.push({ hourIndex: parsed.hourIndex, sums });
+  }
+  return hours;
+}
