@@ -29,6 +29,12 @@ export interface RuntimeConfig {
     families: { aggregates: string; state: string; dedup: string };
   };
   batchSize: number;
+  /**
+   * Task-owned state (decision 0051): the fixed task count, the internal topic (one partition per
+   * task) that carries records between tasks and is each task's changelog, and how often a task
+   * commits its transaction and snapshots its state.
+   */
+  tasks: { count: number; topic: string; commitIntervalMs: number; snapshotIntervalMs: number; evictionGraceMs: number };
   http: { port: number };
 }
 

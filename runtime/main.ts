@@ -5,9 +5,8 @@ import { loadConfig, millisFromEnv } from './config.js';
 import { DEFAULT_PARTITION_CONCURRENCY, kafkaClient } from './kafka.js';
 import { WorkerMetrics } from './metrics.js';
 import { createHttpServer } from './query/http.js';
-import { DEFAULT_ROLLUP_POLICY } from './sinks/rollup.js';
 import { HBaseStore } from './storage/hbase-store.js';
-import { Worker } from './worker.js';
+import { TaskEngine } from './tasks/engine.js';
 
 // Wiring only: `node dist/runtime/main.js --config /etc/adpipe/pipeline.json`.
 const { values } = parseArgs({ options: { config: { type: 'string', default: '/etc/adpipe/pipeline.json' }, port: { type: 'string' } } });
@@ -21,7 +20,10 @@ const pipelineLog = log.child({ pipeline: `${config.pipeline.namespace}/${config
 const hbase = new HBaseClient({ zookeeperQuorum: config.hbase.zookeeperQuorum, znodeParent: config.hbase.znodeParent });
 const store = new HBaseStore(hbase, config.hbase.table);
 const metrics = new WorkerMetrics();
-const worker = new Worker({
+// Commit and snapshot intervals may be tightened for tests and benchmarks.
+config.tasks.commitIntervalMs = millisFromEnv('ADPIPE_TASK_COMMIT_INTERVAL_MS', config.tasks.commitIntervalMs, 1);
+config.tasks.snapshotIntervalMs = millisFromEnv('ADPIPE_TASK_SNAPSHOT_INTERVAL_MS', config.tasks.snapshotIntervalMs, 1);
+const worker = new TaskEngine({
   config,
   kafka: kafkaClient(config.kafka, pipelineLog),
   store,
@@ -29,11 +31,6 @@ const worker = new Worker({
   metrics,
   partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
-  rollups: {
-    marginMs: millisFromEnv('ADPIPE_ROLLUP_MARGIN_MS', DEFAULT_ROLLUP_POLICY.marginMs),
-    afterHourMs: millisFromEnv('ADPIPE_ROLLUP_AFTER_HOUR_MS', DEFAULT_ROLLUP_POLICY.afterHourMs),
-    intervalMs: millisFromEnv('ADPIPE_ROLLUP_INTERVAL_MS', DEFAULT_ROLLUP_POLICY.intervalMs, 1),
-  },
 });
 const server = createHttpServer({
   store,

@@ -22,6 +22,10 @@ export const DEFAULTS = {
   image: 'adpipe:0.1.0',
   replicas: 1,
   batchSize: 5000,
+  /** Tasks per pipeline: fixed for its life (state is owned per task), decision 0051. */
+  tasks: 6,
+  taskCommitInterval: '200ms',
+  taskSnapshotInterval: '60s',
   znodeParent: '/hbase',
   deletionPolicy: 'Retain',
   csvDelimiter: ',',

@@ -52,6 +52,11 @@ export function tableNameOf(pipeline: AdPipeline): string {
   return pipeline.spec.storage?.table ?? defaultTableName(namespaceOf(pipeline), pipeline.metadata.name);
 }
 
+/** The internal topic of the pipeline's tasks (decision 0051): never a user's topic, so named like the group. */
+export function tasksTopicOf(pipeline: AdPipeline): string {
+  return `adpipe.${namespaceOf(pipeline)}.${pipeline.metadata.name}.tasks`;
+}
+
 export function deadLetterTopicOf(pipeline: AdPipeline): string {
   return pipeline.spec.deadLetter?.topic ?? `${pipeline.metadata.name}-dlq`;
 }

@@ -2,7 +2,7 @@ import { parseDuration } from '../../api/duration.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import type { CsvConfig, RuntimeConfig } from '../../api/runtime-config.js';
 import { DEFAULTS } from './defaults.js';
-import { consumerGroupId, deadLetterTopicOf, HTTP_PORT, namespaceOf, tableNameOf } from './names.js';
+import { consumerGroupId, deadLetterTopicOf, HTTP_PORT, namespaceOf, tableNameOf, tasksTopicOf } from './names.js';
 
 /** Column families; short names because HBase stores the family name in every cell. */
 export const FAMILIES = { aggregates: 'a', state: 's', dedup: 'd' } as const;
@@ -75,6 +75,13 @@ export function renderRuntimeConfig(pipeline: AdPipeline): RuntimeConfig {
       families: { ...FAMILIES },
     },
     batchSize: spec.workers?.batchSize ?? DEFAULTS.batchSize,
+    tasks: {
+      count: DEFAULTS.tasks,
+      topic: tasksTopicOf(pipeline),
+      commitIntervalMs: parseDuration(DEFAULTS.taskCommitInterval),
+      snapshotIntervalMs: parseDuration(DEFAULTS.taskSnapshotInterval),
+      evictionGraceMs: 3_600_000,
+    },
     http: { port: HTTP_PORT },
   };
 }

@@ -2,12 +2,12 @@ import { parseDuration } from '../../api/duration.js';
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import { DEFAULTS } from './defaults.js';
-import { deadLetterTopicOf } from './names.js';
+import { deadLetterTopicOf, tasksTopicOf } from './names.js';
 
 /** A Kafka topic as the pipeline wants it: plain data, compared with what Kafka reports. */
 export interface DesiredTopic {
   name: string;
-  role: SourceName | 'deadLetter';
+  role: SourceName | 'deadLetter' | 'tasks';
   partitions: number;
   replicationFactor: number;
   /** Topic-level configs the operator owns; any other dynamic override is drift too. */
@@ -33,6 +33,15 @@ export function desiredTopics(pipeline: AdPipeline): DesiredTopic[] {
     partitions: spec.deadLetter?.partitions ?? DEFAULTS.deadLetterPartitions,
     replicationFactor: spec.deadLetter?.replicationFactor ?? DEFAULTS.replicationFactor,
     configs: { 'cleanup.policy': 'delete', 'retention.ms': String(parseDuration(spec.retention?.deadLetter ?? DEFAULTS.deadLetter)) },
+  });
+  // One partition per task; it is the tasks' changelog too, so it keeps what the snapshots have not
+  // covered yet for as long as raw events are kept.
+  topics.push({
+    name: tasksTopicOf(pipeline),
+    role: 'tasks',
+    partitions: DEFAULTS.tasks,
+    replicationFactor: spec.deadLetter?.replicationFactor ?? DEFAULTS.replicationFactor,
+    configs: { 'cleanup.policy': 'delete', 'retention.ms': rawRetention },
   });
   return topics;
 }

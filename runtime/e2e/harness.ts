@@ -48,17 +48,23 @@ export function ensureBuilt(): void {
   if (!fs.existsSync(main)) throw new Error('dist/runtime/main.js is missing after the build; run npm run build');
 }
 
-export async function createPipeline(endpoints: Endpoints, name: string, options: { partitions?: number; saltBuckets?: number; batchSize?: number } = {}): Promise<TestPipeline> {
+export async function createPipeline(endpoints: Endpoints, name: string, options: { partitions?: number; saltBuckets?: number; batchSize?: number; tasks?: number } = {}): Promise<TestPipeline> {
   const partitions = options.partitions ?? 3;
   const saltBuckets = options.saltBuckets ?? 4;
   const topics = Object.fromEntries(SOURCE_NAMES.map((source) => [source, `${name}-${source}`])) as Record<SourceName, string>;
   const deadLetterTopic = `${name}-dlq`;
+  const tasksTopic = `${name}-tasks`;
+  const taskCount = options.tasks ?? partitions;
   const kafka = new Kafka({ clientId: 'adpipe-runtime-test', brokers: [endpoints.bootstrap], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [...SOURCE_NAMES.map((source) => ({ topic: topics[source], numPartitions: partitions, replicationFactor: 1 })), { topic: deadLetterTopic, numPartitions: 1, replicationFactor: 1 }],
+    topics: [
+      ...SOURCE_NAMES.map((source) => ({ topic: topics[source], numPartitions: partitions, replicationFactor: 1 })),
+      { topic: deadLetterTopic, numPartitions: 1, replicationFactor: 1 },
+      { topic: tasksTopic, numPartitions: taskCount, replicationFactor: 1 },
+    ],
   });
   await admin.disconnect();
   const table = name.replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -82,6 +88,7 @@ export async function createPipeline(endpoints: Endpoints, name: string, options
     correlation: { attributionWindowMs: 86_400_000, conversionWindowMs: 7 * 86_400_000, latenessMs: 86_400_000 },
     storage: { saltBuckets, aggregatesTtlSeconds: 31_536_000, families: { ...DEFAULT_FAMILIES } },
     batchSize: options.batchSize ?? 500,
+    tasks: { count: taskCount, topic: tasksTopic, commitIntervalMs: 200, snapshotIntervalMs: 5000, evictionGraceMs: 3_600_000 },
     http: { port: 0 },
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
@@ -94,7 +101,7 @@ export async function dropPipeline(endpoints: Endpoints, pipeline: TestPipeline)
   const kafka = new Kafka({ clientId: 'adpipe-runtime-test', brokers: [endpoints.bootstrap], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect().catch(() => undefined);
-  await admin.deleteTopics({ topics: [...SOURCE_NAMES.map((s) => pipeline.config.sources[s].topic), pipeline.config.deadLetterTopic] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [...SOURCE_NAMES.map((s) => pipeline.config.sources[s].topic), pipeline.config.deadLetterTopic, pipeline.config.tasks.topic] }).catch(() => undefined);
   await admin.disconnect().catch(() => undefined);
   const hbase = new HBaseClient({ zookeeperQuorum: endpoints.zookeeperQuorum, operationTimeoutMs: 20_000 });
   await hbase.admin.deleteTable(pipeline.config.hbase.table, { ifExists: true }).catch(() => undefined);

@@ -161,6 +161,7 @@ export class TaskEngine {
     const { config } = this.options;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const last = batch.messages[batch.messages.length - 1]!.offset;
+    this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
     if (batch.topic === config.tasks.topic) {
       const runner = this.runners.get(batch.partition);
       if (!runner) return;

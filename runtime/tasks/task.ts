@@ -1,6 +1,6 @@
 import type { Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { RuntimeConfig, SourceName } from '../../api/runtime-config.js';
+import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../../api/runtime-config.js';
 import type { Decoders } from '../decode/index.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { InMessage, Item, RecordOf } from '../model.js';
@@ -201,6 +201,7 @@ export class TaskRunner {
     }
     const send = (record: Exclude<TaskRecord, ProgressRecord>) => this.send(record);
     const discard = () => undefined;
+    const before = { accepted: [...this.state.stats.accepted], duplicates: [...this.state.stats.duplicates] };
     for (const message of messages) {
       const offset = BigInt(message.offset);
       if (offset < this.internalNext || !message.value) continue;
@@ -215,6 +216,10 @@ export class TaskRunner {
       this.internalNext = offset + 1n;
       if (!replay) this.offset(this.ctx.settings.topic, this.task, this.internalNext);
     }
+    SOURCE_NAMES.forEach((source, i) => {
+      this.ctx.metrics.records.inc({ source, outcome: 'accepted' }, this.state.stats.accepted[i]! - before.accepted[i]!);
+      this.ctx.metrics.records.inc({ source, outcome: 'duplicate' }, this.state.stats.duplicates[i]! - before.duplicates[i]!);
+    });
     await this.maybeCommit();
   }
 
