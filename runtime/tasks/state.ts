@@ -1,6 +1,6 @@
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
-import type { CorrelationRules } from '../stages/correlate.js';
-import { UNKNOWN } from '../stages/enrich.js';
+/** The dimension value of an impression without a matching bid request (contract §2.3). */
+export const UNKNOWN = 'unknown';
 import { HOUR_MS, type EventKind } from '../storage/layout.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { HourSums } from './sums.js';
@@ -29,6 +29,13 @@ import type {
  * and their conversions, with the dimensions of its bid request, so a late bid request or a late
  * impression moves contributions within one task.
  */
+
+/** Contract §2.4's windows, and how far apart (Kafka arrival time) two partners may arrive and still join. */
+export interface CorrelationRules {
+  attributionWindowMs: number;
+  conversionWindowMs: number;
+  latenessMs: number;
+}
 
 export type Send = (record: Exclude<TaskRecord, ProgressRecord>) => void;
 
