@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { eventually, kafka, stack, uniqueName } from '../../e2e/support/stack-clients.js';
+import { createTopicsReady } from './test-support.js';
 import { TASK_ASSIGNER_NAME, taskAssigner, tasksOf } from './assigner.js';
 
 // The task assigner in a real consumer group on the shared stack's Kafka: kafkajs consumers (two,
@@ -17,7 +18,7 @@ const consumers: Consumer[] = [];
 beforeAll(async () => {
   admin = client.admin();
   await admin.connect();
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: TASKS, replicationFactor: 1 })), waitForLeaders: true });
+  await createTopicsReady(admin, topics.map((topic) => ({ topic, numPartitions: TASKS })));
 }, 30_000);
 
 afterAll(async () => {
