@@ -81,13 +81,13 @@ describe('the example pipeline', () => {
     const status = await waitForCondition(namespace, name, 'WorkersReady', 'False', 'WorkersProgressing');
     expect(status.metadata.finalizers).toContain('adpipe.io/cleanup');
     expect(condition(status, 'Ready')).toMatchObject({ status: 'False', observedGeneration: 1 });
-    expect(status.status).toMatchObject({ observedGeneration: 1, topicsSummary: '5/5', table: `adpipe_${namespace}_${name}`, workers: { replicas: 2, readyReplicas: 0, summary: '0/2' } });
-    expect(status.status!.topics).toHaveLength(5);
+    expect(status.status).toMatchObject({ observedGeneration: 1, topicsSummary: '6/6', table: `adpipe_${namespace}_${name}`, workers: { replicas: 2, readyReplicas: 0, summary: '0/2' } });
+    expect(status.status!.topics).toHaveLength(6);
     for (const c of status.status!.conditions!) expect(c.reason).toMatch(/^[A-Z][A-Za-z]+$/);
 
     const table = await kubectl('get', 'adp', name, '-n', namespace);
     expect(table.split('\n')[0]).toMatch(/^NAME\s+READY\s+WORKERS\s+TOPICS\s+TABLE\s+AGE$/);
-    expect(table.split('\n')[1]).toMatch(new RegExp(`^${name}\\s+False\\s+0/2\\s+5/5\\s+adpipe_${namespace}_${name}\\s+\\d+s$`));
+    expect(table.split('\n')[1]).toMatch(new RegExp(`^${name}\\s+False\\s+0/2\\s+6/6\\s+adpipe_${namespace}_${name}\\s+\\d+s$`));
 
     const events = JSON.parse(await kubectl('get', 'events.events.k8s.io', '-n', namespace, '--field-selector', `regarding.name=${name}`, '-o', 'json')) as { items: Array<{ reason: string; reportingController: string }> };
     expect(events.items.map((e) => e.reason)).toEqual(expect.arrayContaining(['TopicCreated', 'WorkersCreated']));

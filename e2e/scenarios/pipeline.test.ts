@@ -98,7 +98,7 @@ test('changing retention updates the topics and the table TTL', async () => {
 test('kubectl get and describe show readiness, workers, topics, table, conditions and events', () => {
   const get = run.kubectl(['get', 'adp', NAME, '-n', run.namespace, '-o', 'wide']);
   expect(get).toMatch(/NAME\s+READY\s+REASON\s+WORKERS\s+TOPICS\s+TABLE\s+AGE/);
-  expect(get).toMatch(new RegExp(`${NAME}\\s+True\\s+Ready\\s+3/3\\s+5/5\\s+adpipe_`));
+  expect(get).toMatch(new RegExp(`${NAME}\\s+True\\s+Ready\\s+3/3\\s+6/6\\s+adpipe_`));
   const describe = run.kubectl(['describe', 'adp', NAME, '-n', run.namespace]);
   for (const type of ['Ready', 'TopicsReady', 'StorageReady', 'WorkersReady', 'Reconciling', 'Stalled']) expect(describe).toContain(type);
   expect(describe).toMatch(/TopicCreated|TableCreated|WorkersCreated/);

@@ -39,7 +39,7 @@ test('default table names keep namespace and name apart and use only HBase chara
   expect(consumerGroupId({ ...pipeline, metadata: { name: 'p', namespace: 'x' } })).toBe('adpipe.x.p');
 });
 
-test('topics: four sources and the dead-letter topic with retention in ms', () => {
+test('topics: four sources, the dead-letter topic and the tasks\' internal topic, with retention in ms', () => {
   const topics = desiredTopics(pipeline);
   expect(topics.map((t) => [t.name, t.partitions, t.configs['retention.ms']])).toEqual([
     ['bid-requests', 6, '604800000'],
@@ -47,6 +47,7 @@ test('topics: four sources and the dead-letter topic with retention in ms', () =
     ['ad-clicks', 6, '604800000'],
     ['ad-conversions', 6, '604800000'],
     ['demo-dlq', 1, '1209600000'],
+    [`adpipe.${pipeline.metadata.namespace ?? 'default'}.demo.tasks`, 6, '604800000'],
   ]);
 });
 

@@ -290,13 +290,17 @@ export class TaskRunner {
       // The view's version is taken before the commit: an owner that starts after it sees a higher one.
       this.version = Math.max(Date.now(), this.version + 1);
       const txn = await this.producer.transaction();
+      crashPoint('before-send');
       try {
         const topicMessages = [];
         if (this.readyFrames.length) topicMessages.push({ topic: settings.topic, messages: this.readyFrames.map(({ partition, value }) => ({ partition, value })) });
         if (this.deadLetters.length) topicMessages.push({ topic: config.deadLetterTopic, messages: this.deadLetters });
         if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1 });
+        crashPoint('after-send');
         if (this.offsets.size) await sendOffsets(txn, config.kafka.groupId, [...this.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
+        crashPoint('after-offsets');
         await txn.commit();
+        crashPoint('after-commit');
       } catch (error) {
         await txn.abort().catch(() => undefined);
         throw error;
@@ -309,6 +313,7 @@ export class TaskRunner {
     try {
       await putInBatches(store, viewPuts(this.task, this.state, this.viewBehind, this.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates }));
       this.viewBehind.clear();
+      crashPoint('after-view');
     } catch (error) {
       // Kafka holds the state; the view catches up at a later commit.
       metrics.retries.inc({ source: 'task', code: String((error as { code?: string }).code ?? (error as Error).name) });
@@ -337,6 +342,17 @@ export class TaskRunner {
   stateFootprint(): { liveIds: number; bytes: number } {
     return { liveIds: this.state.liveIds, bytes: this.state.encode().length };
   }
+}
+
+/**
+ * Test hook for `kill -9` at each step of a commit: `ADPIPE_TASK_CRASH_AT=<step>:<n>` kills the
+ * process the n-th time any task reaches that step. Unset in production.
+ */
+const CRASH_AT = /^([a-z-]+):(\d+)$/.exec(process.env.ADPIPE_TASK_CRASH_AT ?? '');
+let crashCountdown = CRASH_AT ? Number(CRASH_AT[2]) : 0;
+function crashPoint(step: 'before-send' | 'after-send' | 'after-offsets' | 'after-commit' | 'after-view'): void {
+  if (!CRASH_AT || CRASH_AT[1] !== step || --crashCountdown > 0) return;
+  process.kill(process.pid, 'SIGKILL');
 }
 
 /**
