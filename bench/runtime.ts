@@ -156,11 +156,14 @@ try {
   for (;;) {
     await new Promise((r) => setTimeout(r, 1000));
     if (worker.child.exitCode !== null) throw new Error(`worker exited: ${worker.output()}`);
+    // The finish line: every source offset committed and every result in HBase, i.e. the stats the
+    // query API reads equal the ground truth (tasks exchange records after the sources' offsets move).
     const done = await committedMessages(admin, pipeline);
-    if (done >= totalMessages) break;
+    const now = await getJson<unknown>(worker.port, '/v1/pipeline/stats').catch(() => undefined);
+    if (done >= totalMessages && JSON.stringify(now) === JSON.stringify(set.expected.stats)) break;
     if (Date.now() - last > 15_000) {
       last = Date.now();
-      say(`  pipeline: ${fmt(done)} / ${fmt(totalMessages)} committed after ${((Date.now() - t) / 1000).toFixed(0)} s`);
+      say(`  pipeline: ${fmt(done)} / ${fmt(totalMessages)} source offsets committed after ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   }
   const pipelineMs = Date.now() - t;
@@ -169,30 +172,34 @@ try {
   say(`pipeline end to end (decode, validate, dedup, enrich, correlate, store, commit): ${fmt(pipelineRate)} msg/s (${(pipelineMs / 1000).toFixed(1)} s incl. start-up)`);
   const cpuPerMessage = (key: keyof typeof cpuBefore) => Math.round(((cpuAfter[key] - cpuBefore[key]) / totalMessages) * 1e7) / 10;
   const cpu = { worker_cpu_us_per_msg: cpuPerMessage('worker'), hbase_cpu_us_per_msg: cpuPerMessage('hbase'), kafka_cpu_us_per_msg: cpuPerMessage('kafka') };
+  const wholeCpu = Math.round((cpu.worker_cpu_us_per_msg + cpu.hbase_cpu_us_per_msg + cpu.kafka_cpu_us_per_msg) * 10) / 10;
+  const footprint = await fetch(`http://127.0.0.1:${worker.port}/metrics`).then((r) => r.text()).then((text) => ({
+    bytes: Number(/^adpipe_task_state_bytes (\d+)/m.exec(text)?.[1] ?? 0),
+    ids: Number(/^adpipe_task_live_ids (\d+)/m.exec(text)?.[1] ?? 0),
+  }));
   say(`CPU per message meanwhile: worker ${cpu.worker_cpu_us_per_msg} µs, HBase ${cpu.hbase_cpu_us_per_msg} µs, Kafka ${cpu.kafka_cpu_us_per_msg} µs (${os.cpus().length} cores)`);
   const stats = await getJson<{ accepted: Record<SourceName, number> }>(worker.port, '/v1/pipeline/stats');
   const exact = JSON.stringify(stats) === JSON.stringify(set.expected.stats);
   say(`stats equal expected.json: ${exact}`);
 
-  // ---- 3. latency at a steady offered rate --------------------------------------------------------
-  const offered = Number(process.env.ADPIPE_BENCH_RATE ?? 500);
-  const seconds = 20;
+  // ---- 3. latency at a steady offered rate: 500 events/s, then half the measured pipeline rate ----
+  async function latencyAt(offered: number, seconds: number): Promise<{ p50: number; p99: number; probes: number; sent: number }> {
   const latencies: number[] = [];
   const probes: Promise<void>[] = [];
   const latencyStart = Date.now();
   let sent = 0;
   while (Date.now() - latencyStart < seconds * 1000) {
     const tick = Date.now();
-    const probeCampaign = `lat-${sent}`;
+    const probeCampaign = `lat-${offered}-${sent}`;
     const batch = Array.from({ length: Math.max(1, Math.round(offered / 10)) }, (_, i) => ({
-      key: `lat-${sent}-${i}`,
-      value: Buffer.from(JSON.stringify({ impression_id: `lat-${sent}-${i}`, request_id: `lat-r-${sent}-${i}`, campaign_id: i === 0 ? probeCampaign : 'lat-load', ts: tick, price_micros: 1 })),
+      key: `lat-${offered}-${sent}-${i}`,
+      value: Buffer.from(JSON.stringify({ impression_id: `lat-${offered}-${sent}-${i}`, request_id: `lat-r-${offered}-${sent}-${i}`, campaign_id: i === 0 ? probeCampaign : 'lat-load', ts: tick, price_micros: 1 })),
     }));
     const from = new Date(Math.floor(tick / 3_600_000) * 3_600_000).toISOString();
     const to = new Date(Math.floor(tick / 3_600_000) * 3_600_000 + 7_200_000).toISOString();
     await producer.send({ topic: pipeline.config.sources.impressions.topic, acks: -1, messages: batch });
     const sentAt = tick;
-    const port = worker.port;
+    const port = worker!.port;
     probes.push(
       (async () => {
         for (;;) {
@@ -207,12 +214,18 @@ try {
     await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tick))));
   }
   await Promise.all(probes);
-  await producer.disconnect();
-  await admin.disconnect();
-  clearInterval(rssTimer);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? -1;
   say(`latency produce → queryable at ${offered} events/s offered: p50 ${pct(50)} ms, p99 ${pct(99)} ms (${latencies.length}/${sent} probes)`);
+  return { p50: pct(50), p99: pct(99), probes: latencies.length, sent };
+  }
+  const offered = Number(process.env.ADPIPE_BENCH_RATE ?? 500);
+  const low = await latencyAt(offered, 20);
+  const high = await latencyAt(Math.round(pipelineRate / 2), 20);
+  await producer.disconnect();
+  await admin.disconnect();
+  clearInterval(rssTimer);
+  say(`whole machine CPU per message: ${wholeCpu} µs; task state ${fmt(footprint.bytes)} bytes for ${fmt(footprint.ids)} live ids (${footprint.ids ? Math.round(footprint.bytes / footprint.ids) : 0} B/id)`);
   say(`worker peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
   const ratio = Math.round((pipelineRate / rawRate) * 1000) / 1000;
   say(JSON.stringify({
@@ -224,10 +237,15 @@ try {
     stats_exact: exact,
     raw_consumer_cpu_us_per_msg: rawCpuPerMessage,
     ...cpu,
+    whole_cpu_us_per_msg: wholeCpu,
+    state_bytes_per_live_id: footprint.ids ? Math.round(footprint.bytes / footprint.ids) : null,
     ...decodeFigures,
     latency_offered_events_per_s: offered,
-    latency_p50_ms: pct(50),
-    latency_p99_ms: pct(99),
+    latency_p50_ms: low.p50,
+    latency_p99_ms: low.p99,
+    latency_offered_events_per_s_high: Math.round(pipelineRate / 2),
+    latency_p50_ms_high: high.p50,
+    latency_p99_ms_high: high.p99,
     peak_rss_mib: Math.round(peakRss / 1024 / 1024),
   }));
 } finally {

@@ -7,8 +7,20 @@ export class WorkerMetrics {
   readonly batchSeconds = new Histogram({ name: 'adpipe_batch_duration_seconds', help: 'Time to decode, store and commit one batch.', labelNames: ['source'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
   readonly hbaseSeconds = new Histogram({ name: 'adpipe_hbase_write_duration_seconds', help: 'Time to apply one batch to HBase (all steps).', labelNames: ['source'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
   readonly lag = new Gauge({ name: 'adpipe_consumer_lag', help: 'Messages between the last processed offset and the high watermark.', labelNames: ['topic', 'partition'] as const, registers: [this.registry] });
-  readonly rollups = new Counter({ name: 'adpipe_rollups_total', help: 'Roll-ups of campaign-hour rows by outcome (rolled, covered, early, conflict, failed).', labelNames: ['outcome'] as const, registers: [this.registry] });
-  readonly rollupsPending = new Gauge({ name: 'adpipe_rollups_pending', help: 'Campaign-hour rows written to and not yet rolled up (as of the last look).', registers: [this.registry] });
+  /** What the tasks this worker owns hold in memory, read when scraped (encoding the state costs). */
+  stateFootprint: () => { liveIds: number; bytes: number } = () => ({ liveIds: 0, bytes: 0 });
+  readonly liveIds = new Gauge({ name: 'adpipe_task_live_ids', help: 'Ids the tasks of this worker remember (dedup and joins, within the lateness bound).', registers: [this.registry],
+    collect: () => {
+      const footprint = this.stateFootprint();
+      this.liveIds.set(footprint.liveIds);
+      this.stateBytes.set(footprint.bytes);
+    },
+  });
+  readonly stateBytes = new Gauge({
+    name: 'adpipe_task_state_bytes',
+    help: 'Encoded size of the state of the tasks of this worker (what a snapshot writes).',
+    registers: [this.registry],
+  });
   readonly retries = new Counter({ name: 'adpipe_batch_retries_total', help: 'Batches retried after a retriable failure.', labelNames: ['source', 'code'] as const, registers: [this.registry] });
 
   constructor() {

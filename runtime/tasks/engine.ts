@@ -51,6 +51,7 @@ export class TaskEngine {
       ...FETCH_LIMITS,
     });
     this.admin = kafka.admin();
+    options.metrics.stateFootprint = () => this.stateFootprint();
     this.sourceByTopic = new Map(SOURCE_NAMES.map((source) => [config.sources[source].topic, source]));
     this.ctx = {
       config,
