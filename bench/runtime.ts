@@ -6,6 +6,7 @@ import { SOURCE_NAMES, type SourceName } from '../api/runtime-config.js';
 import { freePort } from '../e2e/stack/ports.js';
 import { cpuSeconds, rssBytes } from '../e2e/stack/proc.js';
 import { consumeAll } from './consume.js';
+import { runPeerBench } from './peer.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
 import { BID_REQUEST_SCHEMA } from '../runtime/decode/bid-request-schema.js';
@@ -181,6 +182,8 @@ try {
   const stats = await getJson<{ accepted: Record<SourceName, number> }>(worker.port, '/v1/pipeline/stats');
   const exact = JSON.stringify(stats) === JSON.stringify(set.expected.stats);
   say(`stats equal expected.json: ${exact}`);
+  // Issue 14: the Kafka Streams peer on the same topics and finish line (1 then 2 stream threads), before the latency probes add messages.
+  const peer = await runPeerBench(pipeline, set.expected, totalMessages, 6);
 
   // ---- 3. latency at a steady offered rate: 500 events/s, then half the measured pipeline rate ----
   async function latencyAt(offered: number, seconds: number): Promise<{ p50: number; p99: number; probes: number; sent: number }> {
@@ -247,6 +250,9 @@ try {
     latency_p50_ms_high: high.p50,
     latency_p99_ms_high: high.p99,
     peak_rss_mib: Math.round(peakRss / 1024 / 1024),
+    peer_events_per_s: peer.best.eventsPerSecond,
+    peer_exact: peer.summary.peer_exact,
+    vs_peer: Math.round((pipelineRate / peer.best.eventsPerSecond) * 1000) / 1000,
   }));
 } finally {
   await stopWorker(worker);

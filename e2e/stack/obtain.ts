@@ -16,7 +16,7 @@ export interface Obtained {
   seconds: number;
 }
 
-async function obtainOnce(entry: string, log: (line: string) => void, produce: (scratch: string, logFile: string) => Promise<void>): Promise<Obtained> {
+export async function obtainOnce(entry: string, log: (line: string) => void, produce: (scratch: string, logFile: string) => Promise<void>): Promise<Obtained> {
   const root = cacheRoot();
   const dir = path.join(root, entry);
   if (fs.existsSync(path.join(dir, '.complete'))) return { dir, seconds: 0 };
