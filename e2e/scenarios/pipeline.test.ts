@@ -30,7 +30,7 @@ function pipeline(name: string, change: (p: AdPipeline) => void = () => undefine
   return p;
 }
 
-const topicsOf = (p: AdPipeline) => [...Object.values(p.spec.sources!).map((s) => s!.topic!), `${p.metadata.name}-dlq`];
+const topicsOf = (p: AdPipeline) => [...Object.values(p.spec.sources!).map((s) => s!.topic!), `${p.metadata.name}-dlq`, `adpipe.${p.metadata.namespace}.${p.metadata.name}.tasks`];
 
 beforeAll(async () => {
   run.installCrd();

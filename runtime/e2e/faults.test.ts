@@ -123,34 +123,7 @@ test('kill -9 of the worker mid-stream, twice, then a restart: exact', async () 
   await expectExact(worker);
 }, 300_000);
 
-/** Every dead letter a read_committed reader sees, as `topic/partition/offset` with how often. */
-async function deadLetters(endpoints: Endpoints, pipeline: TestPipeline, expectedCount: number): Promise<Map<string, number>> {
-  const kafka = new Kafka({ clientId: 'adpipe-dlq-check', brokers: [endpoints.bootstrap], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: uniqueName('dlq-check') });
-  const seen = new Map<string, number>();
-  let total = 0;
-  await consumer.connect();
-  await consumer.subscribe({ topic: pipeline.config.deadLetterTopic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const origin = ['adpipe-topic', 'adpipe-partition', 'adpipe-offset'].map((h) => message.headers?.[h]?.toString()).join('/');
-      seen.set(origin, (seen.get(origin) ?? 0) + 1);
-      total++;
-    },
-  });
-  try {
-    // Wait for what is expected, then a little longer: a duplicate would come after.
-    await eventually('the dead letters', async () => (total >= expectedCount ? true : undefined), 60_000, 500);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
-}
-
-const totalInvalid = SOURCE_NAMES.reduce((sum, s) => sum + expected.stats.invalid[s], 0);
-
-test('kill -9 at every step of a commit (before and after the send, the offsets, the commit, the view): exact, dead letters once', async () => {
+test('kill -9 at every step of a commit (before and after the send, the offsets, the commit, the view): exact', async () => {
   const pipeline = await pipelineOn(shared, 'rt-steps');
   const steps = ['before-send', 'after-send', 'after-offsets', 'after-commit', 'after-view'];
   for (const [i, step] of steps.entries()) {
@@ -164,9 +137,6 @@ test('kill -9 at every step of a commit (before and after the send, the offsets,
   await produceAll(shared, pipeline, messages, [steps.length / (steps.length + 1), 1]);
   const worker = await launch(pipeline);
   await expectExact(worker);
-  const letters = await deadLetters(shared, pipeline, totalInvalid);
-  expect([...letters.values()].reduce((a, b) => a + b, 0)).toBe(totalInvalid);
-  expect([...letters.values()].every((n) => n === 1)).toBe(true);
 }, 400_000);
 
 test('three workers joining one by one, then two leaving, mid-stream: exact', async () => {

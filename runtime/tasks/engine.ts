@@ -167,7 +167,10 @@ export class TaskEngine {
       const runner = this.runners.get(batch.partition);
       if (!runner) return;
       const fetchedOffset = String((batch as unknown as { fetchedOffset: string | number }).fetchedOffset);
-      await runner.run(() => runner.internal(batch.messages, fetchedOffset));
+      let taken = false;
+      await runner.run(async () => void (taken = await runner.internal(batch.messages, fetchedOffset)));
+      // A batch the task did not take is read again (after its seek); resolving it would skip it.
+      if (!taken) return;
       resolveOffset(last);
       await heartbeat();
       return;

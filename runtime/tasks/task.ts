@@ -192,11 +192,14 @@ export class TaskRunner {
 
   // ---- input ----------------------------------------------------------------------------------------
 
-  /** A batch of the task's partition of the internal topic. */
-  async internal(messages: readonly KafkaMessage[], fetchedOffset: string): Promise<void> {
-    if (this.phase === 'starting') return;
+  /**
+   * A batch of the task's partition of the internal topic. False: the batch was not taken (fetched
+   * before a seek took effect, or the task is starting), so the consumer must not move past it.
+   */
+  async internal(messages: readonly KafkaMessage[], fetchedOffset: string): Promise<boolean> {
+    if (this.phase === 'starting') return false;
     if (this.awaitFetchFrom !== undefined) {
-      if (fetchedOffset !== this.awaitFetchFrom) return; // fetched before the seek took effect
+      if (fetchedOffset !== this.awaitFetchFrom) return false; // fetched before the seek took effect
       this.awaitFetchFrom = undefined;
     }
     const send = (record: Exclude<TaskRecord, ProgressRecord>) => this.send(record);
@@ -221,6 +224,7 @@ export class TaskRunner {
       this.ctx.metrics.records.inc({ source, outcome: 'duplicate' }, this.state.stats.duplicates[i]! - before.duplicates[i]!);
     });
     await this.maybeCommit();
+    return true;
   }
 
   private becomeReady(): void {
