@@ -1,0 +1,176 @@
+import type { Fields } from '../stages/validate.js';
+import { RecentStrings } from './recent-strings.js';
+
+/**
+ * The impression fast path: reads the canonical fields of one flat JSON object straight from the
+ * message bytes, without a decoded text, a parsed object or key internalisation. It accepts only a
+ * strict subset of JSON whose meaning is unambiguous — one object whose values are printable-ASCII
+ * strings without escapes, integers of at most 15 digits, `true`, `false` or `null` — and answers
+ * `false` for anything else (arrays, nested values, escapes, non-ASCII bytes, fractions, exponents,
+ * syntax errors), so the caller decodes that message with `JSON.parse` as before. On `true`, `into`
+ * holds what `JSON.parse` would have given for the canonical names (the last of duplicate keys),
+ * `undefined` for an absent one; other keys are checked for syntax and ignored.
+ */
+
+export const CANONICAL_IMPRESSION_FIELDS = ['impression_id', 'request_id', 'campaign_id', 'creative_id', 'user_id', 'ts', 'price_micros'] as const;
+
+/** A field bag with the canonical names only, reused from record to record. */
+export interface CanonicalImpressionFields extends Fields {
+  impression_id: unknown;
+  request_id: unknown;
+  campaign_id: unknown;
+  creative_id: unknown;
+  user_id: unknown;
+  ts: unknown;
+  price_micros: unknown;
+}
+
+export function canonicalImpressionFields(): CanonicalImpressionFields {
+  return { impression_id: undefined, request_id: undefined, campaign_id: undefined, creative_id: undefined, user_id: undefined, ts: undefined, price_micros: undefined };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const MAX_INTEGER_DIGITS = 15;
+
+const CAMPAIGN = 2;
+const CREATIVE = 3;
+/** Campaigns and creatives are few: their strings are shared from record to record. */
+const recent = [new RecentStrings(), new RecentStrings()];
+
+const NAME_BYTES = CANONICAL_IMPRESSION_FIELDS.map((name) => Buffer.from(name, 'latin1'));
+const LITERALS: readonly [Buffer, unknown][] = [
+  [Buffer.from('true'), true],
+  [Buffer.from('false'), false],
+  [Buffer.from('null'), null],
+];
+
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipSpace(bytes: Buffer, at: number): number {
+  while (isSpace(bytes[at])) at++;
+  return at;
+}
+
+/** Index of the closing quote of a string starting at `at`, or -1 if it is outside the subset. */
+function stringEnd(bytes: Buffer, at: number): number {
+  for (let i = at; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH || c < 0x20 || c > 0x7e) return -1;
+  }
+  return -1;
+}
+
+/** Which canonical name bytes[start..end) spells, or -1. */
+function nameIndex(bytes: Buffer, start: number, end: number): number {
+  const length = end - start;
+  for (let k = 0; k < NAME_BYTES.length; k++) {
+    const name = NAME_BYTES[k]!;
+    if (name.length !== length) continue;
+    let i = 0;
+    while (i < length && bytes[start + i] === name[i]) i++;
+    if (i === length) return k;
+  }
+  return -1;
+}
+
+function store(into: CanonicalImpressionFields, field: number, value: unknown): void {
+  switch (field) {
+    case 0:
+      into.impression_id = value;
+      break;
+    case 1:
+      into.request_id = value;
+      break;
+    case 2:
+      into.campaign_id = value;
+      break;
+    case 3:
+      into.creative_id = value;
+      break;
+    case 4:
+      into.user_id = value;
+      break;
+    case 5:
+      into.ts = value;
+      break;
+    case 6:
+      into.price_micros = value;
+      break;
+  }
+}
+
+export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): boolean {
+  into.impression_id = undefined;
+  into.request_id = undefined;
+  into.campaign_id = undefined;
+  into.creative_id = undefined;
+  into.user_id = undefined;
+  into.ts = undefined;
+  into.price_micros = undefined;
+  let text: string | undefined;
+  let i = skipSpace(bytes, 0);
+  if (bytes[i] !== OPEN) return false;
+  i = skipSpace(bytes, i + 1);
+  if (bytes[i] === CLOSE) return skipSpace(bytes, i + 1) === bytes.length;
+  for (;;) {
+    if (bytes[i] !== QUOTE) return false;
+    const keyEnd = stringEnd(bytes, i + 1);
+    if (keyEnd < 0) return false;
+    const field = nameIndex(bytes, i + 1, keyEnd);
+    i = skipSpace(bytes, keyEnd + 1);
+    if (bytes[i] !== COLON) return false;
+    i = skipSpace(bytes, i + 1);
+    const c = bytes[i];
+    if (c === undefined) return false;
+    let value: unknown;
+    if (c === QUOTE) {
+      const end = stringEnd(bytes, i + 1);
+      if (end < 0) return false;
+      if (field === CAMPAIGN || field === CREATIVE) value = recent[field - CAMPAIGN]!.utf8(bytes, i + 1, end);
+      else if (field >= 0) {
+        // Printable ASCII only (stringEnd): one Latin-1 decode of the message serves every field.
+        text ??= bytes.toString('latin1');
+        value = text.substring(i + 1, end);
+      }
+      i = end + 1;
+    } else if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
+      const negative = c === MINUS;
+      if (negative) i++;
+      const first = i;
+      let n = 0;
+      for (let d = bytes[i]; d !== undefined && d >= DIGIT_0 && d <= DIGIT_9; d = bytes[++i]) n = n * 10 + (d - DIGIT_0);
+      const digits = i - first;
+      // No digits, a leading zero (not JSON), too long to be exact here, or a fraction/exponent.
+      if (digits === 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && bytes[first] === DIGIT_0)) return false;
+      const next = bytes[i];
+      if (next === 0x2e || next === 0x65 || next === 0x45) return false;
+      value = negative ? -n : n;
+    } else {
+      const literal = LITERALS.find(([text]) => text[0] === c);
+      if (!literal) return false;
+      const [text, meaning] = literal;
+      for (let k = 1; k < text.length; k++) if (bytes[i + k] !== text[k]) return false;
+      value = meaning;
+      i += text.length;
+    }
+    if (field >= 0) store(into, field, value);
+    i = skipSpace(bytes, i);
+    if (bytes[i] === COMMA) {
+      i = skipSpace(bytes, i + 1);
+      continue;
+    }
+    if (bytes[i] === CLOSE) return skipSpace(bytes, i + 1) === bytes.length;
+    return false;
+  }
+}
