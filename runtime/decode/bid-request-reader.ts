@@ -33,16 +33,6 @@ const MAX_VARINT_BYTES = 7;
 const EMPTY = Buffer.alloc(0);
 let bytes: Buffer = EMPTY;
 let pos = 0;
-/** The record's bytes as Latin-1 text (one char per byte), decoded once when an ASCII field needs it. */
-let text: string | undefined;
-
-/** bytes[start..end) as UTF-8: a substring of `text` when all ASCII (same text), else decoded. */
-function slice(start: number, end: number): string {
-  for (let i = start; i < end; i++) if (bytes[i]! >= 0x80) return bytes.toString('utf8', start, end);
-  text ??= bytes.toString('latin1');
-  return text.substring(start, end);
-}
-
 /** A zig-zag varint, or NaN when it is longer than 7 bytes or runs past the end. */
 function long(): number {
   let n = 0;
@@ -66,7 +56,7 @@ function string(recent?: RecentStrings): string | undefined {
   if (!(length >= 0) || pos + length > bytes.length) return undefined;
   const start = pos;
   pos += length;
-  return recent ? recent.utf8(bytes, start, pos) : slice(start, pos);
+  return recent ? recent.utf8(bytes, start, pos) : bytes.toString('utf8', start, pos);
 }
 
 /** An optional string (`["null", "string"]`): null, the text, or undefined for anything else. */
@@ -82,7 +72,6 @@ const recent = { exchange: new RecentStrings(), publisher: new RecentStrings(), 
 export function readBidRequest(buffer: Buffer, start: number): BidRequest | undefined {
   bytes = buffer;
   pos = start;
-  text = undefined;
   const request_id = string();
   const ts = long();
   const exchange = string(recent.exchange);
@@ -95,7 +84,6 @@ export function readBidRequest(buffer: Buffer, start: number): BidRequest | unde
   const floor_price_micros = long();
   const end = pos;
   bytes = EMPTY; // never keep a message (or the fetch buffer it is a slice of) alive
-  text = undefined;
   if (
     request_id === undefined ||
     Number.isNaN(ts) ||

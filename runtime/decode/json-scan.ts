@@ -5,9 +5,9 @@ import { RecentStrings } from './recent-strings.js';
  * The impression fast path: reads the canonical fields of one flat JSON object straight from the
  * message bytes, without a decoded text, a parsed object or key internalisation. It accepts only a
  * strict subset of JSON whose meaning is unambiguous — one object whose values are printable-ASCII
- * strings without escapes, integers of at most 15 digits, `true`, `false` or `null` — and answers
- * `false` for anything else (arrays, nested values, escapes, non-ASCII bytes, fractions, exponents,
- * syntax errors), so the caller decodes that message with `JSON.parse` as before. On `true`, `into`
+ * strings without escapes, integers of at most 15 digits, `true`, `false`, `null`, or (for fields
+ * other than the canonical ones) objects and arrays of those — and answers `false` for anything
+ * else (a top-level array, escapes, non-ASCII bytes, fractions, exponents, syntax errors), so the caller decodes that message with `JSON.parse` as before. On `true`, `into`
  * holds what `JSON.parse` would have given for the canonical names (the last of duplicate keys),
  * `undefined` for an absent one; other keys are checked for syntax and ignored.
  */
@@ -35,6 +35,8 @@ const COMMA = 0x2c;
 const COLON = 0x3a;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
 const MINUS = 0x2d;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
@@ -110,6 +112,62 @@ function store(into: CanonicalImpressionFields, field: number, value: unknown): 
   }
 }
 
+/** The end of a `true`, `false` or `null` at `at`, or -1. */
+function literalEnd(bytes: Buffer, at: number): number {
+  for (const [text] of LITERALS) {
+    if (bytes[at] !== text[0]) continue;
+    for (let k = 1; k < text.length; k++) if (bytes[at + k] !== text[k]) return -1;
+    return at + text.length;
+  }
+  return -1;
+}
+
+/** The end of an integer in the subset at `at` (see the header), or -1. */
+function integerEnd(bytes: Buffer, at: number): number {
+  if (bytes[at] === MINUS) at++;
+  const first = at;
+  while (bytes[at] !== undefined && bytes[at]! >= DIGIT_0 && bytes[at]! <= DIGIT_9) at++;
+  const digits = at - first;
+  if (digits === 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && bytes[first] === DIGIT_0)) return -1;
+  const next = bytes[at];
+  return next === 0x2e || next === 0x65 || next === 0x45 ? -1 : at;
+}
+
+const MAX_DEPTH = 16;
+
+/** The end of an object or array at `at` whose values are all in the subset, or -1. */
+function skipNested(bytes: Buffer, at: number, depth: number): number {
+  if (depth >= MAX_DEPTH) return -1;
+  const object = bytes[at] === OPEN;
+  const close = object ? CLOSE : CLOSE_ARRAY;
+  let i = skipSpace(bytes, at + 1);
+  if (bytes[i] === close) return i + 1;
+  for (;;) {
+    if (object) {
+      if (bytes[i] !== QUOTE) return -1;
+      const keyEnd = stringEnd(bytes, i + 1);
+      if (keyEnd < 0) return -1;
+      i = skipSpace(bytes, keyEnd + 1);
+      if (bytes[i] !== COLON) return -1;
+      i = skipSpace(bytes, i + 1);
+    }
+    const c = bytes[i];
+    if (c === QUOTE) {
+      const end = stringEnd(bytes, i + 1);
+      i = end < 0 ? -1 : end + 1;
+    } else if (c === OPEN || c === OPEN_ARRAY) i = skipNested(bytes, i, depth + 1);
+    else if (c === MINUS || (c !== undefined && c >= DIGIT_0 && c <= DIGIT_9)) i = integerEnd(bytes, i);
+    else i = literalEnd(bytes, i);
+    if (i < 0) return -1;
+    i = skipSpace(bytes, i);
+    if (bytes[i] === COMMA) {
+      i = skipSpace(bytes, i + 1);
+      continue;
+    }
+    return bytes[i] === close ? i + 1 : -1;
+  }
+}
+
 export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): boolean {
   into.impression_id = undefined;
   into.request_id = undefined;
@@ -118,7 +176,6 @@ export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): 
   into.user_id = undefined;
   into.ts = undefined;
   into.price_micros = undefined;
-  let text: string | undefined;
   let i = skipSpace(bytes, 0);
   if (bytes[i] !== OPEN) return false;
   i = skipSpace(bytes, i + 1);
@@ -138,11 +195,8 @@ export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): 
       const end = stringEnd(bytes, i + 1);
       if (end < 0) return false;
       if (field === CAMPAIGN || field === CREATIVE) value = recent[field - CAMPAIGN]!.utf8(bytes, i + 1, end);
-      else if (field >= 0) {
-        // Printable ASCII only (stringEnd): one Latin-1 decode of the message serves every field.
-        text ??= bytes.toString('latin1');
-        value = text.substring(i + 1, end);
-      }
+      // Printable ASCII only (stringEnd): Latin-1 is the same text as UTF-8 here, and cheaper.
+      else if (field >= 0) value = bytes.toString('latin1', i + 1, end);
       i = end + 1;
     } else if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
       const negative = c === MINUS;
@@ -156,13 +210,16 @@ export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): 
       const next = bytes[i];
       if (next === 0x2e || next === 0x65 || next === 0x45) return false;
       value = negative ? -n : n;
+    } else if (c === OPEN || c === OPEN_ARRAY) {
+      // A nested value can only be an unknown field's (the canonical ones are scalars): checked, skipped.
+      if (field >= 0) return false;
+      i = skipNested(bytes, i, 0);
+      if (i < 0) return false;
     } else {
-      const literal = LITERALS.find(([text]) => text[0] === c);
-      if (!literal) return false;
-      const [text, meaning] = literal;
-      for (let k = 1; k < text.length; k++) if (bytes[i + k] !== text[k]) return false;
-      value = meaning;
-      i += text.length;
+      const end = literalEnd(bytes, i);
+      if (end < 0) return false;
+      value = LITERALS[bytes[i] === 0x74 ? 0 : bytes[i] === 0x66 ? 1 : 2]![1];
+      i = end;
     }
     if (field >= 0) store(into, field, value);
     i = skipSpace(bytes, i);
