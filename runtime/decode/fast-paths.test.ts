@@ -6,7 +6,7 @@ import { parseIsoByPattern, parseIsoWithOffset } from '../stages/validate.js';
 import { AvroBidRequestDecoder, encodeBidRequest } from './avro.js';
 import { BID_REQUEST_SCHEMA } from './bid-request-schema.js';
 import { DEVICE_TYPES, readBidRequest, READER_LAYOUT } from './bid-request-reader.js';
-import { canonicalImpressionFields, scanImpression } from './json-scan.js';
+import { canonicalImpressionFields, scanImpression, scanImpressionArray } from './json-scan.js';
 import { impressionDecoder } from './json.js';
 import { RecentStrings } from './recent-strings.js';
 
@@ -127,6 +127,14 @@ describe('impressions: the canonical-name fast path equals JSON.parse + validati
   test.each(cases)('%s → %s', (text, reason, inSubset) => {
     expect(reasons(same([text])).join(',')).toBe(reason);
     expect(scanImpression(Buffer.from(text, 'utf8'), canonicalImpressionFields())).toBe(inSubset);
+  });
+
+  test('arrays: all valid elements in the subset are read by the fast path, any other array as before', () => {
+    const valid = [`[{${base}},{${base},"impression_id":"i2","sdk":{"v":"1"}}]`, '[]', ` [ {${base}} ]\n`];
+    for (const text of valid) expect(scanImpressionArray(Buffer.from(text), canonicalImpressionFields(), () => true)).toBe(true);
+    const items = same([...valid, `[{${base}},{${base},"ts":"yesterday"},{${base}}]`, `[{${base}},{${base}},]`, `[{${base}},"x"]`, `[{${base}}`, `[{${base}}]]`, `[{${base},"price_micros":1.5}]`]);
+    expect(reasons(items).join(',')).toBe('ok,ok,ok,ok,field.type:ts,ok,json.parse,ok,json.type,json.parse,json.parse,field.range:price_micros');
+    expect(items.slice(0, 2).map((item) => item.ref.index)).toEqual([0, 1]);
   });
 
   test('refs and arrival times per message: Kafka timestamps, processing time, array indices', () => {

@@ -168,7 +168,35 @@ function skipNested(bytes: Buffer, at: number, depth: number): number {
   }
 }
 
+/** One message that is a single object of the subset (with space around it). */
 export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): boolean {
+  const end = scanObject(bytes, skipSpace(bytes, 0), into);
+  return end >= 0 && skipSpace(bytes, end) === bytes.length;
+}
+
+/**
+ * One message that is an array of objects of the subset: `each` gets the fields of every element
+ * in order and may stop the scan by answering false. False when the message is anything else.
+ */
+export function scanImpressionArray(bytes: Buffer, into: CanonicalImpressionFields, each: (index: number) => boolean): boolean {
+  let i = skipSpace(bytes, 0);
+  if (bytes[i] !== OPEN_ARRAY) return false;
+  i = skipSpace(bytes, i + 1);
+  if (bytes[i] === CLOSE_ARRAY) return skipSpace(bytes, i + 1) === bytes.length;
+  for (let index = 0; ; index++) {
+    const end = scanObject(bytes, i, into);
+    if (end < 0 || !each(index)) return false;
+    i = skipSpace(bytes, end);
+    if (bytes[i] === COMMA) {
+      i = skipSpace(bytes, i + 1);
+      continue;
+    }
+    return bytes[i] === CLOSE_ARRAY && skipSpace(bytes, i + 1) === bytes.length;
+  }
+}
+
+/** The end of the object at `at` read into `into`, or -1 when it is not in the subset. */
+function scanObject(bytes: Buffer, at: number, into: CanonicalImpressionFields): number {
   into.impression_id = undefined;
   into.request_id = undefined;
   into.campaign_id = undefined;
@@ -176,24 +204,23 @@ export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): 
   into.user_id = undefined;
   into.ts = undefined;
   into.price_micros = undefined;
-  let i = skipSpace(bytes, 0);
-  if (bytes[i] !== OPEN) return false;
-  i = skipSpace(bytes, i + 1);
-  if (bytes[i] === CLOSE) return skipSpace(bytes, i + 1) === bytes.length;
+  if (bytes[at] !== OPEN) return -1;
+  let i = skipSpace(bytes, at + 1);
+  if (bytes[i] === CLOSE) return i + 1;
   for (;;) {
-    if (bytes[i] !== QUOTE) return false;
+    if (bytes[i] !== QUOTE) return -1;
     const keyEnd = stringEnd(bytes, i + 1);
-    if (keyEnd < 0) return false;
+    if (keyEnd < 0) return -1;
     const field = nameIndex(bytes, i + 1, keyEnd);
     i = skipSpace(bytes, keyEnd + 1);
-    if (bytes[i] !== COLON) return false;
+    if (bytes[i] !== COLON) return -1;
     i = skipSpace(bytes, i + 1);
     const c = bytes[i];
-    if (c === undefined) return false;
+    if (c === undefined) return -1;
     let value: unknown;
     if (c === QUOTE) {
       const end = stringEnd(bytes, i + 1);
-      if (end < 0) return false;
+      if (end < 0) return -1;
       if (field === CAMPAIGN || field === CREATIVE) value = recent[field - CAMPAIGN]!.utf8(bytes, i + 1, end);
       // Printable ASCII only (stringEnd): Latin-1 is the same text as UTF-8 here, and cheaper.
       else if (field >= 0) value = bytes.toString('latin1', i + 1, end);
@@ -206,18 +233,18 @@ export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): 
       for (let d = bytes[i]; d !== undefined && d >= DIGIT_0 && d <= DIGIT_9; d = bytes[++i]) n = n * 10 + (d - DIGIT_0);
       const digits = i - first;
       // No digits, a leading zero (not JSON), too long to be exact here, or a fraction/exponent.
-      if (digits === 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && bytes[first] === DIGIT_0)) return false;
+      if (digits === 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && bytes[first] === DIGIT_0)) return -1;
       const next = bytes[i];
-      if (next === 0x2e || next === 0x65 || next === 0x45) return false;
+      if (next === 0x2e || next === 0x65 || next === 0x45) return -1;
       value = negative ? -n : n;
     } else if (c === OPEN || c === OPEN_ARRAY) {
       // A nested value can only be an unknown field's (the canonical ones are scalars): checked, skipped.
-      if (field >= 0) return false;
+      if (field >= 0) return -1;
       i = skipNested(bytes, i, 0);
-      if (i < 0) return false;
+      if (i < 0) return -1;
     } else {
       const end = literalEnd(bytes, i);
-      if (end < 0) return false;
+      if (end < 0) return -1;
       value = LITERALS[bytes[i] === 0x74 ? 0 : bytes[i] === 0x66 ? 1 : 2]![1];
       i = end;
     }
@@ -227,7 +254,6 @@ export function scanImpression(bytes: Buffer, into: CanonicalImpressionFields): 
       i = skipSpace(bytes, i + 1);
       continue;
     }
-    if (bytes[i] === CLOSE) return skipSpace(bytes, i + 1) === bytes.length;
-    return false;
+    return bytes[i] === CLOSE ? i + 1 : -1;
   }
 }

@@ -1,12 +1,14 @@
 import type { Impression, InMessage, Item, SourceRef } from '../model.js';
 import { arrivalTimes, processingTimeAt, refAt } from '../model.js';
-import { canonicalImpressionFields, scanImpression } from './json-scan.js';
+import { canonicalImpressionFields, scanImpression, scanImpressionArray } from './json-scan.js';
 import { mayHoldLoneSurrogate, REASON, Rejection, validateImpression, type Fields } from '../stages/validate.js';
 
 export interface JsonSourceOptions {
   /** Source field name → canonical name (contract §4). */
   fieldMapping: Record<string, string>;
 }
+
+const OPEN_ARRAY = 0x5b;
 
 /** Applies a field mapping without copying when there is none (the common case). */
 function mapper(fieldMapping: Record<string, string>): (object: Fields) => Fields {
@@ -33,10 +35,10 @@ function isObject(value: unknown): value is Fields {
 /**
  * Impressions: each message is one JSON object or an array of objects. A message that does not
  * parse is dead-lettered whole; a bad element of an array is dead-lettered alone (its JSON text).
- * Without a field mapping, a flat object in the subset `scanImpression` accepts is read straight from
- * the bytes into one reused field bag (no text, no parsed object); any other message takes the
- * general path: one UTF-8 decode and `JSON.parse`, the parsed object read in place (copied only by
- * a field mapping), the lone-surrogate scan only when the text has a `\u` escape.
+ * Without a field mapping, an object in the subset `scanImpression` accepts (or an array of valid
+ * ones) is read straight from the bytes into one reused field bag (no text, no parsed object). Any
+ * other message takes the general path: one UTF-8 decode and `JSON.parse`, the parsed object read
+ * in place (copied only by a field mapping), the lone-surrogate scan only after a `\u` escape.
  */
 export function impressionDecoder(options: JsonSourceOptions): (messages: readonly InMessage[], nowMs: number) => Item<Impression>[] {
   const map = mapper(options.fieldMapping);
@@ -68,6 +70,20 @@ export function impressionDecoder(options: JsonSourceOptions): (messages: readon
         if (result instanceof Rejection) items.push({ ok: false, reason: result.reason, raw: value, ref });
         else items.push({ ok: true, record: result, ref });
         continue;
+      }
+      if (scratch && value[0] === OPEN_ARRAY) {
+        // An array whose elements are all valid objects of the subset; any other takes the general
+        // path from the start (it builds each bad element's own bytes).
+        const mark = items.length;
+        const now = processingTimeAt(arrivalMs, nowMs);
+        const allValid = scanImpressionArray(value, scratch, (index) => {
+          const result = validateImpression(scratch, now, false, false);
+          if (result instanceof Rejection) return false;
+          items.push({ ok: true, record: result, ref: refAt(message, index, arrivalMs) });
+          return true;
+        });
+        if (allValid) continue;
+        items.length = mark;
       }
       const text = value.toString('utf8');
       let parsed: unknown;
