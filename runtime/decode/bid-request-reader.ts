@@ -1,5 +1,5 @@
 import type { BidRequest } from '../model.js';
-import { RecentStrings } from './recent-strings.js';
+import { RecentStrings, utf8 } from './recent-strings.js';
 
 /**
  * The bid-request fast path: Avro binary of the canonical schema (`bid-request-schema.ts`, field by
@@ -56,7 +56,7 @@ function string(recent?: RecentStrings): string | undefined {
   if (!(length >= 0) || pos + length > bytes.length) return undefined;
   const start = pos;
   pos += length;
-  return recent ? recent.utf8(bytes, start, pos) : bytes.toString('utf8', start, pos);
+  return recent ? recent.utf8(bytes, start, pos) : utf8(bytes, start, pos);
 }
 
 /** An optional string (`["null", "string"]`): null, the text, or undefined for anything else. */

@@ -1,5 +1,5 @@
 import type { Fields } from '../stages/validate.js';
-import { RecentStrings } from './recent-strings.js';
+import { latin1, RecentStrings } from './recent-strings.js';
 
 /**
  * The impression fast path: reads the canonical fields of one flat JSON object straight from the
@@ -223,7 +223,7 @@ function scanObject(bytes: Buffer, at: number, into: CanonicalImpressionFields):
       if (end < 0) return -1;
       if (field === CAMPAIGN || field === CREATIVE) value = recent[field - CAMPAIGN]!.utf8(bytes, i + 1, end);
       // Printable ASCII only (stringEnd): Latin-1 is the same text as UTF-8 here, and cheaper.
-      else if (field >= 0) value = bytes.toString('latin1', i + 1, end);
+      else if (field >= 0) value = latin1(bytes, i + 1, end);
       i = end + 1;
     } else if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
       const negative = c === MINUS;
