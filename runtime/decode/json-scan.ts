@@ -67,21 +67,28 @@ function skipSpace(bytes: Buffer, at: number): number {
 function stringEnd(bytes: Buffer, at: number): number {
   for (let i = at; i < bytes.length; i++) {
     const c = bytes[i]!;
+    // One test for the common bytes; the rare ones (controls, space, '!', '"') sorted out after.
+    if (c > QUOTE && c !== BACKSLASH && c < 0x7f) continue;
     if (c === QUOTE) return i;
-    if (c === BACKSLASH || c < 0x20 || c > 0x7e) return -1;
+    if (c < 0x20 || c > 0x7e || c === BACKSLASH) return -1;
   }
   return -1;
 }
 
+/** Candidate canonical names by length (no two lengths need more than a byte or two to tell apart). */
+const BY_LENGTH: number[][] = [];
+NAME_BYTES.forEach((name, k) => (BY_LENGTH[name.length] ??= []).push(k));
+
 /** Which canonical name bytes[start..end) spells, or -1. */
 function nameIndex(bytes: Buffer, start: number, end: number): number {
-  const length = end - start;
-  for (let k = 0; k < NAME_BYTES.length; k++) {
+  const candidates = BY_LENGTH[end - start];
+  if (candidates === undefined) return -1;
+  for (let c = 0; c < candidates.length; c++) {
+    const k = candidates[c]!;
     const name = NAME_BYTES[k]!;
-    if (name.length !== length) continue;
     let i = 0;
-    while (i < length && bytes[start + i] === name[i]) i++;
-    if (i === length) return k;
+    while (i < name.length && bytes[start + i] === name[i]) i++;
+    if (i === name.length) return k;
   }
   return -1;
 }
