@@ -1,18 +1,14 @@
 import os from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
-import avro from 'avsc';
-import { parse as csvParse } from 'csv-parse/sync';
 import { SOURCE_NAMES, type SourceName } from '../api/runtime-config.js';
 import { freePort } from '../e2e/stack/ports.js';
 import { cpuSeconds, rssBytes } from '../e2e/stack/proc.js';
 import { consumeAll } from './consume.js';
+import { decodeFigures as measureDecode } from './decode.js';
 import { runPeerBench } from './peer.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
-import { BID_REQUEST_SCHEMA } from '../runtime/decode/bid-request-schema.js';
-import { decodersFor } from '../runtime/decode/index.js';
-import type { InMessage } from '../runtime/model.js';
-import { committedMessages, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type OutMessage, type WorkerProcess } from '../runtime/e2e/harness.js';
+import { committedMessages, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
 
 /**
  * `npm run bench -- runtime [impressions]`: the runtime worker's figures, all in one run on the
@@ -31,16 +27,6 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 const state = requireStackState();
 const endpoints = { bootstrap: state.kafka.bootstrap, zookeeperQuorum: state.hbase.zookeeperQuorum };
 
-function timeIt(work: () => void, minMs = 1500): number {
-  let runs = 0;
-  const start = performance.now();
-  while (performance.now() - start < minMs) {
-    work();
-    runs++;
-  }
-  return (performance.now() - start) / runs;
-}
-
 // ---- 1. decode + validate vs bare parsers ------------------------------------------------------
 say(`generating ${fmt(impressions)} impressions (seed 7)`);
 const set = generate({ seed: 7, impressions });
@@ -48,83 +34,7 @@ const all = kafkaMessages(set.messages);
 const totalMessages = SOURCE_NAMES.reduce((sum, s) => sum + all[s].length, 0);
 say(`messages: ${SOURCE_NAMES.map((s) => `${s} ${fmt(all[s].length)}`).join(', ')} (total ${fmt(totalMessages)})`);
 
-const now = Date.now();
-const asIn = (list: OutMessage[]): InMessage[] => list.map((m, i) => ({ partition: 0, offset: String(i), timestamp: String(now), value: m.value }));
-const decoders = decodersFor({
-  bidRequests: { topic: 'b', avro: {} },
-  impressions: { topic: 'i', fieldMapping: {} },
-  clicks: { topic: 'c', csv: { header: false, delimiter: ',' }, fieldMapping: {} },
-  conversions: { topic: 'v', csv: { header: false, delimiter: ',' }, fieldMapping: {} },
-});
-const sample = <T>(list: T[], n: number): T[] => list.slice(0, Math.min(n, list.length));
-const jsonInput = asIn(sample(all.impressions, 50_000));
-const avroInput = asIn(sample(all.bidRequests, 50_000));
-// Clicks are ~2% of impressions: repeat the real click messages to a CSV input of useful size.
-const clickMessages = asIn(Array.from({ length: Math.ceil(50_000 / Math.max(1, all.clicks.length)) }, () => all.clicks).flat().slice(0, 50_000));
-
-let decodeRecords = { json: 0, csv: 0, avro: 0 };
-const ours = { json: 0, csv: 0, avro: 0 };
-// The worker's own decoders (they return promises: the Avro one may ask a schema registry).
-async function measureAsync(work: () => Promise<unknown[]>, key: 'json' | 'csv' | 'avro'): Promise<number> {
-  let runs = 0;
-  const start = performance.now();
-  while (performance.now() - start < 1500) {
-    decodeRecords[key] = (await work()).length;
-    runs++;
-  }
-  return (performance.now() - start) / runs;
-}
-ours.json = await measureAsync(() => decoders.impressions(jsonInput, now), 'json');
-ours.csv = await measureAsync(() => decoders.clicks(clickMessages, now), 'csv');
-ours.avro = await measureAsync(() => decoders.bidRequests(avroInput, now), 'avro');
-
-const bare = {
-  json: timeIt(() => {
-    for (const m of jsonInput) {
-      try {
-        JSON.parse(m.value!.toString('utf8'));
-      } catch {
-        /* the set's deliberately broken messages */
-      }
-    }
-  }),
-  avro: (() => {
-    const type = avro.Type.forSchema(BID_REQUEST_SCHEMA as unknown as avro.Schema);
-    return timeIt(() => {
-      for (const m of avroInput) {
-        try {
-          type.fromBuffer(m.value!);
-        } catch {
-          /* the set's deliberately broken records */
-        }
-      }
-    });
-  })(),
-  csvWholeBatch: timeIt(() => void csvParse(clickMessages.map((m) => m.value!.toString('utf8')).join('\n'), { relax_column_count: true, relax_quotes: true, skip_empty_lines: true, skip_records_with_error: true })),
-  csvPerMessage: timeIt(() => {
-    for (const m of clickMessages) {
-      try {
-        csvParse(m.value!.toString('utf8'), { relax_column_count: true, skip_empty_lines: true });
-      } catch {
-        /* broken quoting */
-      }
-    }
-  }),
-};
-decodeRecords = { ...decodeRecords };
-const decodeFigures = {
-  json_records_per_s: perSecond(decodeRecords.json, ours.json),
-  json_parse_only_records_per_s: perSecond(decodeRecords.json, bare.json),
-  csv_records_per_s: perSecond(decodeRecords.csv, ours.csv),
-  csv_parse_whole_batch_records_per_s: perSecond(decodeRecords.csv, bare.csvWholeBatch),
-  csv_parse_per_message_records_per_s: perSecond(decodeRecords.csv, bare.csvPerMessage),
-  avro_records_per_s: perSecond(decodeRecords.avro, ours.avro),
-  avsc_only_records_per_s: perSecond(decodeRecords.avro, bare.avro),
-};
-say('decode + validate (records/s), ours vs the bare parser on the same input:');
-say(`  JSON  ${fmt(decodeFigures.json_records_per_s)} vs JSON.parse ${fmt(decodeFigures.json_parse_only_records_per_s)}`);
-say(`  CSV   ${fmt(decodeFigures.csv_records_per_s)} vs csv-parse whole batch ${fmt(decodeFigures.csv_parse_whole_batch_records_per_s)}, per message ${fmt(decodeFigures.csv_parse_per_message_records_per_s)}`);
-say(`  Avro  ${fmt(decodeFigures.avro_records_per_s)} vs avsc fromBuffer ${fmt(decodeFigures.avsc_only_records_per_s)}`);
+const decodeFigures = await measureDecode(all, say);
 
 // ---- 2. end to end vs raw consume ---------------------------------------------------------------
 ensureBuilt();

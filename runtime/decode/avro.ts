@@ -1,8 +1,9 @@
 import avro from 'avsc';
 import { RuntimeError } from '../errors.js';
 import type { BidRequest, InMessage, Item } from '../model.js';
-import { processingTime, refOf } from '../model.js';
-import { REASON, Rejection, validateBidRequest } from '../stages/validate.js';
+import { arrivalTimes, processingTimeAt, refAt } from '../model.js';
+import { bidRequestRejection, REASON, Rejection, validateBidRequest } from '../stages/validate.js';
+import { readBidRequest } from './bid-request-reader.js';
 import { BID_REQUEST_SCHEMA } from './bid-request-schema.js';
 
 export interface AvroSourceOptions {
@@ -39,13 +40,22 @@ const readerType = avro.Type.forSchema(BID_REQUEST_SCHEMA as unknown as avro.Sch
 interface Reader {
   resolver?: avro.Resolver;
   type: avro.Type;
+  /** The writer schema has the canonical form of the reader's: `readBidRequest` may read it. */
+  canonical: boolean;
 }
 
-/** A writer schema resolved to the canonical reader schema, or why it cannot be. */
+const CANONICAL: Reader = { type: readerType, canonical: true };
+
+/**
+ * A writer schema resolved to the canonical reader schema, or why it cannot be. A writer schema
+ * with the reader's canonical form (only docs, defaults or attributes differ) is read by the fast
+ * path without the resolver; the resolver stays for the bytes the fast path leaves to avsc.
+ */
 function readerFor(writerSchemaText: string): Reader | string {
   try {
     const writer = avro.Type.forSchema(JSON.parse(writerSchemaText) as avro.Schema);
-    return { type: readerType, resolver: readerType.createResolver(writer) };
+    const resolver = readerType.createResolver(writer);
+    return { type: readerType, resolver, canonical: writer.equals(readerType) };
   } catch {
     return REASON.avroSchema;
   }
@@ -78,14 +88,15 @@ export class AvroBidRequestDecoder {
   private readonly fetchSchema?: SchemaFetcher;
 
   constructor(options: AvroSourceOptions, fetcher?: SchemaFetcher) {
-    this.plain = options.writerSchema ? readerFor(options.writerSchema) : { type: readerType };
+    this.plain = options.writerSchema ? readerFor(options.writerSchema) : CANONICAL;
     if (options.schemaRegistryUrl) this.fetchSchema = fetcher ?? httpSchemaFetcher(options.schemaRegistryUrl);
   }
 
   async decode(messages: readonly InMessage[], nowMs: number): Promise<Item<BidRequest>[]> {
     if (this.fetchSchema) await this.learnSchemas(messages);
     const items: Item<BidRequest>[] = [];
-    for (const message of messages) items.push(this.decodeOne(message, nowMs));
+    const arrivalOf = arrivalTimes();
+    for (const message of messages) items.push(this.decodeOne(message, arrivalOf(message), nowMs));
     return items;
   }
 
@@ -104,8 +115,8 @@ export class AvroBidRequestDecoder {
     }
   }
 
-  private decodeOne(message: InMessage, nowMs: number): Item<BidRequest> {
-    const ref = refOf(message, 0);
+  private decodeOne(message: InMessage, arrivalMs: number, nowMs: number): Item<BidRequest> {
+    const ref = refAt(message, 0, arrivalMs);
     const value = message.value;
     if (!value || value.length === 0) return { ok: false, reason: REASON.emptyMessage, raw: value ?? Buffer.alloc(0), ref };
     let reader: Reader | string;
@@ -118,6 +129,12 @@ export class AvroBidRequestDecoder {
       reader = this.plain;
     }
     if (typeof reader === 'string') return { ok: false, reason: reader, raw: value, ref };
+    // The fast path reads well-formed canonical records; anything else gets avsc's verdict below.
+    const record = reader.canonical ? readBidRequest(value, start) : undefined;
+    if (record !== undefined) {
+      const reason = bidRequestRejection(record, processingTimeAt(arrivalMs, nowMs));
+      return reason === undefined ? { ok: true, record, ref } : { ok: false, reason, raw: value, ref };
+    }
     let decoded: { value: unknown; offset: number };
     try {
       decoded = reader.type.decode(value, start, reader.resolver);
@@ -126,7 +143,7 @@ export class AvroBidRequestDecoder {
     }
     // -1: the bytes ended inside a record; fewer than all: trailing garbage. Both are corrupt.
     if (decoded.offset !== value.length || typeof decoded.value !== 'object' || decoded.value === null) return { ok: false, reason: REASON.avroDecode, raw: value, ref };
-    const result = validateBidRequest(toBidRequest(decoded.value as Record<string, unknown>), processingTime(message, nowMs));
+    const result = validateBidRequest(toBidRequest(decoded.value as Record<string, unknown>), processingTimeAt(arrivalMs, nowMs));
     if (result instanceof Rejection) return { ok: false, reason: result.reason, raw: value, ref };
     return { ok: true, record: result, ref };
   }
