@@ -1,5 +1,5 @@
 import { aggregate, performanceRow, zeroCounters } from '../stages/aggregate.js';
-import { saltSplitKeys, campaignPrefix, childPrefix, childQualifier, claimQualifier, countedAmount, countedQualifier, decodeCounted, encodeCounted, factQualifier, forEachBestCounted, hourKey, parseHourRow, parseStateQualifier, stateBucketsFor, stateRow, type EventKind } from '../storage/layout.js';
+import { saltSplitKeys, campaignPrefix, hourKey, parseHourRow } from '../storage/layout.js';
 import { performanceQuery } from './performance.js';
 
 test('query arguments: defaults, and errors that name the parameter', () => {
@@ -35,7 +35,7 @@ test('buckets in [from, to): hour starts only, days summed, rows by start then d
   expect(response.totals).toEqual({ impressions: 1, clicks: 1, conversions: 1, spend_micros: 5, revenue_micros: 7 });
 });
 
-test('row keys: a campaign is one contiguous range ordered by hour; event ids of any text round-trip in qualifiers', () => {
+test('row keys: a campaign is one contiguous range ordered by hour', () => {
   const rows = [hourKey('cmp-1', 10, 8), hourKey('cmp-1', 11, 8), hourKey('cmp-10', 10, 8)];
   expect(parseHourRow(rows[1]!)).toEqual({ campaignId: 'cmp-1', hourIndex: 11 });
   const [start, stop] = [hourKey('cmp-1', 10, 8), hourKey('cmp-1', 12, 8)];
@@ -43,49 +43,4 @@ test('row keys: a campaign is one contiguous range ordered by hour; event ids of
   expect(inside).toHaveLength(2);
   expect(campaignPrefix('cmp-1', 8)[0]).toBeLessThan(8);
   expect(saltSplitKeys(4)).toEqual([Buffer.from([1]), Buffer.from([2]), Buffer.from([3])]);
-});
-
-test('counted events: each event once, at the best level written, whatever the ids and the order of the cells', () => {
-  const cell = (enriched: boolean, kind: EventKind, id: string, amount: number, country: string) => ({
-    qualifier: Buffer.from(countedQualifier(enriched, kind, id), 'utf8'),
-    value: encodeCounted({ kind, campaignId: 'c', hourIndex: 1, eventId: id, amount, country, deviceType: 'phone', enriched }),
-  });
-  const cells = [
-    cell(false, 'i', 'a', 10, 'unknown'),
-    cell(true, 'i', 'a', 10, 'DE'), // upgraded: counted once, as DE
-    cell(false, 'i', 'ab', 20, 'unknown'), // only level 1; its id extends another's
-    cell(true, 'i', 'b,"x"\t2', 30, 'FR'), // only level 2
-    cell(false, 'c', 'é', 0, 'unknown'),
-    cell(true, 'c', 'é', 0, 'PL'),
-    cell(false, 'v', 'z', 7, 'unknown'),
-  ];
-  const inHBaseOrder = [...cells].sort((a, b) => a.qualifier.compare(b.qualifier));
-  const read = (input: typeof cells) => {
-    const seen: string[] = [];
-    forEachBestCounted(input, (kind, value) => seen.push(`${kind} ${countedAmount(value)} ${decodeCounted(value).country}`));
-    return seen.sort();
-  };
-  const expected = ['c 0 PL', 'i 10 DE', 'i 20 unknown', 'i 30 FR', 'v 7 unknown'];
-  expect(read(inHBaseOrder)).toEqual(expected);
-  expect(read(cells)).toEqual(expected); // not in byte order (as a store might return them): still right
-  expect(read([...inHBaseOrder].reverse())).toEqual(expected);
-  expect(countedAmount(Buffer.from('123456789012\tDE\tphone'))).toBe(123456789012);
-  // Roll-up columns and a second version of a cell are not events.
-  const withOthers = [{ qualifier: Buffer.from('#w'), value: Buffer.alloc(0) }, { qualifier: Buffer.from('~c0'), value: Buffer.from('x') }, ...inHBaseOrder, inHBaseOrder[0]!, inHBaseOrder[1]!];
-  expect(read(withOthers)).toEqual(expected);
-});
-
-test('state buckets: ids spread over every bucket of their kind, on every salt region; no id column is a prefix of another', () => {
-  const ids = Array.from({ length: 5000 }, (_, i) => `imp-${i}`);
-  const rows = new Set(ids.map((id) => stateRow('I', id, 4).toString('hex')));
-  expect(rows.size).toBe(stateBucketsFor(4));
-  expect(new Set([...rows].map((hex) => Buffer.from(hex, 'hex')[0]))).toEqual(new Set([0, 1, 2, 3]));
-  expect(stateRow('I', 'x', 4)).not.toEqual(stateRow('C', 'x', 4));
-  // 'a' and 'ab' share a textual prefix; their columns must not (a prefix read of 'a' must not return 'ab').
-  expect(factQualifier('ab').startsWith(factQualifier('a'))).toBe(false);
-  expect(childQualifier('ab', 'c').startsWith(childPrefix('a'))).toBe(false);
-  expect(childQualifier('a', 'bc').startsWith(childPrefix('a'))).toBe(true);
-  expect(claimQualifier('a:1')).not.toEqual(claimQualifier('a'));
-  expect(parseStateQualifier(childQualifier('12:x', 'child:9'))).toEqual({ tag: 'x', id: '12:x', childId: 'child:9' });
-  expect(parseStateQualifier(factQualifier('r-1'))).toEqual({ tag: 'f', id: 'r-1', childId: '' });
 });
