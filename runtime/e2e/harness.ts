@@ -176,23 +176,20 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
-/**
- * Roll-ups within seconds instead of the product's 10 min margin and 15 min after the hour
- * (decision 0048), so that tests query rolled-up rows, and replays and restarts meet them.
- */
-export const FAST_ROLLUPS: Record<string, string> = { ADPIPE_ROLLUP_MARGIN_MS: '2000', ADPIPE_ROLLUP_AFTER_HOUR_MS: '0', ADPIPE_ROLLUP_INTERVAL_MS: '500' };
-
 export function startWorker(pipeline: TestPipeline, port: number, env: Record<string, string> = {}): WorkerProcess {
   // ADPIPE_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles a bench's worker.
   const nodeArgs = (process.env.ADPIPE_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'dist', 'runtime', 'main.js'), '--config', pipeline.configFile, '--port', String(port)], {
     cwd: REPO,
-    env: { ...process.env, ADPIPE_LOG_LEVEL: 'warn', ...env },
+    env: { ADPIPE_LOG_LEVEL: 'warn', ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  // ADPIPE_WORKER_LOG_FILE keeps the whole log of a bench's worker (with ADPIPE_LOG_LEVEL=info).
+  const logFile = process.env.ADPIPE_WORKER_LOG_FILE;
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
+    if (logFile) fs.appendFileSync(logFile, chunk);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -208,17 +205,6 @@ export async function stopWorker(worker: WorkerProcess | undefined, signal: Node
   clearTimeout(timeout);
 }
 
-/** Waits until a worker has rolled up at least one row and has none left to roll up (FAST_ROLLUPS). */
-export async function allRolledUp(port: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const metric = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name} (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
-  for (;;) {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    if (metric(text, 'adpipe_rollups_total\\{outcome="rolled"\\}') > 0 && metric(text, 'adpipe_rollups_pending') === 0) return;
-    if (Date.now() > deadline) throw new Error(`the worker on port ${port} still had rows to roll up after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 export async function getJson<T>(port: number, pathAndQuery: string): Promise<T> {
   const response = await fetch(`http://127.0.0.1:${port}${pathAndQuery}`, { signal: AbortSignal.timeout(30_000) });

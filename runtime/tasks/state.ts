@@ -426,7 +426,7 @@ export class TaskState {
     out.number(this.sums.size);
     for (const [key, sums] of this.sums) {
       out.string(key);
-      sums.encode(out);
+      sums.writeTo(out);
     }
     return out.bytes();
   }

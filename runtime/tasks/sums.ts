@@ -40,7 +40,8 @@ export class HourSums {
     return this.cells.values();
   }
 
-  encode(out: ByteWriter = new ByteWriter(256)): Buffer {
+  /** Appends the sums to `out` (a snapshot writes every hour's sums into one buffer). */
+  writeTo(out: ByteWriter): void {
     out.number(this.cells.size);
     for (const cell of this.cells.values()) {
       out.byte(cell.kind.charCodeAt(0));
@@ -49,6 +50,11 @@ export class HourSums {
       out.number(cell.count);
       out.number(cell.amount);
     }
+  }
+
+  encode(): Buffer {
+    const out = new ByteWriter(32 + this.cells.size * 48);
+    this.writeTo(out);
     return out.bytes();
   }
 
