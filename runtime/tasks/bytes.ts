@@ -1,3 +1,5 @@
+import { latin1, utf8 } from '../decode/recent-strings.js';
+
 /** A growing byte buffer for the task codecs (frames, snapshots, partial sums): strings and doubles. */
 export class ByteWriter {
   private buffer: Buffer;
@@ -22,8 +24,18 @@ export class ByteWriter {
   /** UTF-8 with a 16-bit length: ids and dimension values are short. */
   string(text: string): void {
     // The worst case of UTF-8 is 3 bytes per UTF-16 unit.
-    this.room(2 + text.length * 3);
-    const written = this.buffer.write(text, this.at + 2, 'utf8');
+    const n = text.length;
+    this.room(2 + n * 3);
+    // Ids are nearly always ASCII: copying the char codes beats Buffer#write's call for a few bytes.
+    const buffer = this.buffer;
+    const start = this.at + 2;
+    let i = 0;
+    for (; i < n; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) break;
+      buffer[start + i] = code;
+    }
+    const written = i === n ? n : buffer.write(text, start, 'utf8');
     if (written > 0xffff) throw new RangeError(`a string of ${written} bytes does not fit a task record`);
     this.buffer.writeUInt16BE(written, this.at);
     this.at += 2 + written;
@@ -61,11 +73,20 @@ export class ByteReader {
   }
 
   string(): string {
-    const length = this.buffer.readUInt16BE(this.at);
-    if (this.at + 2 + length > this.buffer.length) throw new RangeError('a string runs past the end');
-    const text = this.buffer.toString('utf8', this.at + 2, this.at + 2 + length);
-    this.at += 2 + length;
-    return text;
+    const buffer = this.buffer;
+    const length = (buffer[this.at]! << 8) | buffer[this.at + 1]!;
+    const start = this.at + 2;
+    const end = start + length;
+    if (end > buffer.length) throw new RangeError('a string runs past the end');
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (buffer[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    this.at = end;
+    return ascii ? latin1(buffer, start, end) : utf8(buffer, start, end);
   }
 
   number(): number {

@@ -200,3 +200,16 @@ test('state older than the lateness bound plus the grace is forgotten, younger s
   expect([...state.conversions.keys()]).toEqual(['young']);
   expect(state.bids.size).toBe(0);
 });
+
+test('frames carry ids of any text (ASCII, accents, astral characters) and read back every field', () => {
+  const records: TaskRecord[] = [
+    { kind: 'I', impressionId: 'imp-1', requestId: 'réq-é', campaignId: 'cmp-😀', ts: 1_700_000_000_123, priceMicros: 42, arrivalMs: 5 },
+    { kind: 'X', impressionId: 'i', clickId: 'k-ü', conversionId: '', ts: 1, valueMicros: 0, arrivalMs: 2 },
+    { kind: 'P', source: 3, partition: 7, throughOffset: 123_456_789_012, invalid: 2 },
+  ];
+  const frame = new FrameWriter();
+  for (const record of records) frame.write(record);
+  const read: TaskRecord[] = [];
+  readFrame(frame.take(), (record) => void read.push(record));
+  expect(read).toEqual(records);
+});
