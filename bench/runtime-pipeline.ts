@@ -44,7 +44,10 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 250));
     const exited = workers.find((worker) => worker.child.exitCode !== null);
     if (exited) throw new Error(`worker exited: ${exited.output()}`);
-    if ((await committedMessages(admin, pipeline)) >= total) break;
+    // Done when the sources are committed and the view holds every result (tasks exchange records after).
+    if ((await committedMessages(admin, pipeline)) < total) continue;
+    const now = await getJson<unknown>(workers[0]!.port, '/v1/pipeline/stats').catch(() => undefined);
+    if (JSON.stringify(now) === JSON.stringify(set.expected.stats)) break;
   }
   const ms = Date.now() - start;
   const after = cpu();
