@@ -112,7 +112,7 @@ describe('the operator installed by the chart, running as its ServiceAccount', (
     pipeline.spec.deletionPolicy = 'Delete';
     await applyPipeline(pipeline);
     const ready = await waitForCondition(watched, 'rbac', 'Ready', 'True', undefined, 120_000);
-    expect(ready.status?.topics?.length).toBe(5);
+    expect(ready.status?.topics?.length).toBe(6);
     for (const kind of ['configmap', 'deployment', 'service', 'serviceaccount']) expect(await kubectl('get', kind, '-n', watched, '-l', 'adpipe.io/pipeline=rbac', '-o', 'name')).not.toBe('');
 
     await kubectl('delete', 'adp', 'rbac', '-n', watched, '--wait=true', '--timeout=90s');
