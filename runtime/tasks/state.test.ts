@@ -8,7 +8,7 @@ import { HOUR_MS } from '../storage/layout.js';
 import { FrameWriter, readFrame, routingKey, type TaskRecord } from './records.js';
 import { routeBatch, taskOf } from './route.js';
 import { pipelineStatsOf, TaskState } from './state.js';
-import { contributionsOf } from './sums.js';
+import { contributionsOf, HourSums } from './sums.js';
 
 // The task state machine against the generator's ground truth, without Kafka or HBase: sources are
 // split over partitions, tasks exchange records through in-memory logs (the internal topic's
@@ -70,11 +70,13 @@ interface SimTask {
   log: Buffer[];
   position: number;
   snapshot?: { bytes: Buffer; position: number };
+  /** What the task has written to HBase: each changed campaign-hour's sums, after every step. */
+  view: Map<string, Buffer>;
 }
 
 async function simulate(seed: number, taskCount: number, partitions: number, options: { rebuilds: boolean }): Promise<{ tasks: SimTask[]; invalidSent: number }> {
   const random = rng(seed);
-  const tasks: SimTask[] = Array.from({ length: taskCount }, () => ({ state: new TaskState(RULES), log: [], position: 0 }));
+  const tasks: SimTask[] = Array.from({ length: taskCount }, () => ({ state: new TaskState(RULES), log: [], position: 0, view: new Map<string, Buffer>() }));
   const pending = (await sourceChunks(partitions, 37)).map((chunk) => ({ ...chunk, task: chunk.partition % taskCount }));
   let invalidSent = 0;
   // Sends of one step are framed per destination, like one transaction's output.
@@ -107,6 +109,7 @@ async function simulate(seed: number, taskCount: number, partitions: number, opt
     const task = readable[Math.floor(random() * readable.length)]!;
     const frame = task.log[task.position++]!;
     step((send) => readFrame(frame, (record) => task.state.apply(record, send)));
+    writeView(task);
     if (options.rebuilds && random() < 0.05) task.snapshot = { bytes: task.state.encode(), position: task.position };
     if (options.rebuilds && random() < 0.03) {
       // A new owner: the latest snapshot, then the log after it with its sends discarded (they were
@@ -115,19 +118,26 @@ async function simulate(seed: number, taskCount: number, partitions: number, opt
       if (task.snapshot) rebuilt.decodeInto(task.snapshot.bytes);
       for (let at = task.snapshot?.position ?? 0; at < task.position; at++) readFrame(task.log[at]!, (record) => rebuilt.apply(record, () => undefined));
       task.state = rebuilt;
+      // Only what the replay touched is written again: the rest was written before the snapshot.
+      writeView(task);
     }
   }
   return { tasks, invalidSent };
+}
+
+function writeView(task: SimTask): void {
+  for (const key of task.state.takeDirty()) task.view.set(key, task.state.sums.get(key)!.encode());
 }
 
 function answer(tasks: SimTask[], query: (typeof set.expected.queries)[number]['query']) {
   const fromMs = Date.parse(query.from);
   const toMs = Date.parse(query.to);
   const events: EventContribution[] = [];
-  for (const { state } of tasks) {
-    for (const [key, sums] of state.sums) {
+  // Read from what the tasks wrote to the view, as the query API does.
+  for (const { view } of tasks) {
+    for (const [key, bytes] of view) {
       const [campaignId, hour] = key.split('\u0000');
-      if (campaignId === query.campaign_id) events.push(...contributionsOf(Number(hour), [sums]));
+      if (campaignId === query.campaign_id) events.push(...contributionsOf(Number(hour), [HourSums.decode(bytes)]));
     }
   }
   return aggregate(events, { campaignId: query.campaign_id, from: query.from, to: query.to, granularity: query.granularity, ...(query.by ? { by: query.by } : {}) }, fromMs, toMs);

@@ -229,7 +229,10 @@ export class TaskRunner {
 
   private becomeReady(): void {
     this.phase = 'ready';
-    // The view may lack what the previous owner committed but had not written to HBase yet.
+    // The task rewrites its whole view once it is ready: the previous owner may have committed
+    // more than it wrote to HBase, and a restore that rewrote only the campaign-hours its replay
+    // touched left stale cells in the fault tests (decision 0051). O(campaign-hours), once per start.
+    this.state.markAllDirty();
     for (const key of this.state.takeDirty()) this.viewBehind.add(key);
     this.ctx.log.info({ task: this.task, liveIds: this.state.liveIds }, 'task ready');
     this.ctx.onReady(this.task);
