@@ -88,7 +88,7 @@ export async function createPipeline(endpoints: Endpoints, name: string, options
     correlation: { attributionWindowMs: 86_400_000, conversionWindowMs: 7 * 86_400_000, latenessMs: 86_400_000 },
     storage: { saltBuckets, aggregatesTtlSeconds: 31_536_000, families: { ...DEFAULT_FAMILIES } },
     batchSize: options.batchSize ?? 500,
-    tasks: { count: taskCount, topic: tasksTopic, commitIntervalMs: 200, snapshotIntervalMs: 5000, evictionGraceMs: 3_600_000 },
+    tasks: { count: taskCount, topic: tasksTopic, commitIntervalMs: 200, snapshotIntervalMs: 0, evictionGraceMs: 3_600_000 },
     http: { port: 0 },
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));

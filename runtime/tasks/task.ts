@@ -330,7 +330,8 @@ export class TaskRunner {
       timer();
     }
     this.state.evict(settings.evictionGraceMs);
-    if (Date.now() - this.lastSnapshotMs >= settings.snapshotIntervalMs) await this.snapshot();
+    // 0 turns snapshots off: a restore then replays the task's whole internal partition.
+    if (settings.snapshotIntervalMs > 0 && Date.now() - this.lastSnapshotMs >= settings.snapshotIntervalMs) await this.snapshot();
   }
 
   private async snapshot(): Promise<void> {
