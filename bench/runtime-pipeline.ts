@@ -4,7 +4,7 @@ import { freePort } from '../e2e/stack/ports.js';
 import { cpuSeconds } from '../e2e/stack/proc.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
-import { committedMessages, createPipeline, dropPipeline, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
+import { untilExact, committedMessages, createPipeline, dropPipeline, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
 
 /**
  * `npm run bench -- runtime-pipeline [impressions]`: only the end-to-end phase of the runtime
@@ -49,6 +49,7 @@ try {
     const now = await getJson<unknown>(workers[0]!.port, '/v1/pipeline/stats').catch(() => undefined);
     if (JSON.stringify(now) === JSON.stringify(set.expected.stats)) break;
   }
+  await untilExact(workers[0]!.port, set.expected, 120_000);
   const ms = Date.now() - start;
   const after = cpu();
   const perMessage = (key: keyof typeof before) => Math.round(((after[key] - before[key]) / total) * 1e7) / 10;

@@ -8,7 +8,7 @@ import { decodeFigures as measureDecode } from './decode.js';
 import { runPeerBench } from './peer.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
-import { committedMessages, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
+import { untilExact, committedMessages, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
 
 /**
  * `npm run bench -- runtime [impressions]`: the runtime worker's figures, all in one run on the
@@ -77,6 +77,8 @@ try {
       say(`  pipeline: ${fmt(done)} / ${fmt(totalMessages)} source offsets committed after ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   }
+  // ... and every query equal (counts moving between tasks leave the stats unchanged).
+  await untilExact(worker.port, set.expected, 120_000);
   const pipelineMs = Date.now() - t;
   const cpuAfter = cpuOf();
   const pipelineRate = perSecond(totalMessages, pipelineMs);

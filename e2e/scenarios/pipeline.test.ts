@@ -7,7 +7,7 @@ import { writeGeneratedDirectory, type Expected } from '../../generator/index.js
 import { produceDirectory } from '../../producer/index.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import { stack, uniqueName } from '../support/stack-clients.js';
-import { compareWithExpected, getJson, PipelineRun, statsCaughtUp, waitFor, type Stats } from '../support/pipeline-run.js';
+import { getJson, PipelineRun, settledComparison, statsCaughtUp, waitFor, type Stats } from '../support/pipeline-run.js';
 
 // End to end on the full local stack, as a platform team meets adpipe: the operator and a node agent
 // run as processes, the workers are real Pods (processes) of the operator's Deployment. One pipeline
@@ -79,7 +79,7 @@ test('applied → Ready; traffic with a scale-out 1 → 3 and a deleted worker P
     return urls.length === 3 ? urls : undefined;
   }, 120_000);
   await waitFor('every record processed', async () => (statsCaughtUp(await getJson<Stats>(`${url}/v1/pipeline/stats`), expected.stats) ? true : undefined), 300_000, 1000);
-  const comparison = await compareWithExpected(url!, expected);
+  const comparison = await settledComparison(url!, expected, 120_000);
   expect(comparison.mismatches).toEqual([]);
   expect(await getJson<Stats>(`${url}/v1/pipeline/stats`)).toEqual(expected.stats);
 }, 600_000);

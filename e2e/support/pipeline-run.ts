@@ -205,6 +205,19 @@ const COUNTERS = ['impressions', 'clicks', 'conversions', 'spend_micros', 'reven
 const RATIOS = ['ctr', 'cvr', 'roas'] as const;
 
 /** Asks the query API every query of expected.json and lists every difference (counters exactly, ratios to 1e-4). */
+/**
+ * `compareWithExpected` again until it finds no difference or `timeoutMs` has passed: after the
+ * stats are complete, the tasks may still be moving counts between campaign-hours (decision 0051).
+ */
+export async function settledComparison(baseUrl: string, expected: Expected, timeoutMs: number): Promise<Comparison> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const comparison = await compareWithExpected(baseUrl, expected);
+    if (comparison.mismatches.length === 0 || Date.now() > deadline) return comparison;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 export async function compareWithExpected(baseUrl: string, expected: Expected): Promise<Comparison> {
   const mismatches: string[] = [];
   for (const { query, response } of expected.queries) {

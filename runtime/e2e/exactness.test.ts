@@ -4,7 +4,7 @@ import { freePort } from '../../e2e/stack/ports.js';
 import { eventually, stack, uniqueName } from '../../e2e/support/stack-clients.js';
 import { main as adpipe } from '../../cli/adpipe.js';
 import { generate, type Expected } from '../../generator/index.js';
-import { createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, performancePath, produce, startWorker, stopWorker, type TestPipeline, type WorkerProcess } from './harness.js';
+import { untilExact, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, performancePath, produce, startWorker, stopWorker, type TestPipeline, type WorkerProcess } from './harness.js';
 
 // Generated data in → the worker's answers equal the generator's ground truth, against the shared
 // stack's real Kafka and HBase, with the worker as its own process.
@@ -50,6 +50,7 @@ test('stats and every hourly and daily query, with and without breakdown, equal 
     throw error;
   });
   expect(expected.queries.length).toBeGreaterThan(12);
+  await untilExact(port, expected, 60_000);
   for (const { query, response } of expected.queries) {
     expect(await getJson(port, performancePath(query))).toEqual(response);
   }

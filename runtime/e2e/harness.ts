@@ -217,3 +217,32 @@ export function performancePath(query: { campaign_id: string; from: string; to: 
   if (query.by) params.set('by', query.by);
   return `/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`;
 }
+
+/**
+ * Waits until the worker's stats and every query of the ground truth are equal to it. Equal stats
+ * alone do not mean done: records between tasks that only move counts (a click reaching its
+ * impression's task, a bid request's dimensions) leave the stats unchanged, and a killed worker's
+ * tasks catch up only once the group has handed them on (decision 0051).
+ */
+export async function untilExact(port: number, expected: { stats: unknown; queries: { query: Parameters<typeof performancePath>[0]; response: unknown }[] }, timeoutMs: number, alive: () => void = () => undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let first = '';
+  for (;;) {
+    alive();
+    first = '';
+    const stats = await getJson<unknown>(port, '/v1/pipeline/stats').catch((error: unknown) => String(error));
+    if (JSON.stringify(stats) !== JSON.stringify(expected.stats)) first = `stats ${JSON.stringify(stats)}`;
+    else {
+      for (const { query, response } of expected.queries) {
+        const answer = await getJson<unknown>(port, performancePath(query)).catch((error: unknown) => String(error));
+        if (JSON.stringify(answer) !== JSON.stringify(response)) {
+          first = `${JSON.stringify(query)} answered ${JSON.stringify(answer)}, expected ${JSON.stringify(response)}`;
+          break;
+        }
+      }
+    }
+    if (!first) return;
+    if (Date.now() > deadline) throw new Error(`not equal to the ground truth after ${timeoutMs} ms: ${first.slice(0, 4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -318,7 +318,11 @@ export class TaskRunner {
     if (this.phase !== 'ready' || (this.viewBehind.size === 0 && !hasWork)) return;
     const timer = metrics.hbaseSeconds.startTimer({ source: 'task' });
     try {
-      await putInBatches(store, viewPuts(this.task, this.state, this.viewBehind, this.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates }));
+      const { sums, stats } = viewPuts(this.task, this.state, this.viewBehind, this.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates });
+      await putInBatches(store, sums);
+      // The counters last: HBase is atomic per row only, so a task's counters never get ahead of
+      // the sums they belong to (a crash between leaves the counters one flush behind).
+      await store.putMany([stats]);
       this.viewBehind.clear();
       crashPoint('after-view');
     } catch (error) {

@@ -48,8 +48,8 @@ export function decodeStats(bytes: Buffer): TaskStats {
   return JSON.parse(bytes.toString('utf8')) as TaskStats;
 }
 
-/** The puts that bring the view up to the state for the given campaign-hours (and the task's stats). */
-export function viewPuts(task: number, state: TaskState, dirty: Iterable<string>, version: number, settings: ViewSettings): StorePut[] {
+/** The puts that bring the view up to the state for the given campaign-hours, and the task's counters. */
+export function viewPuts(task: number, state: TaskState, dirty: Iterable<string>, version: number, settings: ViewSettings): { sums: StorePut[]; stats: StorePut } {
   const puts: StorePut[] = [];
   const qualifier = `${SUMS_PREFIX}${task}`;
   for (const key of dirty) {
@@ -59,8 +59,7 @@ export function viewPuts(task: number, state: TaskState, dirty: Iterable<string>
     const row = hourKey(key.slice(0, at), Number(key.slice(at + 1)), settings.saltBuckets);
     puts.push({ row, cells: [{ family: settings.family, qualifier, value: sums.encode(), timestamp: version }] });
   }
-  puts.push({ row: taskStatsRow(task), cells: [{ family: settings.family, qualifier: STATS_QUALIFIER, value: encodeStats(state.stats), timestamp: version }] });
-  return puts;
+  return { sums: puts, stats: { row: taskStatsRow(task), cells: [{ family: settings.family, qualifier: STATS_QUALIFIER, value: encodeStats(state.stats), timestamp: version }] } };
 }
 
 /** Writes puts in requests of bounded size (a restore may rewrite every campaign-hour a task has). */

@@ -1,0 +1,39 @@
+import { HBaseClient } from '../../hbase/index.js';
+import { stack, uniqueName } from '../../e2e/support/stack-clients.js';
+import { HBaseStore } from '../storage/hbase-store.js';
+import { readSnapshot, SNAPSHOT_CHUNK_BYTES, writeSnapshot } from './view.js';
+
+// Snapshots against the stack's real HBase: chunked, in two slots, the newest whole one read back.
+
+const hbase = new HBaseClient({ zookeeperQuorum: stack().hbase.zookeeperQuorum });
+const table = uniqueName('snap').replace(/[^A-Za-z0-9_.-]/g, '_');
+const store = new HBaseStore(hbase, table);
+
+beforeAll(async () => {
+  await hbase.admin.createTable({ name: table, families: [{ name: 'a', maxVersions: 1 }] });
+}, 60_000);
+afterAll(async () => {
+  await hbase.admin.deleteTable(table, { ifExists: true });
+  hbase.close();
+}, 60_000);
+
+const bytesOf = (size: number, seed: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff));
+
+test('the newest whole snapshot is read back, byte for byte, across chunks and slots', async () => {
+  expect(await readSnapshot(store, 'a', 3)).toBeUndefined();
+  const big = bytesOf(2 * SNAPSHOT_CHUNK_BYTES + 123, 1);
+  await writeSnapshot(store, 'a', 3, big, { generation: 1, position: '100', version: Date.now() });
+  const small = bytesOf(10, 2);
+  await writeSnapshot(store, 'a', 3, small, { generation: 2, position: '200', version: Date.now() + 1 });
+  const read = await readSnapshot(store, 'a', 3);
+  expect(read?.head).toMatchObject({ generation: 2, position: '200', chunks: 1, bytes: 10 });
+  expect(read?.state.equals(small)).toBe(true);
+  // The next one goes to slot 1 again, where the three-chunk snapshot was: fewer chunks now.
+  const third = bytesOf(SNAPSHOT_CHUNK_BYTES + 5, 3);
+  await writeSnapshot(store, 'a', 3, third, { generation: 3, position: '300', version: Date.now() + 2 });
+  const again = await readSnapshot(store, 'a', 3);
+  expect(again?.head).toMatchObject({ generation: 3, position: '300', chunks: 2 });
+  expect(again?.state.equals(third)).toBe(true);
+  // Another task's snapshots are its own.
+  expect(await readSnapshot(store, 'a', 4)).toBeUndefined();
+}, 120_000);
