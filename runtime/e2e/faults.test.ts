@@ -17,7 +17,6 @@ import {
   getJson,
   kafkaMessages,
   openProducer,
-  performancePath,
   produce,
   startWorker,
   stopWorker,
