@@ -44,7 +44,9 @@ export class RpcConnection {
   private readonly pending = new Map<number, Pending>();
   private readonly reader = new FrameReader();
   private nextCallId = 1;
-  private lastReceivedAt = Date.now();
+  /** When anything last arrived; nothing has when the connection opens (a first call sent in the
+   * same millisecond must still find the connection silent). */
+  private lastReceivedAt = 0;
   private closedWith: HBaseError | undefined;
   private readonly onClose = new Set<() => void>();
 
