@@ -4,7 +4,7 @@ import { freePort } from '../e2e/stack/ports.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
 import { HBaseClient } from '../hbase/index.js';
-import { createPipeline, dropPipeline, getJson, kafkaMessages, openProducer, performancePath, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
+import { untilExact, createPipeline, dropPipeline, getJson, kafkaMessages, openProducer, performancePath, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
 import { hourRange } from '../runtime/stages/aggregate.js';
 import { hourKey } from '../runtime/storage/layout.js';
 
@@ -60,6 +60,8 @@ try {
     if (answer && answer.totals.impressions > 0) whileWriting.push(performance.now() - start);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  // Complete stats are not the end: counts may still be moving between tasks (decision 0051).
+  await untilExact(worker.port, set.expected, 120_000);
   const first = queries[0]!.query;
   const { firstHour, endHour } = hourRange(Date.parse(first.from), Date.parse(first.to));
   const family = pipeline.config.storage.families.aggregates;
