@@ -199,7 +199,12 @@ export class TaskRunner {
   async internal(messages: readonly KafkaMessage[], fetchedOffset: string): Promise<boolean> {
     if (this.phase === 'starting') return false;
     if (this.awaitFetchFrom !== undefined) {
-      if (fetchedOffset !== this.awaitFetchFrom) return false; // fetched before the seek took effect
+      if (fetchedOffset !== this.awaitFetchFrom) {
+        // Fetched before the seek took effect, or the seek was dropped by a rebalance in between
+        // (kafkajs then fetches from the committed offset): ask again, or the task never restores.
+        this.ctx.seek(this.task, this.awaitFetchFrom);
+        return false;
+      }
       this.awaitFetchFrom = undefined;
     }
     const send = (record: Exclude<TaskRecord, ProgressRecord>) => this.send(record);
