@@ -57,6 +57,9 @@ export interface TaskContext {
   onReady: (task: number) => void;
 }
 
+/** How long a restore may go without reading anything before the task starts over. */
+const RESTORE_WATCHDOG_MS = Number(process.env.ADPIPE_TASK_RESTORE_WATCHDOG_MS ?? 30_000);
+
 /** Internal frames stay well below Kafka's 1 MiB default message limit. */
 const FRAME_LIMIT = 512 * 1024;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -81,6 +84,7 @@ export class TaskRunner {
   /** Per source partition, the last offset this owner routed (ahead of the state until read back). */
   private readonly routed = new Map<string, number>();
   private lastCommitMs = Date.now();
+  private restoringSince = Date.now();
   private lastSnapshotMs = Date.now();
   private version = 0;
   private generation = 0;
@@ -116,7 +120,7 @@ export class TaskRunner {
   }
 
   start(): Promise<void> {
-    this.timer = setInterval(() => void this.run(() => this.maybeCommit()), Math.max(20, Math.floor(this.ctx.settings.commitIntervalMs / 2)));
+    this.timer = setInterval(() => void this.run(() => this.tick()), Math.max(20, Math.floor(this.ctx.settings.commitIntervalMs / 2)));
     return this.run(() => this.open());
   }
 
@@ -185,6 +189,7 @@ export class TaskRunner {
     await fence.send({ topic: settings.topic, acks: -1, messages: [{ partition: this.task, value: frame.take() }] });
     await fence.commit();
     this.phase = 'restoring';
+    this.restoringSince = Date.now();
     this.lastCommitMs = Date.now();
     this.lastSnapshotMs = Date.now();
     this.ctx.log.info({ task: this.task, snapshot: snapshot ? { position: from, bytes: snapshot.head.bytes } : null, restoreUntil: String(this.restoreUntil) }, 'task started: restoring');
@@ -207,6 +212,8 @@ export class TaskRunner {
       }
       this.awaitFetchFrom = undefined;
     }
+    // A restore that makes progress is not stuck, however long the partition (the watchdog in tick).
+    if (this.phase === 'restoring') this.restoringSince = Date.now();
     const send = (record: Exclude<TaskRecord, ProgressRecord>) => this.send(record);
     const discard = () => undefined;
     const before = { accepted: [...this.state.stats.accepted], duplicates: [...this.state.stats.duplicates] };
@@ -285,6 +292,18 @@ export class TaskRunner {
   }
 
   // ---- output ---------------------------------------------------------------------------------------
+
+  /**
+   * The task's clock: commits when due, and starts the task over when its restore has not reached
+   * its barrier for too long (a seek lost to a rebalance, a fetch that never came): a stuck restore
+   * would otherwise keep its source partitions paused for good.
+   */
+  private async tick(): Promise<void> {
+    if (this.phase === 'restoring' && Date.now() - this.restoringSince > RESTORE_WATCHDOG_MS) {
+      throw new Error(`task ${this.task} restored nothing for ${RESTORE_WATCHDOG_MS} ms and has not read back its barrier`);
+    }
+    await this.maybeCommit();
+  }
 
   async maybeCommit(): Promise<void> {
     if (this.phase === 'starting') return;
