@@ -69,6 +69,7 @@ export class TaskRunner {
   private producer: Producer | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private stopping = false;
   phase: 'starting' | 'restoring' | 'ready' = 'starting';
   private restoreUntil = 0n;
   /** The next offset of the internal partition to apply; lower ones are re-deliveries. */
@@ -105,7 +106,9 @@ export class TaskRunner {
       try {
         await work();
       } catch (error) {
-        if (this.closed) return;
+        // Closing or shutting down: the next owner fences and restores; starting over here would
+        // fence it back and hold up SIGTERM.
+        if (this.closed || this.stopping) return;
         this.ctx.log.warn({ err: error, task: this.task }, 'task failed; starting it over from its snapshot and log');
         this.ctx.metrics.retries.inc({ source: 'task', code: String((error as { type?: string }).type ?? (error as Error).name) });
         await this.restart();
@@ -133,6 +136,7 @@ export class TaskRunner {
 
   /** SIGTERM: commit what is open, then close. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.run(() => this.commit());
     await this.close();
   }
@@ -299,7 +303,7 @@ export class TaskRunner {
    * would otherwise keep its source partitions paused for good.
    */
   private async tick(): Promise<void> {
-    if (this.phase === 'restoring' && Date.now() - this.restoringSince > RESTORE_WATCHDOG_MS) {
+    if (this.phase === 'restoring' && !this.stopping && Date.now() - this.restoringSince > RESTORE_WATCHDOG_MS) {
       throw new Error(`task ${this.task} restored nothing for ${RESTORE_WATCHDOG_MS} ms and has not read back its barrier`);
     }
     await this.maybeCommit();
