@@ -1,5 +1,5 @@
 import type { HBaseClient } from '../../hbase/client.js';
-import type { ColumnRef, Store, StoreCell, StoreCheckAndPut, StoreGet, StorePut, StoreRow } from './store.js';
+import type { ColumnRef, Store, StoreGet, StorePut, StoreRow } from './store.js';
 
 /** The Store port over the HBase module, bound to one table. */
 export class HBaseStore implements Store {
@@ -15,33 +15,11 @@ export class HBaseStore implements Store {
   async getMany(gets: readonly StoreGet[]): Promise<(StoreRow | undefined)[]> {
     return this.client.getMany(
       this.table,
-      gets.map(({ row, columns, qualifierPrefixes, writtenSince }) => ({
-        row,
-        ...(columns ? { columns } : {}),
-        ...(writtenSince !== undefined ? { timeRange: { from: writtenSince } } : {}),
-        ...(qualifierPrefixes ? { filter: { type: 'columnPrefixes' as const, prefixes: qualifierPrefixes } } : {}),
-      })),
-    );
-  }
-
-  async checkAndPut(row: Buffer, check: ColumnRef & { qualifier: string }, expected: Buffer | undefined, cells: StoreCell[]): Promise<boolean> {
-    return this.client.checkAndMutate(this.table, { row, family: check.family, qualifier: check.qualifier, ...(expected === undefined ? {} : { value: expected }), put: cells });
-  }
-
-  async checkAndPutMany(items: readonly StoreCheckAndPut[]): Promise<boolean[]> {
-    return this.client.checkAndMutateMany(
-      this.table,
-      items.map(({ row, check, expected, cells }) => ({ row, family: check.family, qualifier: check.qualifier, ...(expected === undefined ? {} : { value: expected }), put: cells })),
+      gets.map(({ row, columns }) => ({ row, ...(columns ? { columns } : {}) })),
     );
   }
 
   scan(range: { startRow: Buffer; stopRow: Buffer; columns?: ColumnRef[] }): AsyncIterable<StoreRow> {
     return this.client.scan(this.table, { startRow: range.startRow, stopRow: range.stopRow, ...(range.columns ? { columns: range.columns } : {}) });
-  }
-
-  async *rowKeys(range: { startRow: Buffer; stopRow: Buffer }): AsyncIterable<Buffer> {
-    // One key per row, without its value: a rolled-up row's first column is a large chunk.
-    const filter = { type: 'list' as const, operator: 'all' as const, filters: [{ type: 'firstKeyOnly' as const }, { type: 'keyOnly' as const }] };
-    for await (const row of this.client.scan(this.table, { startRow: range.startRow, stopRow: range.stopRow, filter })) yield row.row;
   }
 }

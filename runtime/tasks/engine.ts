@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../../api/runtime-config.js';
 import { decodersFor } from '../decode/index.js';
 import { FETCH_LIMITS } from '../kafka.js';
-import { taskAssigner, tasksOf } from '../kafka/assigner.js';
+import { taskAssigner, taskOfPartition, tasksOf } from '../kafka/assigner.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Store } from '../storage/store.js';
 import { TaskRunner, type TaskContext } from './task.js';
@@ -134,7 +134,7 @@ export class TaskEngine {
 
   private sourcePartitionsOf(task: number): { topic: string; partition: number }[] {
     const { config } = this.options;
-    return Object.entries(this.assignment).flatMap(([topic, partitions]) => (this.sourceByTopic.has(topic) ? partitions.filter((p) => p % config.tasks.count === task).map((partition) => ({ topic, partition })) : []));
+    return Object.entries(this.assignment).flatMap(([topic, partitions]) => (this.sourceByTopic.has(topic) ? partitions.filter((p) => taskOfPartition(p, config.tasks.count) === task).map((partition) => ({ topic, partition })) : []));
   }
 
   private async rewindSources(task: number): Promise<void> {
@@ -177,7 +177,7 @@ export class TaskEngine {
     }
     const source = this.sourceByTopic.get(batch.topic);
     if (!source) return;
-    const task = batch.partition % config.tasks.count;
+    const task = taskOfPartition(batch.partition, config.tasks.count);
     const runner = this.runners.get(task);
     if (!runner?.ready) {
       // Read again from here once the task has restored its state.

@@ -10,11 +10,6 @@ export function taskOf(key: string, taskCount: number): number {
   return fnv1a(key) % taskCount;
 }
 
-/** The task that reads a source partition (source topics may have any number of partitions). */
-export function taskOfSourcePartition(partition: number, taskCount: number): number {
-  return partition % taskCount;
-}
-
 /** A valid source record as the record its own id's task deduplicates (only the fields used later). */
 export function sourceRecord<S extends SourceName>(source: S, record: RecordOf[S], arrivalMs: number): Exclude<TaskRecord, ProgressRecord> {
   switch (source) {
