@@ -92,6 +92,16 @@ export interface TaskStats {
 export const SOURCE_INDEX: Record<SourceName, number> = { bidRequests: 0, impressions: 1, clicks: 2, conversions: 3 };
 
 const hourOf = (ts: number): number => Math.floor(ts / HOUR_MS);
+
+/** The entry of `id` (created when absent), its newest arrival moved up to `arrivalMs`: eviction ages it from there. */
+function touch<E extends { lastArrivalMs: number }>(map: Map<string, E>, id: string, entry: E | undefined, arrivalMs: number): E {
+  if (!entry) {
+    entry = { lastArrivalMs: arrivalMs } as E;
+    map.set(id, entry);
+  }
+  entry.lastArrivalMs = Math.max(entry.lastArrivalMs, arrivalMs);
+  return entry;
+}
 const zero4 = (): number[] => [0, 0, 0, 0];
 
 export class TaskState {
@@ -177,8 +187,7 @@ export class TaskState {
       return;
     }
     this.stats.accepted[0]!++;
-    if (!entry) this.bids.set(record.requestId, (entry = { lastArrivalMs: record.arrivalMs }));
-    entry.lastArrivalMs = Math.max(entry.lastArrivalMs, record.arrivalMs);
+    entry = touch(this.bids, record.requestId, entry, record.arrivalMs);
     entry.bid = { country: record.country, deviceType: record.deviceType, arrivalMs: record.arrivalMs };
     for (const waiting of entry.waiting ?? []) {
       if (this.withinLateness(waiting.arrivalMs, record.arrivalMs)) send({ kind: 'D', impressionId: waiting.impressionId, requestId: record.requestId, country: record.country, deviceType: record.deviceType });
@@ -192,8 +201,7 @@ export class TaskState {
       if (this.withinLateness(entry.bid.arrivalMs, record.arrivalMs)) send({ kind: 'D', impressionId: record.impressionId, requestId: record.requestId, country: entry.bid.country, deviceType: entry.bid.deviceType });
       return;
     }
-    if (!entry) this.bids.set(record.requestId, (entry = { lastArrivalMs: record.arrivalMs }));
-    entry.lastArrivalMs = Math.max(entry.lastArrivalMs, record.arrivalMs);
+    entry = touch(this.bids, record.requestId, entry, record.arrivalMs);
     (entry.waiting ??= []).push({ impressionId: record.impressionId, arrivalMs: record.arrivalMs });
   }
 
@@ -204,8 +212,7 @@ export class TaskState {
       return;
     }
     this.stats.accepted[1]!++;
-    if (!entry) this.impressions.set(record.impressionId, (entry = { lastArrivalMs: record.arrivalMs }));
-    entry.lastArrivalMs = Math.max(entry.lastArrivalMs, record.arrivalMs);
+    entry = touch(this.impressions, record.impressionId, entry, record.arrivalMs);
     const impression = { requestId: record.requestId, campaignId: record.campaignId, ts: record.ts, priceMicros: record.priceMicros, arrivalMs: record.arrivalMs, country: UNKNOWN, deviceType: UNKNOWN, enriched: false };
     entry.impression = impression;
     this.contribute(impression, 'i', impression.ts, impression.priceMicros, 1);
@@ -228,8 +235,7 @@ export class TaskState {
 
   private clickAtImpression(record: ClickAtImpressionRecord): void {
     let entry = this.impressions.get(record.impressionId);
-    if (!entry) this.impressions.set(record.impressionId, (entry = { lastArrivalMs: record.arrivalMs }));
-    entry.lastArrivalMs = Math.max(entry.lastArrivalMs, record.arrivalMs);
+    entry = touch(this.impressions, record.impressionId, entry, record.arrivalMs);
     const clicks = (entry.clicks ??= []);
     let click = clicks.find((c) => c.clickId === record.clickId);
     if (click?.known) return; // the click task sends each accepted click once; a repeat changes nothing
@@ -241,8 +247,7 @@ export class TaskState {
 
   private conversionAtImpression(record: ConversionAtImpressionRecord): void {
     let entry = this.impressions.get(record.impressionId);
-    if (!entry) this.impressions.set(record.impressionId, (entry = { lastArrivalMs: record.arrivalMs }));
-    entry.lastArrivalMs = Math.max(entry.lastArrivalMs, record.arrivalMs);
+    entry = touch(this.impressions, record.impressionId, entry, record.arrivalMs);
     const clicks = (entry.clicks ??= []);
     let click = clicks.find((c) => c.clickId === record.clickId);
     if (!click) clicks.push((click = { clickId: record.clickId, known: false, ts: 0, arrivalMs: 0, attributed: false }));
@@ -261,8 +266,7 @@ export class TaskState {
       return;
     }
     this.stats.accepted[2]!++;
-    if (!entry) this.clicks.set(record.clickId, (entry = { lastArrivalMs: record.arrivalMs }));
-    entry.lastArrivalMs = Math.max(entry.lastArrivalMs, record.arrivalMs);
+    entry = touch(this.clicks, record.clickId, entry, record.arrivalMs);
     entry.click = { impressionId: record.impressionId };
     send({ kind: 'K', impressionId: record.impressionId, clickId: record.clickId, ts: record.ts, arrivalMs: record.arrivalMs });
     for (const waiting of entry.waiting ?? []) {
@@ -278,8 +282,7 @@ export class TaskState {
       send({ kind: 'X', impressionId: entry.click.impressionId, clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
       return;
     }
-    if (!entry) this.clicks.set(record.clickId, (entry = { lastArrivalMs: record.arrivalMs }));
-    entry.lastArrivalMs = Math.max(entry.lastArrivalMs, record.arrivalMs);
+    entry = touch(this.clicks, record.clickId, entry, record.arrivalMs);
     (entry.waiting ??= []).push({ clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
     this.stats.conversionsWaiting++;
   }
