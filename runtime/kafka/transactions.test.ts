@@ -1,5 +1,6 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaMessage, type Producer, type Transaction } from 'kafkajs';
 import { eventually, kafka, stack, uniqueName } from '../../e2e/support/stack-clients.js';
+import { sendOffsetsWhenCoordinatorReady } from './send-offsets.js';
 import { createTopicsReady } from './test-support.js';
 
 // What the runtime's per-task commit relies on, against the shared stack's real Kafka with kafkajs:
@@ -93,26 +94,10 @@ async function readUntil(topic: string, last: string, readUncommitted = false): 
   }
 }
 
-/**
- * `transaction.sendOffsets`, repeated in the same transaction while the group coordinator answers
- * NOT_COORDINATOR (code 16). kafkajs 2.2.4 means to retry that itself, but it checks for the type
- * 'NOT_COORDINATOR' while its own error table calls code 16 'NOT_COORDINATOR_FOR_GROUP', so the
- * error escapes. It happens on a fresh broker: the first group use creates __consumer_offsets and
- * the coordinator is still loading it (seen on this stack's first run). Repeating is safe: a second
- * AddOffsetsToTxn for the same group and a second TxnOffsetCommit replace the first.
- */
-async function sendOffsets(txn: Transaction, consumerGroupId: string, topic: string, offset: string): Promise<void> {
-  const end = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await txn.sendOffsets({ consumerGroupId, topics: [{ topic, partitions: [{ partition: 0, offset }] }] });
-      return;
-    } catch (error) {
-      if ((error as { type?: string }).type !== 'NOT_COORDINATOR_FOR_GROUP' || Date.now() > end) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
+
+/** Offsets of partition 0 of `topic`, committed with `txn` for `group`. */
+const sendOffsets = (txn: Transaction, group: string, topic: string, offset: string) =>
+  sendOffsetsWhenCoordinatorReady(txn, group, [{ topic, partitions: [{ partition: 0, offset }] }]);
 
 const records = (...values: string[]) => values.map((value) => ({ value }));
 

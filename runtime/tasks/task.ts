@@ -1,7 +1,8 @@
-import type { Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs';
+import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../../api/runtime-config.js';
 import type { Decoders } from '../decode/index.js';
+import { sendOffsetsWhenCoordinatorReady } from '../kafka/send-offsets.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { InMessage, Item, RecordOf } from '../model.js';
 import { deadLetterHeaders } from '../sinks/deadletter.js';
@@ -333,7 +334,7 @@ export class TaskRunner {
         if (this.deadLetters.length) topicMessages.push({ topic: config.deadLetterTopic, messages: this.deadLetters });
         if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1 });
         crashPoint('after-send');
-        if (this.offsets.size) await sendOffsets(txn, config.kafka.groupId, [...this.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
+        if (this.offsets.size) await sendOffsetsWhenCoordinatorReady(txn, config.kafka.groupId, [...this.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
         crashPoint('after-offsets');
         await txn.commit();
         crashPoint('after-commit');
@@ -398,18 +399,3 @@ function crashPoint(step: 'before-send' | 'after-send' | 'after-offsets' | 'afte
   process.kill(process.pid, 'SIGKILL');
 }
 
-/**
- * `sendOffsets`, repeated while the group coordinator answers NOT_COORDINATOR: kafkajs 2.2.4 means
- * to retry that itself but looks for another name of the error (see runtime/kafka/transactions.test.ts).
- */
-async function sendOffsets(txn: Transaction, consumerGroupId: string, topics: { topic: string; partitions: { partition: number; offset: string }[] }[]): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await txn.sendOffsets({ consumerGroupId, topics });
-      return;
-    } catch (error) {
-      if ((error as { type?: string }).type !== 'NOT_COORDINATOR_FOR_GROUP' || attempt >= 20) throw error;
-      await sleep(100 * Math.min(attempt + 1, 10));
-    }
-  }
-}
