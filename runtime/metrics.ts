@@ -18,7 +18,7 @@ export class WorkerMetrics {
   });
   readonly stateBytes = new Gauge({
     name: 'adpipe_task_state_bytes',
-    help: 'Encoded size of the state of the tasks of this worker (what a snapshot writes).',
+    help: 'Bytes of the id tables of the tasks of this worker (typed arrays, allocated capacity; clicks and waiting partners kept beside them are not counted).',
     registers: [this.registry],
   });
   readonly retries = new Counter({ name: 'adpipe_batch_retries_total', help: 'Batches retried after a retriable failure.', labelNames: ['source', 'code'] as const, registers: [this.registry] });

@@ -1,6 +1,7 @@
 import { latin1, utf8 } from '../decode/recent-strings.js';
+import { FINGERPRINT_BYTES, type Fingerprint } from './fingerprint.js';
 
-/** A growing byte buffer for the task codecs (frames, snapshots, partial sums): strings and doubles. */
+/** A growing byte buffer for the task codecs (frames, snapshots, partial sums): strings, fingerprints and doubles. */
 export class ByteWriter {
   private buffer: Buffer;
   at = 0;
@@ -39,6 +40,14 @@ export class ByteWriter {
     if (written > 0xffff) throw new RangeError(`a string of ${written} bytes does not fit a task record`);
     this.buffer.writeUInt16BE(written, this.at);
     this.at += 2 + written;
+  }
+
+  /** A fingerprint's 12 char codes as 12 bytes (no length: the size is fixed). */
+  fingerprint(fp: Fingerprint): void {
+    this.room(FINGERPRINT_BYTES);
+    const buffer = this.buffer;
+    for (let i = 0; i < FINGERPRINT_BYTES; i++) buffer[this.at + i] = fp.charCodeAt(i);
+    this.at += FINGERPRINT_BYTES;
   }
 
   number(value: number): void {
@@ -87,6 +96,14 @@ export class ByteReader {
     }
     this.at = end;
     return ascii ? latin1(buffer, start, end) : utf8(buffer, start, end);
+  }
+
+  fingerprint(): Fingerprint {
+    const end = this.at + FINGERPRINT_BYTES;
+    if (end > this.buffer.length) throw new RangeError('a fingerprint runs past the end');
+    const fp = latin1(this.buffer, this.at, end);
+    this.at = end;
+    return fp;
   }
 
   number(): number {

@@ -1,9 +1,10 @@
 import { ByteReader, ByteWriter } from './bytes.js';
+import type { Fingerprint } from './fingerprint.js';
 
 /**
  * The records tasks send each other through the pipeline's internal topic (decision 0051). Each is
  * addressed to the task that owns its key (`taskOf(key)`), and many are framed into one Kafka
- * message. The internal topic is also each task's changelog: a task's state is a pure function of
+ * message. Ids travel as their fingerprints (decision 0071). The internal topic is also each task's changelog: a task's state is a pure function of
  * the records of its partition, so restoring is re-applying them.
  *
  * Kinds, by the key that routes them:
@@ -15,15 +16,15 @@ import { ByteReader, ByteWriter } from './bytes.js';
  *   (the task)     P progress of one source partition: offsets applied and invalid records counted
  */
 
-export interface BidRecord { kind: 'B'; requestId: string; country: string; deviceType: string; arrivalMs: number }
-export interface ImpressionRecord { kind: 'I'; impressionId: string; requestId: string; campaignId: string; ts: number; priceMicros: number; arrivalMs: number }
-export interface ImpressionRefRecord { kind: 'Q'; requestId: string; impressionId: string; arrivalMs: number }
-export interface DimensionsRecord { kind: 'D'; impressionId: string; requestId: string; country: string; deviceType: string }
-export interface ClickRecord { kind: 'C'; clickId: string; impressionId: string; ts: number; arrivalMs: number }
-export interface ClickAtImpressionRecord { kind: 'K'; impressionId: string; clickId: string; ts: number; arrivalMs: number }
-export interface ConversionRecord { kind: 'V'; conversionId: string; clickId: string; ts: number; valueMicros: number; arrivalMs: number }
-export interface ConversionAtClickRecord { kind: 'W'; clickId: string; conversionId: string; ts: number; valueMicros: number; arrivalMs: number }
-export interface ConversionAtImpressionRecord { kind: 'X'; impressionId: string; clickId: string; conversionId: string; ts: number; valueMicros: number; arrivalMs: number }
+export interface BidRecord { kind: 'B'; requestId: Fingerprint; country: string; deviceType: string; arrivalMs: number }
+export interface ImpressionRecord { kind: 'I'; impressionId: Fingerprint; requestId: Fingerprint; campaignId: string; ts: number; priceMicros: number; arrivalMs: number }
+export interface ImpressionRefRecord { kind: 'Q'; requestId: Fingerprint; impressionId: Fingerprint; arrivalMs: number }
+export interface DimensionsRecord { kind: 'D'; impressionId: Fingerprint; requestId: Fingerprint; country: string; deviceType: string }
+export interface ClickRecord { kind: 'C'; clickId: Fingerprint; impressionId: Fingerprint; ts: number; arrivalMs: number }
+export interface ClickAtImpressionRecord { kind: 'K'; impressionId: Fingerprint; clickId: Fingerprint; ts: number; arrivalMs: number }
+export interface ConversionRecord { kind: 'V'; conversionId: Fingerprint; clickId: Fingerprint; ts: number; valueMicros: number; arrivalMs: number }
+export interface ConversionAtClickRecord { kind: 'W'; clickId: Fingerprint; conversionId: Fingerprint; ts: number; valueMicros: number; arrivalMs: number }
+export interface ConversionAtImpressionRecord { kind: 'X'; impressionId: Fingerprint; clickId: Fingerprint; conversionId: Fingerprint; ts: number; valueMicros: number; arrivalMs: number }
 export interface ProgressRecord { kind: 'P'; source: number; partition: number; throughOffset: number; invalid: number }
 
 export type TaskRecord =
@@ -39,7 +40,7 @@ export type TaskRecord =
   | ProgressRecord;
 
 /** The key whose owner a record goes to; progress records go to the task that wrote them. */
-export function routingKey(record: Exclude<TaskRecord, ProgressRecord>): string {
+export function routingKey(record: Exclude<TaskRecord, ProgressRecord>): Fingerprint {
   switch (record.kind) {
     case 'B':
     case 'Q':
@@ -57,7 +58,8 @@ export function routingKey(record: Exclude<TaskRecord, ProgressRecord>): string 
   }
 }
 
-const FRAME_VERSION = 1;
+/** 2: ids travel as 12-byte fingerprints (decision 0071). */
+const FRAME_VERSION = 2;
 
 /** Appends records to one frame (one Kafka message of the internal topic). */
 export class FrameWriter {
@@ -78,32 +80,32 @@ export class FrameWriter {
     out.byte(record.kind.charCodeAt(0));
     switch (record.kind) {
       case 'B':
-        out.string(record.requestId); out.string(record.country); out.string(record.deviceType); out.number(record.arrivalMs);
+        out.fingerprint(record.requestId); out.string(record.country); out.string(record.deviceType); out.number(record.arrivalMs);
         return;
       case 'I':
-        out.string(record.impressionId); out.string(record.requestId); out.string(record.campaignId);
+        out.fingerprint(record.impressionId); out.fingerprint(record.requestId); out.string(record.campaignId);
         out.number(record.ts); out.number(record.priceMicros); out.number(record.arrivalMs);
         return;
       case 'Q':
-        out.string(record.requestId); out.string(record.impressionId); out.number(record.arrivalMs);
+        out.fingerprint(record.requestId); out.fingerprint(record.impressionId); out.number(record.arrivalMs);
         return;
       case 'D':
-        out.string(record.impressionId); out.string(record.requestId); out.string(record.country); out.string(record.deviceType);
+        out.fingerprint(record.impressionId); out.fingerprint(record.requestId); out.string(record.country); out.string(record.deviceType);
         return;
       case 'C':
-        out.string(record.clickId); out.string(record.impressionId); out.number(record.ts); out.number(record.arrivalMs);
+        out.fingerprint(record.clickId); out.fingerprint(record.impressionId); out.number(record.ts); out.number(record.arrivalMs);
         return;
       case 'K':
-        out.string(record.impressionId); out.string(record.clickId); out.number(record.ts); out.number(record.arrivalMs);
+        out.fingerprint(record.impressionId); out.fingerprint(record.clickId); out.number(record.ts); out.number(record.arrivalMs);
         return;
       case 'V':
-        out.string(record.conversionId); out.string(record.clickId); out.number(record.ts); out.number(record.valueMicros); out.number(record.arrivalMs);
+        out.fingerprint(record.conversionId); out.fingerprint(record.clickId); out.number(record.ts); out.number(record.valueMicros); out.number(record.arrivalMs);
         return;
       case 'W':
-        out.string(record.clickId); out.string(record.conversionId); out.number(record.ts); out.number(record.valueMicros); out.number(record.arrivalMs);
+        out.fingerprint(record.clickId); out.fingerprint(record.conversionId); out.number(record.ts); out.number(record.valueMicros); out.number(record.arrivalMs);
         return;
       case 'X':
-        out.string(record.impressionId); out.string(record.clickId); out.string(record.conversionId);
+        out.fingerprint(record.impressionId); out.fingerprint(record.clickId); out.fingerprint(record.conversionId);
         out.number(record.ts); out.number(record.valueMicros); out.number(record.arrivalMs);
         return;
       case 'P':
@@ -130,31 +132,31 @@ export function readFrame(frame: Buffer, each: (record: TaskRecord) => void): vo
     const kind = String.fromCharCode(r.byte());
     switch (kind) {
       case 'B':
-        each({ kind, requestId: r.string(), country: r.string(), deviceType: r.string(), arrivalMs: r.number() });
+        each({ kind, requestId: r.fingerprint(), country: r.string(), deviceType: r.string(), arrivalMs: r.number() });
         break;
       case 'I':
-        each({ kind, impressionId: r.string(), requestId: r.string(), campaignId: r.string(), ts: r.number(), priceMicros: r.number(), arrivalMs: r.number() });
+        each({ kind, impressionId: r.fingerprint(), requestId: r.fingerprint(), campaignId: r.string(), ts: r.number(), priceMicros: r.number(), arrivalMs: r.number() });
         break;
       case 'Q':
-        each({ kind, requestId: r.string(), impressionId: r.string(), arrivalMs: r.number() });
+        each({ kind, requestId: r.fingerprint(), impressionId: r.fingerprint(), arrivalMs: r.number() });
         break;
       case 'D':
-        each({ kind, impressionId: r.string(), requestId: r.string(), country: r.string(), deviceType: r.string() });
+        each({ kind, impressionId: r.fingerprint(), requestId: r.fingerprint(), country: r.string(), deviceType: r.string() });
         break;
       case 'C':
-        each({ kind, clickId: r.string(), impressionId: r.string(), ts: r.number(), arrivalMs: r.number() });
+        each({ kind, clickId: r.fingerprint(), impressionId: r.fingerprint(), ts: r.number(), arrivalMs: r.number() });
         break;
       case 'K':
-        each({ kind, impressionId: r.string(), clickId: r.string(), ts: r.number(), arrivalMs: r.number() });
+        each({ kind, impressionId: r.fingerprint(), clickId: r.fingerprint(), ts: r.number(), arrivalMs: r.number() });
         break;
       case 'V':
-        each({ kind, conversionId: r.string(), clickId: r.string(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+        each({ kind, conversionId: r.fingerprint(), clickId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
         break;
       case 'W':
-        each({ kind, clickId: r.string(), conversionId: r.string(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+        each({ kind, clickId: r.fingerprint(), conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
         break;
       case 'X':
-        each({ kind, impressionId: r.string(), clickId: r.string(), conversionId: r.string(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+        each({ kind, impressionId: r.fingerprint(), clickId: r.fingerprint(), conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
         break;
       case 'P':
         each({ kind, source: r.number(), partition: r.number(), throughOffset: r.number(), invalid: r.number() });

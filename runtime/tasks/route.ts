@@ -1,33 +1,33 @@
 import type { SourceName } from '../../api/runtime-config.js';
 import type { BidRequest, Click, Conversion, Impression, Invalid, Item, RecordOf } from '../model.js';
-import { fnv1a } from '../storage/layout.js';
+import { fingerprint, fingerprintHi, type Fingerprint } from './fingerprint.js';
 import type { ProgressRecord, TaskRecord } from './records.js';
 import { routingKey } from './records.js';
 import { SOURCE_INDEX } from './state.js';
 
-/** The task that owns a key: stable across processes and versions, like the salt of every row key. */
-export function taskOf(key: string, taskCount: number): number {
-  return fnv1a(key) % taskCount;
+/** The task that owns an id, by its fingerprint: stable across processes and versions. */
+export function taskOf(id: Fingerprint, taskCount: number): number {
+  return fingerprintHi(id) % taskCount;
 }
 
-/** A valid source record as the record its own id's task deduplicates (only the fields used later). */
+/** A valid source record as the record its own id's task deduplicates (only the fields used later, ids as fingerprints). */
 export function sourceRecord<S extends SourceName>(source: S, record: RecordOf[S], arrivalMs: number): Exclude<TaskRecord, ProgressRecord> {
   switch (source) {
     case 'bidRequests': {
       const bid = record as BidRequest;
-      return { kind: 'B', requestId: bid.request_id, country: bid.country, deviceType: bid.device_type, arrivalMs };
+      return { kind: 'B', requestId: fingerprint(bid.request_id), country: bid.country, deviceType: bid.device_type, arrivalMs };
     }
     case 'impressions': {
       const i = record as Impression;
-      return { kind: 'I', impressionId: i.impression_id, requestId: i.request_id, campaignId: i.campaign_id, ts: i.ts, priceMicros: i.price_micros, arrivalMs };
+      return { kind: 'I', impressionId: fingerprint(i.impression_id), requestId: fingerprint(i.request_id), campaignId: i.campaign_id, ts: i.ts, priceMicros: i.price_micros, arrivalMs };
     }
     case 'clicks': {
       const c = record as Click;
-      return { kind: 'C', clickId: c.click_id, impressionId: c.impression_id, ts: c.ts, arrivalMs };
+      return { kind: 'C', clickId: fingerprint(c.click_id), impressionId: fingerprint(c.impression_id), ts: c.ts, arrivalMs };
     }
     default: {
       const v = record as Conversion;
-      return { kind: 'V', conversionId: v.conversion_id, clickId: v.click_id, ts: v.ts, valueMicros: v.value_micros, arrivalMs };
+      return { kind: 'V', conversionId: fingerprint(v.conversion_id), clickId: fingerprint(v.click_id), ts: v.ts, valueMicros: v.value_micros, arrivalMs };
     }
   }
 }

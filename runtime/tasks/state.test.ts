@@ -6,7 +6,9 @@ import type { InMessage, Item, RecordOf } from '../model.js';
 import { aggregate, type EventContribution } from '../stages/aggregate.js';
 import { HOUR_MS } from '../storage/layout.js';
 import { FrameWriter, readFrame, routingKey, type TaskRecord } from './records.js';
+import { fingerprint as fp, fingerprintHi, fingerprintLo } from './fingerprint.js';
 import { routeBatch, taskOf } from './route.js';
+import { fnv1a } from '../storage/layout.js';
 import { pipelineStatsOf, TaskState } from './state.js';
 import { contributionsOf, HourSums } from './sums.js';
 
@@ -49,7 +51,7 @@ async function sourceChunks(partitions: number, chunkSize: number): Promise<Chun
   for (const source of SOURCE_NAMES) {
     const byPartition: InMessage[][] = Array.from({ length: partitions }, () => []);
     all[source].forEach((message, i) => {
-      const partition = message.key ? taskOf(message.key, partitions) : i % partitions;
+      const partition = message.key ? fnv1a(message.key) % partitions : i % partitions;
       const list = byPartition[partition]!;
       list.push({ partition, offset: String(list.length), timestamp: String(now + i), value: message.value });
     });
@@ -186,16 +188,16 @@ test('a late bid request moves the impression, its click and conversion to the e
   const sent: TaskRecord[] = [];
   const send = (r: TaskRecord) => void sent.push(r);
   const t0 = Date.UTC(2026, 0, 1, 10);
-  state.apply({ kind: 'I', impressionId: 'i1', requestId: 'r1', campaignId: 'c1', ts: t0, priceMicros: 500, arrivalMs: 1000 }, send);
-  state.apply({ kind: 'K', impressionId: 'i1', clickId: 'k1', ts: t0 + 60_000, arrivalMs: 1001 }, send);
-  state.apply({ kind: 'X', impressionId: 'i1', clickId: 'k1', conversionId: 'v1', ts: t0 + HOUR_MS, valueMicros: 9000, arrivalMs: 1002 }, send);
+  state.apply({ kind: 'I', impressionId: fp('i1'), requestId: fp('r1'), campaignId: 'c1', ts: t0, priceMicros: 500, arrivalMs: 1000 }, send);
+  state.apply({ kind: 'K', impressionId: fp('i1'), clickId: fp('k1'), ts: t0 + 60_000, arrivalMs: 1001 }, send);
+  state.apply({ kind: 'X', impressionId: fp('i1'), clickId: fp('k1'), conversionId: fp('v1'), ts: t0 + HOUR_MS, valueMicros: 9000, arrivalMs: 1002 }, send);
   const cells = () => [...state.sums.values()].flatMap((s) => [...s.values()]).map((c) => `${c.kind} ${c.country}/${c.deviceType} ${c.count} ${c.amount}`).sort();
   expect(cells()).toEqual(['c unknown/unknown 1 0', 'i unknown/unknown 1 500', 'v unknown/unknown 1 9000']);
-  expect(sent).toEqual([{ kind: 'Q', requestId: 'r1', impressionId: 'i1', arrivalMs: 1000 }]);
+  expect(sent).toEqual([{ kind: 'Q', requestId: fp('r1'), impressionId: fp('i1'), arrivalMs: 1000 }]);
   // Dimensions for another copy's request id change nothing.
-  state.apply({ kind: 'D', impressionId: 'i1', requestId: 'r-other', country: 'FR', deviceType: 'tv' }, send);
+  state.apply({ kind: 'D', impressionId: fp('i1'), requestId: fp('r-other'), country: 'FR', deviceType: 'tv' }, send);
   expect(cells()).toEqual(['c unknown/unknown 1 0', 'i unknown/unknown 1 500', 'v unknown/unknown 1 9000']);
-  state.apply({ kind: 'D', impressionId: 'i1', requestId: 'r1', country: 'DE', deviceType: 'mobile' }, send);
+  state.apply({ kind: 'D', impressionId: fp('i1'), requestId: fp('r1'), country: 'DE', deviceType: 'mobile' }, send);
   expect(cells()).toEqual(['c DE/mobile 1 0', 'i DE/mobile 1 500', 'v DE/mobile 1 9000']);
   expect(state.takeDirty().size).toBe(2);
 });
@@ -203,18 +205,22 @@ test('a late bid request moves the impression, its click and conversion to the e
 test('state older than the lateness bound plus the grace is forgotten, younger state is kept', () => {
   const state = new TaskState({ ...RULES, latenessMs: 1000 });
   const send = () => undefined;
-  state.apply({ kind: 'V', conversionId: 'old', clickId: 'k', ts: 0, valueMicros: 1, arrivalMs: 1_000 }, send);
-  state.apply({ kind: 'B', requestId: 'old', country: 'DE', deviceType: 'tv', arrivalMs: 1_100 }, send);
-  state.apply({ kind: 'V', conversionId: 'young', clickId: 'k', ts: 0, valueMicros: 1, arrivalMs: 5_000 }, send);
+  state.apply({ kind: 'V', conversionId: fp('old'), clickId: fp('k'), ts: 0, valueMicros: 1, arrivalMs: 1_000 }, send);
+  state.apply({ kind: 'B', requestId: fp('old'), country: 'DE', deviceType: 'tv', arrivalMs: 1_100 }, send);
+  state.apply({ kind: 'V', conversionId: fp('young'), clickId: fp('k'), ts: 0, valueMicros: 1, arrivalMs: 5_000 }, send);
   expect(state.evict(500)).toBe(2); // cutoff 5000 - 1000 - 500 = 3500
-  expect([...state.conversions.keys()]).toEqual(['young']);
+  const has = (id: string) => state.conversions.find(fingerprintHi(fp(id)), fingerprintLo(fp(id))) >= 0;
+  expect([state.conversions.size, has('young'), has('old')]).toEqual([1, true, false]);
   expect(state.bids.size).toBe(0);
+  // Forgotten means forgotten: the old conversion id counts as new again.
+  state.apply({ kind: 'V', conversionId: fp('old'), clickId: fp('k'), ts: 0, valueMicros: 1, arrivalMs: 5_001 }, send);
+  expect(state.stats.accepted[3]).toBe(3);
 });
 
-test('frames carry ids of any text (ASCII, accents, astral characters) and read back every field', () => {
+test('frames carry fingerprints of ids of any text and values of any text (ASCII, accents, astral characters), and read back every field', () => {
   const records: TaskRecord[] = [
-    { kind: 'I', impressionId: 'imp-1', requestId: 'réq-é', campaignId: 'cmp-😀', ts: 1_700_000_000_123, priceMicros: 42, arrivalMs: 5 },
-    { kind: 'X', impressionId: 'i', clickId: 'k-ü', conversionId: '', ts: 1, valueMicros: 0, arrivalMs: 2 },
+    { kind: 'I', impressionId: fp('imp-1'), requestId: fp('réq-é'), campaignId: 'cmp-😀', ts: 1_700_000_000_123, priceMicros: 42, arrivalMs: 5 },
+    { kind: 'X', impressionId: fp('i'), clickId: fp('k-ü'), conversionId: fp(''), ts: 1, valueMicros: 0, arrivalMs: 2 },
     { kind: 'P', source: 3, partition: 7, throughOffset: 123_456_789_012, invalid: 2 },
   ];
   const frame = new FrameWriter();

@@ -3,6 +3,8 @@ import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 export const UNKNOWN = 'unknown';
 import { HOUR_MS, type EventKind } from '../storage/layout.js';
 import { ByteReader, ByteWriter } from './bytes.js';
+import { fingerprintHi, fingerprintLo, fingerprintOf, type Fingerprint } from './fingerprint.js';
+import { IdTable, type Columns } from './id-table.js';
 import { HourSums } from './sums.js';
 import type {
   BidRecord,
@@ -39,15 +41,18 @@ export interface CorrelationRules {
 
 export type Send = (record: Exclude<TaskRecord, ProgressRecord>) => void;
 
-interface BidEntry {
-  lastArrivalMs: number;
-  bid?: { country: string; deviceType: string; arrivalMs: number };
-  /** Accepted impressions waiting for this bid request. */
-  waiting?: { impressionId: string; arrivalMs: number }[];
+/** Flags of an entry: the id's own record arrived; it has side data (waiting partners, clicks); its dimensions are known. */
+const HAS = 1;
+const MORE = 2;
+const ENRICHED = 4;
+
+interface Waiting {
+  impressionId: Fingerprint;
+  arrivalMs: number;
 }
 
 interface ConversionNode {
-  conversionId: string;
+  conversionId: Fingerprint;
   ts: number;
   valueMicros: number;
   arrivalMs: number;
@@ -55,7 +60,7 @@ interface ConversionNode {
 }
 
 interface ClickNode {
-  clickId: string;
+  clickId: Fingerprint;
   /** Whether the click itself has arrived (a conversion may be attached first). */
   known: boolean;
   ts: number;
@@ -64,18 +69,7 @@ interface ClickNode {
   conversions?: ConversionNode[];
 }
 
-interface ImpressionEntry {
-  lastArrivalMs: number;
-  impression?: { requestId: string; campaignId: string; ts: number; priceMicros: number; arrivalMs: number; country: string; deviceType: string; enriched: boolean };
-  clicks?: ClickNode[];
-}
-
-interface ClickEntry {
-  lastArrivalMs: number;
-  click?: { impressionId: string };
-  /** Accepted conversions waiting for this click. */
-  waiting?: Omit<ConversionAtClickRecord, 'kind'>[];
-}
+type WaitingConversion = Omit<ConversionAtClickRecord, 'kind'>;
 
 /** Lifetime counters of one task; the pipeline's stats are their sum over tasks (each never negative). */
 export interface TaskStats {
@@ -92,26 +86,71 @@ export interface TaskStats {
 export const SOURCE_INDEX: Record<SourceName, number> = { bidRequests: 0, impressions: 1, clicks: 2, conversions: 3 };
 
 const hourOf = (ts: number): number => Math.floor(ts / HOUR_MS);
-
-/** The entry of `id` (created when absent), its newest arrival moved up to `arrivalMs`: eviction ages it from there. */
-function touch<E extends { lastArrivalMs: number }>(map: Map<string, E>, id: string, entry: E | undefined, arrivalMs: number): E {
-  if (!entry) {
-    entry = { lastArrivalMs: arrivalMs } as E;
-    map.set(id, entry);
-  }
-  entry.lastArrivalMs = Math.max(entry.lastArrivalMs, arrivalMs);
-  return entry;
-}
 const zero4 = (): number[] => [0, 0, 0, 0];
 
+const bidColumns = (n: number) => ({ flags: new Uint8Array(n), country: new Int32Array(n), device: new Int32Array(n), arrival: new Float64Array(n) });
+const impressionColumns = (n: number) => ({
+  flags: new Uint8Array(n),
+  requestHi: new Float64Array(n),
+  requestLo: new Float64Array(n),
+  campaign: new Int32Array(n),
+  ts: new Float64Array(n),
+  price: new Float64Array(n),
+  arrival: new Float64Array(n),
+  country: new Int32Array(n),
+  device: new Int32Array(n),
+});
+const clickColumns = (n: number) => ({ flags: new Uint8Array(n), impressionHi: new Float64Array(n), impressionLo: new Float64Array(n) });
+const noColumns = () => ({});
+
+/** The few distinct values of campaign ids, countries and device types, each kept once and named by a small number. */
+class Interner {
+  private readonly numbers = new Map<string, number>();
+  private readonly values: string[] = [];
+
+  constructor(first: string) {
+    this.of(first);
+  }
+
+  of(value: string): number {
+    let n = this.numbers.get(value);
+    if (n === undefined) {
+      n = this.values.length;
+      this.values.push(value);
+      this.numbers.set(value, n);
+    }
+    return n;
+  }
+
+  value(n: number): string {
+    return this.values[n]!;
+  }
+}
+
+/** A campaign-hour's partial sums with its key (`campaign \0 hour`), found by numbers without building the key. */
+interface SumsSlot {
+  key: string;
+  sums: HourSums;
+}
+
 export class TaskState {
-  readonly bids = new Map<string, BidEntry>();
-  readonly impressions = new Map<string, ImpressionEntry>();
-  readonly clicks = new Map<string, ClickEntry>();
-  /** Conversion ids accepted (dedup only), with their arrival time. */
-  readonly conversions = new Map<string, number>();
+  /** Request ids: the bid request's dimensions, or impressions waiting for it (`bidWaiting`). */
+  readonly bids = new IdTable(bidColumns);
+  /** Impression ids: the owner of everything counted about the impression; its clicks in `impressionClicks`. */
+  readonly impressions = new IdTable(impressionColumns);
+  /** Click ids: the click's impression, or conversions waiting for the click (`clickWaiting`). */
+  readonly clicks = new IdTable(clickColumns);
+  /** Conversion ids accepted (dedup only). */
+  readonly conversions = new IdTable(noColumns);
+  // Side data of the few entries that have it (flag MORE), by fingerprint: positions move when a table grows.
+  private readonly bidWaiting = new Map<Fingerprint, Waiting[]>();
+  private readonly impressionClicks = new Map<Fingerprint, ClickNode[]>();
+  private readonly clickWaiting = new Map<Fingerprint, WaitingConversion[]>();
+  /** Campaign ids, countries and device types; 0 is UNKNOWN. */
+  private readonly strings = new Interner(UNKNOWN);
   /** Partial sums per campaign-hour (`campaign \0 hour`), and those changed since `takeDirty()`. */
   readonly sums = new Map<string, HourSums>();
+  private readonly sumsByCampaign: Map<number, SumsSlot>[] = [];
   private dirty = new Set<string>();
   stats: TaskStats = { accepted: zero4(), invalid: zero4(), duplicates: zero4(), clicksAtImpressions: 0, clicksAttributed: 0, conversionsWaiting: 0, conversionsAtImpressions: 0, conversionsAttributed: 0 };
   /** Per source partition (`source:partition`), the last offset whose records this task has applied. */
@@ -181,74 +220,106 @@ export class TaskState {
   }
 
   private bid(record: BidRecord, send: Send): void {
-    let entry = this.bids.get(record.requestId);
-    if (entry?.bid) {
+    const table = this.bids;
+    let at = table.find(fingerprintHi(record.requestId), fingerprintLo(record.requestId));
+    if (at >= 0 && table.columns.flags[at]! & HAS) {
       this.stats.duplicates[0]!++;
       return;
     }
     this.stats.accepted[0]!++;
-    entry = touch(this.bids, record.requestId, entry, record.arrivalMs);
-    entry.bid = { country: record.country, deviceType: record.deviceType, arrivalMs: record.arrivalMs };
-    for (const waiting of entry.waiting ?? []) {
+    at = entryOf(table, record.requestId, at, record.arrivalMs);
+    const bid = table.columns;
+    bid.country[at] = this.strings.of(record.country);
+    bid.device[at] = this.strings.of(record.deviceType);
+    bid.arrival[at] = record.arrivalMs;
+    const flags = bid.flags[at]!;
+    bid.flags[at] = HAS;
+    if (!(flags & MORE)) return;
+    for (const waiting of this.bidWaiting.get(record.requestId)!) {
       if (this.withinLateness(waiting.arrivalMs, record.arrivalMs)) send({ kind: 'D', impressionId: waiting.impressionId, requestId: record.requestId, country: record.country, deviceType: record.deviceType });
     }
-    delete entry.waiting;
+    this.bidWaiting.delete(record.requestId);
   }
 
   private impressionRef(record: ImpressionRefRecord, send: Send): void {
-    let entry = this.bids.get(record.requestId);
-    if (entry?.bid) {
-      if (this.withinLateness(entry.bid.arrivalMs, record.arrivalMs)) send({ kind: 'D', impressionId: record.impressionId, requestId: record.requestId, country: entry.bid.country, deviceType: entry.bid.deviceType });
+    const table = this.bids;
+    let at = table.find(fingerprintHi(record.requestId), fingerprintLo(record.requestId));
+    if (at >= 0 && table.columns.flags[at]! & HAS) {
+      const bid = table.columns;
+      if (this.withinLateness(bid.arrival[at]!, record.arrivalMs)) {
+        send({ kind: 'D', impressionId: record.impressionId, requestId: record.requestId, country: this.strings.value(bid.country[at]!), deviceType: this.strings.value(bid.device[at]!) });
+      }
       return;
     }
-    entry = touch(this.bids, record.requestId, entry, record.arrivalMs);
-    (entry.waiting ??= []).push({ impressionId: record.impressionId, arrivalMs: record.arrivalMs });
+    at = entryOf(table, record.requestId, at, record.arrivalMs);
+    table.columns.flags[at]! |= MORE;
+    sideList(this.bidWaiting, record.requestId).push({ impressionId: record.impressionId, arrivalMs: record.arrivalMs });
   }
 
   private impression(record: ImpressionRecord, send: Send): void {
-    let entry = this.impressions.get(record.impressionId);
-    if (entry?.impression) {
+    const table = this.impressions;
+    let at = table.find(fingerprintHi(record.impressionId), fingerprintLo(record.impressionId));
+    if (at >= 0 && table.columns.flags[at]! & HAS) {
       this.stats.duplicates[1]!++;
       return;
     }
     this.stats.accepted[1]!++;
-    entry = touch(this.impressions, record.impressionId, entry, record.arrivalMs);
-    const impression = { requestId: record.requestId, campaignId: record.campaignId, ts: record.ts, priceMicros: record.priceMicros, arrivalMs: record.arrivalMs, country: UNKNOWN, deviceType: UNKNOWN, enriched: false };
-    entry.impression = impression;
-    this.contribute(impression, 'i', impression.ts, impression.priceMicros, 1);
-    for (const click of entry.clicks ?? []) if (click.known) this.attributeClick(entry, click);
+    at = entryOf(table, record.impressionId, at, record.arrivalMs);
+    const impression = table.columns;
+    impression.flags[at]! |= HAS;
+    impression.requestHi[at] = fingerprintHi(record.requestId);
+    impression.requestLo[at] = fingerprintLo(record.requestId);
+    impression.campaign[at] = this.strings.of(record.campaignId);
+    impression.ts[at] = record.ts;
+    impression.price[at] = record.priceMicros;
+    impression.arrival[at] = record.arrivalMs;
+    impression.country[at] = 0;
+    impression.device[at] = 0;
+    this.contribute(at, 'i', record.ts, record.priceMicros, 1);
+    if (impression.flags[at]! & MORE) for (const click of this.impressionClicks.get(record.impressionId)!) if (click.known) this.attributeClick(at, click);
     send({ kind: 'Q', requestId: record.requestId, impressionId: record.impressionId, arrivalMs: record.arrivalMs });
   }
 
   /** The bid request's dimensions reach the impression: everything counted about it moves to them. */
   private dimensions(record: DimensionsRecord): void {
-    const impression = this.impressions.get(record.impressionId)?.impression;
+    const table = this.impressions;
+    const at = table.find(fingerprintHi(record.impressionId), fingerprintLo(record.impressionId));
+    if (at < 0) return;
+    const impression = table.columns;
+    const flags = impression.flags[at]!;
     // Another copy's request id (the first accepted copy won) or dimensions already known: nothing to do.
-    if (!impression || impression.enriched || impression.requestId !== record.requestId) return;
-    const entry = this.impressions.get(record.impressionId)!;
-    this.everyContribution(entry, -1);
-    impression.country = record.country;
-    impression.deviceType = record.deviceType;
-    impression.enriched = true;
-    this.everyContribution(entry, 1);
+    if (!(flags & HAS) || flags & ENRICHED) return;
+    if (impression.requestHi[at] !== fingerprintHi(record.requestId) || impression.requestLo[at] !== fingerprintLo(record.requestId)) return;
+    const clicks = flags & MORE ? this.impressionClicks.get(record.impressionId) : undefined;
+    this.everyContribution(at, clicks, -1);
+    impression.country[at] = this.strings.of(record.country);
+    impression.device[at] = this.strings.of(record.deviceType);
+    impression.flags[at] = flags | ENRICHED;
+    this.everyContribution(at, clicks, 1);
+  }
+
+  /** The clicks recorded at an impression (created with the entry's MORE flag when absent). */
+  private clicksAt(at: number, impressionId: Fingerprint): ClickNode[] {
+    this.impressions.columns.flags[at]! |= MORE;
+    return sideList(this.impressionClicks, impressionId);
   }
 
   private clickAtImpression(record: ClickAtImpressionRecord): void {
-    let entry = this.impressions.get(record.impressionId);
-    entry = touch(this.impressions, record.impressionId, entry, record.arrivalMs);
-    const clicks = (entry.clicks ??= []);
+    const table = this.impressions;
+    const at = entryOf(table, record.impressionId, table.find(fingerprintHi(record.impressionId), fingerprintLo(record.impressionId)), record.arrivalMs);
+    const clicks = this.clicksAt(at, record.impressionId);
     let click = clicks.find((c) => c.clickId === record.clickId);
     if (click?.known) return; // the click task sends each accepted click once; a repeat changes nothing
     this.stats.clicksAtImpressions++;
     if (!click) clicks.push((click = { clickId: record.clickId, known: true, ts: record.ts, arrivalMs: record.arrivalMs, attributed: false }));
     else Object.assign(click, { known: true, ts: record.ts, arrivalMs: record.arrivalMs });
-    this.attributeClick(entry, click);
+    this.attributeClick(at, click);
   }
 
   private conversionAtImpression(record: ConversionAtImpressionRecord): void {
-    let entry = this.impressions.get(record.impressionId);
-    entry = touch(this.impressions, record.impressionId, entry, record.arrivalMs);
-    const clicks = (entry.clicks ??= []);
+    const table = this.impressions;
+    const at = entryOf(table, record.impressionId, table.find(fingerprintHi(record.impressionId), fingerprintLo(record.impressionId)), record.arrivalMs);
+    const clicks = this.clicksAt(at, record.impressionId);
     let click = clicks.find((c) => c.clickId === record.clickId);
     if (!click) clicks.push((click = { clickId: record.clickId, known: false, ts: 0, arrivalMs: 0, attributed: false }));
     const conversions = (click.conversions ??= []);
@@ -256,87 +327,107 @@ export class TaskState {
     this.stats.conversionsAtImpressions++;
     const conversion: ConversionNode = { conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs, attributed: false };
     conversions.push(conversion);
-    if (click.attributed) this.attributeConversion(entry, click, conversion);
+    if (click.attributed) this.attributeConversion(at, click, conversion);
   }
 
   private click(record: ClickRecord, send: Send): void {
-    let entry = this.clicks.get(record.clickId);
-    if (entry?.click) {
+    const table = this.clicks;
+    let at = table.find(fingerprintHi(record.clickId), fingerprintLo(record.clickId));
+    if (at >= 0 && table.columns.flags[at]! & HAS) {
       this.stats.duplicates[2]!++;
       return;
     }
     this.stats.accepted[2]!++;
-    entry = touch(this.clicks, record.clickId, entry, record.arrivalMs);
-    entry.click = { impressionId: record.impressionId };
+    at = entryOf(table, record.clickId, at, record.arrivalMs);
+    const click = table.columns;
+    click.impressionHi[at] = fingerprintHi(record.impressionId);
+    click.impressionLo[at] = fingerprintLo(record.impressionId);
+    const flags = click.flags[at]!;
+    click.flags[at] = HAS;
     send({ kind: 'K', impressionId: record.impressionId, clickId: record.clickId, ts: record.ts, arrivalMs: record.arrivalMs });
-    for (const waiting of entry.waiting ?? []) {
+    if (!(flags & MORE)) return;
+    for (const waiting of this.clickWaiting.get(record.clickId)!) {
       this.stats.conversionsWaiting--;
       send({ kind: 'X', impressionId: record.impressionId, ...waiting });
     }
-    delete entry.waiting;
+    this.clickWaiting.delete(record.clickId);
   }
 
   private conversionAtClick(record: ConversionAtClickRecord, send: Send): void {
-    let entry = this.clicks.get(record.clickId);
-    if (entry?.click) {
-      send({ kind: 'X', impressionId: entry.click.impressionId, clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
+    const table = this.clicks;
+    let at = table.find(fingerprintHi(record.clickId), fingerprintLo(record.clickId));
+    if (at >= 0 && table.columns.flags[at]! & HAS) {
+      const impressionId = fingerprintOf(table.columns.impressionHi[at]!, table.columns.impressionLo[at]!);
+      send({ kind: 'X', impressionId, clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
       return;
     }
-    entry = touch(this.clicks, record.clickId, entry, record.arrivalMs);
-    (entry.waiting ??= []).push({ clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
+    at = entryOf(table, record.clickId, at, record.arrivalMs);
+    table.columns.flags[at]! |= MORE;
+    sideList(this.clickWaiting, record.clickId).push({ clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
     this.stats.conversionsWaiting++;
   }
 
   private conversion(record: ConversionRecord, send: Send): void {
-    if (this.conversions.has(record.conversionId)) {
+    const hi = fingerprintHi(record.conversionId);
+    const lo = fingerprintLo(record.conversionId);
+    if (this.conversions.find(hi, lo) >= 0) {
       this.stats.duplicates[3]!++;
       return;
     }
     this.stats.accepted[3]!++;
-    this.conversions.set(record.conversionId, record.arrivalMs);
+    this.conversions.insert(hi, lo, record.arrivalMs);
     send({ kind: 'W', clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
   }
 
   // ---- attribution (contract §2.4) and contributions --------------------------------------------------
 
-  private attributeClick(entry: ImpressionEntry, click: ClickNode): void {
-    const impression = entry.impression;
-    if (!impression || click.attributed) return;
-    const delay = click.ts - impression.ts;
-    if (delay < 0 || delay > this.rules.attributionWindowMs || !this.withinLateness(click.arrivalMs, impression.arrivalMs)) return;
+  /** Attributes a known click to the impression at `at` (whose own record has arrived, or nothing happens). */
+  private attributeClick(at: number, click: ClickNode): void {
+    const impression = this.impressions.columns;
+    if (!(impression.flags[at]! & HAS) || click.attributed) return;
+    const delay = click.ts - impression.ts[at]!;
+    if (delay < 0 || delay > this.rules.attributionWindowMs || !this.withinLateness(click.arrivalMs, impression.arrival[at]!)) return;
     click.attributed = true;
     this.stats.clicksAttributed++;
-    this.contribute(impression, 'c', click.ts, 0, 1);
-    for (const conversion of click.conversions ?? []) this.attributeConversion(entry, click, conversion);
+    this.contribute(at, 'c', click.ts, 0, 1);
+    for (const conversion of click.conversions ?? []) this.attributeConversion(at, click, conversion);
   }
 
-  private attributeConversion(entry: ImpressionEntry, click: ClickNode, conversion: ConversionNode): void {
-    const impression = entry.impression;
-    if (!impression || conversion.attributed) return;
+  private attributeConversion(at: number, click: ClickNode, conversion: ConversionNode): void {
+    if (!(this.impressions.columns.flags[at]! & HAS) || conversion.attributed) return;
     const delay = conversion.ts - click.ts;
     if (delay < 0 || delay > this.rules.conversionWindowMs || !this.withinLateness(conversion.arrivalMs, click.arrivalMs)) return;
     conversion.attributed = true;
     this.stats.conversionsAttributed++;
-    this.contribute(impression, 'v', conversion.ts, conversion.valueMicros, 1);
+    this.contribute(at, 'v', conversion.ts, conversion.valueMicros, 1);
   }
 
   /** Adds (sign 1) or takes back (sign -1) everything counted about one impression, at its dimensions. */
-  private everyContribution(entry: ImpressionEntry, sign: 1 | -1): void {
-    const impression = entry.impression!;
-    this.contribute(impression, 'i', impression.ts, impression.priceMicros, sign);
-    for (const click of entry.clicks ?? []) {
+  private everyContribution(at: number, clicks: readonly ClickNode[] | undefined, sign: 1 | -1): void {
+    const impression = this.impressions.columns;
+    this.contribute(at, 'i', impression.ts[at]!, impression.price[at]!, sign);
+    for (const click of clicks ?? []) {
       if (!click.attributed) continue;
-      this.contribute(impression, 'c', click.ts, 0, sign);
-      for (const conversion of click.conversions ?? []) if (conversion.attributed) this.contribute(impression, 'v', conversion.ts, conversion.valueMicros, sign);
+      this.contribute(at, 'c', click.ts, 0, sign);
+      for (const conversion of click.conversions ?? []) if (conversion.attributed) this.contribute(at, 'v', conversion.ts, conversion.valueMicros, sign);
     }
   }
 
-  private contribute(impression: { campaignId: string; country: string; deviceType: string }, kind: EventKind, ts: number, amount: number, sign: 1 | -1): void {
-    const key = `${impression.campaignId}\u0000${hourOf(ts)}`;
-    let sums = this.sums.get(key);
-    if (!sums) this.sums.set(key, (sums = new HourSums()));
-    sums.add(kind, impression.country, impression.deviceType, sign, sign * amount);
-    this.dirty.add(key);
+  /** Counts one event about the impression at `at`, at the impression's campaign and dimensions, in the hour of `ts`. */
+  private contribute(at: number, kind: EventKind, ts: number, amount: number, sign: 1 | -1): void {
+    const impression = this.impressions.columns;
+    const campaign = impression.campaign[at]!;
+    const hour = hourOf(ts);
+    const hours = (this.sumsByCampaign[campaign] ??= new Map());
+    let slot = hours.get(hour);
+    if (!slot) {
+      const key = `${this.strings.value(campaign)}\u0000${hour}`;
+      let sums = this.sums.get(key);
+      if (!sums) this.sums.set(key, (sums = new HourSums()));
+      hours.set(hour, (slot = { key, sums }));
+    }
+    slot.sums.add(kind, this.strings.value(impression.country[at]!), this.strings.value(impression.device[at]!), sign, sign * amount);
+    this.dirty.add(slot.key);
   }
 
   /** The campaign-hours whose sums changed since the last call. */
@@ -356,28 +447,29 @@ export class TaskState {
   /**
    * Forgets ids whose newest record arrived more than the lateness bound plus `graceMs` before the
    * watermark: no partner may join them any more, and a copy that late is outside the dedup window.
-   * Maps iterate in insertion order, which is close to arrival order, so this stops at the first
-   * young entry instead of scanning everything.
+   * Tables keep entries in the order they were created, which is close to arrival order, so this
+   * stops at the first young entry instead of scanning everything.
    */
   evict(graceMs: number): number {
     const cutoff = this.watermarkMs - this.rules.latenessMs - graceMs;
-    let evicted = 0;
-    const sweep = <V>(map: Map<string, V>, arrival: (value: V) => number): void => {
-      for (const [key, value] of map) {
-        if (arrival(value) >= cutoff) return;
-        map.delete(key);
-        evicted++;
-      }
+    const withSide = <C extends Columns & { flags: Uint8Array }>(table: IdTable<C>, side: Map<Fingerprint, unknown>) => (at: number) => {
+      if (table.columns.flags[at]! & MORE) side.delete(table.fingerprintAt(at));
     };
-    sweep(this.bids, (e) => e.lastArrivalMs);
-    sweep(this.impressions, (e) => e.lastArrivalMs);
-    sweep(this.clicks, (e) => e.lastArrivalMs);
-    sweep(this.conversions, (arrival) => arrival);
-    return evicted;
+    return (
+      this.bids.evictBefore(cutoff, withSide(this.bids, this.bidWaiting)) +
+      this.impressions.evictBefore(cutoff, withSide(this.impressions, this.impressionClicks)) +
+      this.clicks.evictBefore(cutoff, withSide(this.clicks, this.clickWaiting)) +
+      this.conversions.evictBefore(cutoff)
+    );
   }
 
   get liveIds(): number {
     return this.bids.size + this.impressions.size + this.clicks.size + this.conversions.size;
+  }
+
+  /** Bytes the id tables hold in memory (side data and sums not counted: they are per click or per campaign-hour). */
+  get tableBytes(): number {
+    return this.bids.bytes + this.impressions.bytes + this.clicks.bytes + this.conversions.bytes;
   }
 
   // ---- snapshot ---------------------------------------------------------------------------------------
@@ -392,40 +484,49 @@ export class TaskState {
     out.number(this.stats.conversionsAtImpressions); out.number(this.stats.conversionsAttributed);
     out.number(this.appliedThrough.size);
     for (const [key, through] of this.appliedThrough) { out.string(key); out.number(through); }
+    const strings = this.strings;
+    const entry = <C extends Columns & { flags: Uint8Array }>(table: IdTable<C>, at: number): Fingerprint => {
+      const fp = table.fingerprintAt(at);
+      out.fingerprint(fp); out.number(table.lastArrival(at)); out.byte(table.columns.flags[at]!);
+      return fp;
+    };
     out.number(this.bids.size);
-    for (const [id, e] of this.bids) {
-      out.string(id); out.number(e.lastArrivalMs);
-      out.byte(e.bid ? 1 : 0);
-      if (e.bid) { out.string(e.bid.country); out.string(e.bid.deviceType); out.number(e.bid.arrivalMs); }
-      out.number(e.waiting?.length ?? 0);
-      for (const w of e.waiting ?? []) { out.string(w.impressionId); out.number(w.arrivalMs); }
-    }
+    const bid = this.bids.columns;
+    this.bids.forEach((at) => {
+      const fp = entry(this.bids, at);
+      if (bid.flags[at]! & HAS) { out.string(strings.value(bid.country[at]!)); out.string(strings.value(bid.device[at]!)); out.number(bid.arrival[at]!); }
+      const waiting = bid.flags[at]! & MORE ? this.bidWaiting.get(fp)! : [];
+      out.number(waiting.length);
+      for (const w of waiting) { out.fingerprint(w.impressionId); out.number(w.arrivalMs); }
+    });
     out.number(this.impressions.size);
-    for (const [id, e] of this.impressions) {
-      out.string(id); out.number(e.lastArrivalMs);
-      const i = e.impression;
-      out.byte(i ? 1 : 0);
-      if (i) {
-        out.string(i.requestId); out.string(i.campaignId); out.number(i.ts); out.number(i.priceMicros); out.number(i.arrivalMs);
-        out.string(i.country); out.string(i.deviceType); out.byte(i.enriched ? 1 : 0);
+    const i = this.impressions.columns;
+    this.impressions.forEach((at) => {
+      const fp = entry(this.impressions, at);
+      if (i.flags[at]! & HAS) {
+        out.fingerprint(fingerprintOf(i.requestHi[at]!, i.requestLo[at]!)); out.string(strings.value(i.campaign[at]!));
+        out.number(i.ts[at]!); out.number(i.price[at]!); out.number(i.arrival[at]!);
+        out.string(strings.value(i.country[at]!)); out.string(strings.value(i.device[at]!));
       }
-      out.number(e.clicks?.length ?? 0);
-      for (const c of e.clicks ?? []) {
-        out.string(c.clickId); out.byte((c.known ? 1 : 0) | (c.attributed ? 2 : 0)); out.number(c.ts); out.number(c.arrivalMs);
+      const clicks = i.flags[at]! & MORE ? this.impressionClicks.get(fp)! : [];
+      out.number(clicks.length);
+      for (const c of clicks) {
+        out.fingerprint(c.clickId); out.byte((c.known ? 1 : 0) | (c.attributed ? 2 : 0)); out.number(c.ts); out.number(c.arrivalMs);
         out.number(c.conversions?.length ?? 0);
-        for (const v of c.conversions ?? []) { out.string(v.conversionId); out.number(v.ts); out.number(v.valueMicros); out.number(v.arrivalMs); out.byte(v.attributed ? 1 : 0); }
+        for (const v of c.conversions ?? []) { out.fingerprint(v.conversionId); out.number(v.ts); out.number(v.valueMicros); out.number(v.arrivalMs); out.byte(v.attributed ? 1 : 0); }
       }
-    }
+    });
     out.number(this.clicks.size);
-    for (const [id, e] of this.clicks) {
-      out.string(id); out.number(e.lastArrivalMs);
-      out.byte(e.click ? 1 : 0);
-      if (e.click) out.string(e.click.impressionId);
-      out.number(e.waiting?.length ?? 0);
-      for (const w of e.waiting ?? []) { out.string(w.clickId); out.string(w.conversionId); out.number(w.ts); out.number(w.valueMicros); out.number(w.arrivalMs); }
-    }
+    const c = this.clicks.columns;
+    this.clicks.forEach((at) => {
+      const fp = entry(this.clicks, at);
+      if (c.flags[at]! & HAS) out.fingerprint(fingerprintOf(c.impressionHi[at]!, c.impressionLo[at]!));
+      const waiting = c.flags[at]! & MORE ? this.clickWaiting.get(fp)! : [];
+      out.number(waiting.length);
+      for (const w of waiting) { out.fingerprint(w.conversionId); out.number(w.ts); out.number(w.valueMicros); out.number(w.arrivalMs); }
+    });
     out.number(this.conversions.size);
-    for (const [id, arrival] of this.conversions) { out.string(id); out.number(arrival); }
+    this.conversions.forEach((at) => { out.fingerprint(this.conversions.fingerprintAt(at)); out.number(this.conversions.lastArrival(at)); });
     out.number(this.sums.size);
     for (const [key, sums] of this.sums) {
       out.string(key);
@@ -440,7 +541,7 @@ export class TaskState {
     const version = r.byte();
     if (version !== SNAPSHOT_VERSION) throw new RangeError(`task snapshot version ${version} is not ${SNAPSHOT_VERSION}`);
     this.watermarkMs = r.number();
-    for (const list of [this.stats.accepted, this.stats.invalid, this.stats.duplicates]) for (let i = 0; i < 4; i++) list[i] = r.number();
+    for (const list of [this.stats.accepted, this.stats.invalid, this.stats.duplicates]) for (let k = 0; k < 4; k++) list[k] = r.number();
     this.stats.clicksAtImpressions = r.number();
     this.stats.clicksAttributed = r.number();
     this.stats.conversionsWaiting = r.number();
@@ -448,42 +549,81 @@ export class TaskState {
     this.stats.conversionsAttributed = r.number();
     const times = (read: () => void) => {
       const n = r.number();
-      for (let i = 0; i < n; i++) read();
+      for (let k = 0; k < n; k++) read();
+    };
+    const strings = this.strings;
+    const entry = <C extends Columns & { flags: Uint8Array }>(table: IdTable<C>): { fp: Fingerprint; at: number; flags: number } => {
+      const fp = r.fingerprint();
+      const at = table.insert(fingerprintHi(fp), fingerprintLo(fp), r.number());
+      const flags = r.byte();
+      table.columns.flags[at] = flags;
+      return { fp, at, flags };
+    };
+    /** Reads a list of side data, kept under `fp` when it has any. */
+    const side = <T>(map: Map<Fingerprint, T[]>, fp: Fingerprint, read: () => T) => {
+      const n = r.number();
+      if (n === 0) return;
+      const list: T[] = [];
+      for (let k = 0; k < n; k++) list.push(read());
+      map.set(fp, list);
     };
     times(() => this.appliedThrough.set(r.string(), r.number()));
     times(() => {
-      const id = r.string();
-      const entry: BidEntry = { lastArrivalMs: r.number() };
-      if (r.byte()) entry.bid = { country: r.string(), deviceType: r.string(), arrivalMs: r.number() };
-      times(() => (entry.waiting ??= []).push({ impressionId: r.string(), arrivalMs: r.number() }));
-      this.bids.set(id, entry);
+      const { fp, at, flags } = entry(this.bids);
+      const bid = this.bids.columns;
+      if (flags & HAS) { bid.country[at] = strings.of(r.string()); bid.device[at] = strings.of(r.string()); bid.arrival[at] = r.number(); }
+      side(this.bidWaiting, fp, () => ({ impressionId: r.fingerprint(), arrivalMs: r.number() }));
     });
     times(() => {
-      const id = r.string();
-      const entry: ImpressionEntry = { lastArrivalMs: r.number() };
-      if (r.byte()) entry.impression = { requestId: r.string(), campaignId: r.string(), ts: r.number(), priceMicros: r.number(), arrivalMs: r.number(), country: r.string(), deviceType: r.string(), enriched: r.byte() === 1 };
-      times(() => {
-        const clickId = r.string();
-        const flags = r.byte();
-        const click: ClickNode = { clickId, known: (flags & 1) !== 0, attributed: (flags & 2) !== 0, ts: r.number(), arrivalMs: r.number() };
-        times(() => (click.conversions ??= []).push({ conversionId: r.string(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number(), attributed: r.byte() === 1 }));
-        (entry.clicks ??= []).push(click);
+      const { fp, at, flags } = entry(this.impressions);
+      const i = this.impressions.columns;
+      if (flags & HAS) {
+        const request = r.fingerprint();
+        i.requestHi[at] = fingerprintHi(request); i.requestLo[at] = fingerprintLo(request);
+        i.campaign[at] = strings.of(r.string()); i.ts[at] = r.number(); i.price[at] = r.number(); i.arrival[at] = r.number();
+        i.country[at] = strings.of(r.string()); i.device[at] = strings.of(r.string());
+      }
+      side(this.impressionClicks, fp, () => {
+        const clickId = r.fingerprint();
+        const bits = r.byte();
+        const click: ClickNode = { clickId, known: (bits & 1) !== 0, attributed: (bits & 2) !== 0, ts: r.number(), arrivalMs: r.number() };
+        times(() => (click.conversions ??= []).push({ conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number(), attributed: r.byte() === 1 }));
+        return click;
       });
-      this.impressions.set(id, entry);
     });
     times(() => {
-      const id = r.string();
-      const entry: ClickEntry = { lastArrivalMs: r.number() };
-      if (r.byte()) entry.click = { impressionId: r.string() };
-      times(() => (entry.waiting ??= []).push({ clickId: r.string(), conversionId: r.string(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() }));
-      this.clicks.set(id, entry);
+      const { fp, at, flags } = entry(this.clicks);
+      const c = this.clicks.columns;
+      if (flags & HAS) {
+        const impression = r.fingerprint();
+        c.impressionHi[at] = fingerprintHi(impression); c.impressionLo[at] = fingerprintLo(impression);
+      }
+      side(this.clickWaiting, fp, () => ({ clickId: fp, conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() }));
     });
-    times(() => this.conversions.set(r.string(), r.number()));
+    times(() => {
+      const fp = r.fingerprint();
+      this.conversions.insert(fingerprintHi(fp), fingerprintLo(fp), r.number());
+    });
     times(() => this.sums.set(r.string(), HourSums.read(r)));
   }
 }
 
-const SNAPSHOT_VERSION = 1;
+/** The entry of `id` at `at` (created when -1), its newest arrival moved up to `arrivalMs`. */
+function entryOf<C extends Columns>(table: IdTable<C>, id: Fingerprint, at: number, arrivalMs: number): number {
+  if (at < 0) return table.insert(fingerprintHi(id), fingerprintLo(id), arrivalMs);
+  table.touch(at, arrivalMs);
+  return at;
+}
+
+/** The list kept under `key` in `map`, created empty when absent. */
+function sideList<T>(map: Map<Fingerprint, T[]>, key: Fingerprint): T[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+}
+
+/** 2: ids as fingerprints in typed-array tables (decision 0071). */
+const SNAPSHOT_VERSION = 2;
 
 /** The `source` of a progress record that is a barrier: `partition` carries its nonce. */
 export const BARRIER = -1;

@@ -87,7 +87,6 @@ export class TaskRunner {
   private readonly routed = new Map<string, number>();
   private lastCommitMs = Date.now();
   private restoringSince = Date.now();
-  private footprint: { at: number; bytes: number } | undefined;
   private lastSnapshotMs = Date.now();
   private version = 0;
   private generation = 0;
@@ -380,11 +379,9 @@ export class TaskRunner {
     }
   }
 
-  /** Bytes of state per live id, from the encoded snapshot (for the bench and the metrics). */
+  /** Live ids and the bytes of the typed arrays that hold them (for the bench and the metrics). */
   stateFootprint(): { liveIds: number; bytes: number } {
-    // Encoding the state costs O(state): a scrape every few seconds reuses a measure up to a minute old.
-    if (!this.footprint || Date.now() - this.footprint.at > 60_000) this.footprint = { at: Date.now(), bytes: this.state.encode().length };
-    return { liveIds: this.state.liveIds, bytes: this.footprint.bytes };
+    return { liveIds: this.state.liveIds, bytes: this.state.tableBytes };
   }
 }
 
