@@ -25,8 +25,11 @@ export const DEFAULTS = {
   /** Tasks per pipeline: fixed for its life (state is owned per task), decision 0051. */
   tasks: 6,
   taskCommitInterval: '200ms',
-  /** Off until restores from snapshots are exact in the fault tests (decision 0051, issue 13). */
-  taskSnapshotInterval: '0s',
+  /**
+   * How often a task snapshots its state (decision 0071). Never off by default: the internal topic
+   * is deleted after the raw-event retention, so a restore from the log alone would lose what aged out.
+   */
+  taskSnapshotInterval: '60s',
   znodeParent: '/hbase',
   deletionPolicy: 'Retain',
   csvDelimiter: ',',

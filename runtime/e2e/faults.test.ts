@@ -46,7 +46,8 @@ afterEach(async () => {
 }, 120_000);
 
 async function pipelineOn(endpoints: Endpoints, prefix: string): Promise<TestPipeline> {
-  const pipeline = await createPipeline(endpoints, uniqueName(prefix));
+  // Snapshots every 2 s: the restores after each fault start from a snapshot and replay its tail.
+  const pipeline = await createPipeline(endpoints, uniqueName(prefix), { snapshotIntervalMs: 2000 });
   cleanups.push(() => dropPipeline(endpoints, pipeline));
   return pipeline;
 }

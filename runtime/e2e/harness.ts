@@ -48,7 +48,7 @@ export function ensureBuilt(): void {
   if (!fs.existsSync(main)) throw new Error('dist/runtime/main.js is missing after the build; run npm run build');
 }
 
-export async function createPipeline(endpoints: Endpoints, name: string, options: { partitions?: number; saltBuckets?: number; batchSize?: number; tasks?: number } = {}): Promise<TestPipeline> {
+export async function createPipeline(endpoints: Endpoints, name: string, options: { partitions?: number; saltBuckets?: number; batchSize?: number; tasks?: number; snapshotIntervalMs?: number } = {}): Promise<TestPipeline> {
   const partitions = options.partitions ?? 3;
   const saltBuckets = options.saltBuckets ?? 4;
   const topics = Object.fromEntries(SOURCE_NAMES.map((source) => [source, `${name}-${source}`])) as Record<SourceName, string>;
@@ -88,7 +88,7 @@ export async function createPipeline(endpoints: Endpoints, name: string, options
     correlation: { attributionWindowMs: 86_400_000, conversionWindowMs: 7 * 86_400_000, latenessMs: 86_400_000 },
     storage: { saltBuckets, aggregatesTtlSeconds: 31_536_000, families: { ...DEFAULT_FAMILIES } },
     batchSize: options.batchSize ?? 500,
-    tasks: { count: taskCount, topic: tasksTopic, commitIntervalMs: 200, snapshotIntervalMs: 0, evictionGraceMs: 3_600_000 },
+    tasks: { count: taskCount, topic: tasksTopic, commitIntervalMs: 200, snapshotIntervalMs: options.snapshotIntervalMs ?? 60_000, evictionGraceMs: 3_600_000 }, // the product's defaults
     http: { port: 0 },
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
