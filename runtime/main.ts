@@ -5,6 +5,7 @@ import { loadConfig, millisFromEnv } from './config.js';
 import { DEFAULT_PARTITION_CONCURRENCY, kafkaClient } from './kafka.js';
 import { WorkerMetrics } from './metrics.js';
 import { createHttpServer } from './query/http.js';
+import { answerMainRoute } from './query/main-routes.js';
 import { HBaseStore } from './storage/hbase-store.js';
 import { TaskEngine } from './tasks/engine.js';
 
@@ -35,10 +36,8 @@ const worker = new TaskEngine({
 const server = createHttpServer({
   store,
   settings: { saltBuckets: config.storage.saltBuckets, families: config.storage.families },
-  registry: metrics.registry,
   log: pipelineLog,
-  ready: () => worker.ready,
-  healthy: () => worker.healthy,
+  mainRoute: (route) => answerMainRoute({ registry: metrics.registry, ready: () => worker.ready, healthy: () => worker.healthy }, route),
 });
 server.listen(port, () => pipelineLog.info({ port }, 'http listening'));
 
