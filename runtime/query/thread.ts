@@ -44,7 +44,11 @@ port.on('message', (message: MainToThread) => {
 
 /** Stops accepting, lets requests in hand finish, then releases HBase and the port so the thread ends by itself. */
 function close(): void {
+  // server.close() drops idle keep-alive connections at once but waits for busy ones, which turn
+  // idle after their response and then held shutdown for the keep-alive timeout (5 s): sweep them.
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
   server.close(() => {
+    clearInterval(sweep);
     hbase.close();
     port.close();
   });
