@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Worker } from 'node:worker_threads';
 import { answerMainRoute, type MainState } from './main-routes.js';
+import type { MainRoute } from './reply.js';
 import { toWire, type MainToThread, type QueryThreadData, type ThreadToMain } from './thread-protocol.js';
 
 export interface QueryThreadOptions {
@@ -53,7 +54,7 @@ export class QueryThread {
     this.options.onFailure(error);
   }
 
-  private async answer(id: number, route: Parameters<typeof answerMainRoute>[1]): Promise<void> {
+  private async answer(id: number, route: MainRoute): Promise<void> {
     const message: MainToThread = await answerMainRoute(this.options.state, route).then(
       (reply) => ({ type: 'answer', id, reply }),
       (error: unknown) => ({ type: 'failed', id, error: toWire(error) }),

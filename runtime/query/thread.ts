@@ -31,7 +31,8 @@ function askMain(route: MainRoute): Promise<HttpReply> {
 }
 
 const server = createHttpServer({ store: new HBaseStore(hbase, data.hbase.table), settings: data.settings, log, mainRoute: askMain });
-// A listen error (port taken) is thrown here and ends the thread; the main thread sees it as 'error'.
+// A listen error (port taken) is an unhandled 'error' event: it ends the thread, and the main
+// thread's QueryThread reports it (the worker stops with exit code 1).
 server.listen(data.port, () => tell({ type: 'listening', port: (server.address() as AddressInfo).port }));
 
 port.on('message', (message: MainToThread) => {
