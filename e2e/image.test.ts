@@ -38,6 +38,8 @@ afterAll(() => fs.rmSync(buildDir, { recursive: true, force: true }));
 test('the build stage compiles from exactly the sources it copies', () => {
   expect(fs.existsSync(path.join(buildDir, 'dist', 'operator', 'main.js'))).toBe(true);
   expect(fs.existsSync(path.join(buildDir, 'dist', 'runtime', 'main.js'))).toBe(true);
+  // The query API's thread is loaded by path at run time, not imported: no import graph proves it is built.
+  expect(fs.existsSync(path.join(buildDir, 'dist', 'runtime', 'query', 'thread.js'))).toBe(true);
   expect(fs.existsSync(path.join(buildDir, 'dist', 'cli', 'adpipe.js'))).toBe(true);
 });
 

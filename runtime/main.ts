@@ -4,7 +4,7 @@ import { HBaseClient } from '../hbase/index.js';
 import { loadConfig, millisFromEnv } from './config.js';
 import { DEFAULT_PARTITION_CONCURRENCY, kafkaClient } from './kafka.js';
 import { WorkerMetrics } from './metrics.js';
-import { createHttpServer } from './query/http.js';
+import { QueryThread } from './query/query-thread.js';
 import { HBaseStore } from './storage/hbase-store.js';
 import { TaskEngine } from './tasks/engine.js';
 
@@ -32,26 +32,35 @@ const worker = new TaskEngine({
   partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
 });
-const server = createHttpServer({
-  store,
-  settings: { saltBuckets: config.storage.saltBuckets, families: config.storage.families },
-  registry: metrics.registry,
+// The HTTP server runs on a thread of its own so a query never waits behind the tasks' processing
+// on this loop (decision 0069); probes and metrics are still answered here, from this thread's state.
+const queryThread = new QueryThread({
+  data: {
+    port,
+    hbase: config.hbase,
+    settings: { saltBuckets: config.storage.saltBuckets, families: config.storage.families },
+    log: { level: pipelineLog.level, bindings: pipelineLog.bindings() },
+  },
+  state: { registry: metrics.registry, ready: () => worker.ready, healthy: () => worker.healthy },
   log: pipelineLog,
-  ready: () => worker.ready,
-  healthy: () => worker.healthy,
+  onFailure: (error) => {
+    pipelineLog.fatal({ err: error }, 'query thread failed: no HTTP server left');
+    void shutdown('query thread failed', 1);
+  },
 });
-server.listen(port, () => pipelineLog.info({ port }, 'http listening'));
+void queryThread.listening.then((bound) => pipelineLog.info({ port: bound }, 'http listening'));
 
 let stopping = false;
-async function shutdown(signal: string): Promise<void> {
+async function shutdown(signal: string, exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   pipelineLog.info({ signal }, 'stopping: finishing the batch in hand, committing, leaving the group');
   await worker.stop().catch((error: unknown) => pipelineLog.error({ err: error }, 'stop failed'));
-  server.close();
+  // Queries are served until the last commit is done, as before; then the thread ends too.
+  await queryThread.close().catch((error: unknown) => pipelineLog.error({ err: error }, 'query thread close failed'));
   hbase.close();
   pipelineLog.info('stopped');
-  process.exit(0);
+  process.exit(exitCode);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
