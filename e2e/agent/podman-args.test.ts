@@ -24,7 +24,7 @@ function input(container: V1Container, podSecurity: V1PodSecurityContext = {}, i
     imageUser,
     serviceAccount: { server: 'https://127.0.0.1:6443' },
     name: 'k8s_worker_p_ns_uid-1_0',
-    nodeName: 'node-a',
+    labels: { 'io.adpipe.agent.node': 'node-a', 'io.kubernetes.pod.uid': 'uid-1' },
     cidFile: '/pods/p/worker.0.cid',
     ulimits: ['--ulimit', 'nofile=1024:1024'],
   };

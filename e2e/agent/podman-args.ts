@@ -21,7 +21,8 @@ export interface PodmanRunInput {
   /** The API server the Pod's service account belongs to (its token comes in a projected volume). */
   serviceAccount?: { server: string };
   name: string;
-  nodeName: string;
+  /** Labels that find the container again (its node, its stack, its Pod). */
+  labels: Record<string, string>;
   cidFile: string;
   /** `--ulimit` flags (e2e/image/podman.ts). */
   ulimits: string[];
@@ -31,7 +32,7 @@ export interface PodmanRunInput {
 export function podmanRunArgs(input: PodmanRunInput): string[] {
   const { pod, container } = input;
   const args = ['run', '--rm', '--pull=never', '--sig-proxy=false', '--name', input.name, '--cidfile', input.cidFile, '--network=host', ...input.ulimits];
-  args.push('--label', `${AGENT_NODE_LABEL}=${input.nodeName}`, '--label', `io.kubernetes.pod.uid=${pod.metadata?.uid ?? ''}`);
+  for (const [key, value] of Object.entries(input.labels)) args.push('--label', `${key}=${value}`);
   args.push(...securityArgs(pod, container, input.imageUser));
   args.push(...resourceArgs(container));
   args.push(...mountArgs(input));

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inspectImage, podman, PODMAN_GLOBAL_FLAGS, ulimitFlags } from '../image/podman.js';
+import { inspectImage, podman, PODMAN_GLOBAL_FLAGS, STACK_LABEL, ulimitFlags } from '../image/podman.js';
+import { stackDir } from '../stack/paths.js';
 import { tail } from '../stack/proc.js';
 import { containerEnv, MaterializeError } from './materialize.js';
 import { AGENT_NODE_LABEL, podmanRunArgs } from './podman-args.js';
@@ -35,7 +36,7 @@ export class PodmanRuntime implements ContainerRuntime {
       imageUser: image.user,
       serviceAccount: request.serviceAccount,
       name,
-      nodeName: this.nodeName,
+      labels: { [AGENT_NODE_LABEL]: this.nodeName, [STACK_LABEL]: stackDir(), 'io.kubernetes.pod.uid': pod.metadata?.uid ?? '' },
       cidFile,
       ulimits: ulimitFlags(),
     });

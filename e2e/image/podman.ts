@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import { ImageError } from './tools.js';
+import { hasTool, ImageError } from './tools.js';
 
 /**
  * How podman is called here, in one place (decision 0070):
@@ -63,4 +63,17 @@ export async function inspectImage(reference: string): Promise<ImageInfo | undef
   const [image] = JSON.parse(output) as { Id: string; Size: number; Created: string; Config?: { User?: string; Labels?: Record<string, string> | null } }[];
   if (!image) return undefined;
   return { id: image.Id, sizeBytes: image.Size, user: image.Config?.User ?? '', labels: image.Config?.Labels ?? {}, created: image.Created };
+}
+
+/**
+ * Label of every container started for a local stack (the node agent's Pods, the image tests), so
+ * `npm run stack -- down` removes what a killed agent or test left running against that stack.
+ */
+export const STACK_LABEL = 'io.adpipe.stack';
+
+export async function removeStackContainers(stackDir: string): Promise<number> {
+  if (!hasTool('podman')) return 0;
+  const ids = (await podman(['ps', '--all', '--quiet', '--filter', `label=${STACK_LABEL}=${stackDir}`])).split('\n').filter(Boolean);
+  if (ids.length) await podman(['rm', '--force', '--time', '0', '--ignore', ...ids]);
+  return ids.length;
 }

@@ -1,7 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { ensureImage, type AdpipeImage } from '../image/build.js';
-import { podman, PODMAN_GLOBAL_FLAGS, ulimitFlags } from '../image/podman.js';
+import { podman, PODMAN_GLOBAL_FLAGS, STACK_LABEL, ulimitFlags } from '../image/podman.js';
+import { stackDir } from '../stack/paths.js';
 
 /**
  * The adpipe image for tests: built from this clone's sources (or reused when local storage has an
@@ -16,8 +17,8 @@ export function testImage(): Promise<AdpipeImage> {
   return ensureImage((line) => process.stderr.write(`[image] ${line}\n`));
 }
 
-/** Flags every container a test starts by hand gets: the runtime's limits and the host network. */
-export const RUN_FLAGS = ['--rm', '--pull=never', '--network=host', ...ulimitFlags()];
+/** Flags every container a test starts by hand gets: the runtime's limits, the host network, the stack's label. */
+export const RUN_FLAGS = ['--rm', '--pull=never', '--network=host', ...ulimitFlags(), '--label', `${STACK_LABEL}=${stackDir()}`];
 
 /** `podman run` to completion: its exit code and output (the container's). */
 export function runToCompletion(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
