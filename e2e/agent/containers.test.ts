@@ -5,8 +5,9 @@ import * as k8s from '@kubernetes/client-node';
 import { podman } from '../image/podman.js';
 import { IMAGE_BUILD_TIMEOUT_MS, testImage } from '../support/image.js';
 import { eventually, kubeConfig, stack, uniqueName } from '../support/stack-clients.js';
-import { HOST_PORTS_ANNOTATION, NodeAgent } from './agent.js';
+import { NodeAgent } from './agent.js';
 import { AGENT_NODE_LABEL } from './podman-args.js';
+import { deploymentOf, podUrl, readyPods } from './test-support.js';
 
 // The node agent's container mode: each Pod's container runs from its image with podman, with its
 // volumes mounted, its env, its securityContext enforced by the kernel (user, groups, read-only
@@ -61,54 +62,33 @@ interface Report {
 }
 
 function deployment(name: string, replicas: number): k8s.V1Deployment {
-  const labels = { app: name };
-  return {
-    metadata: { name },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: 5,
-          securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 2000, seccompProfile: { type: 'RuntimeDefault' } },
-          volumes: [
-            { name: 'config', configMap: { name: 'web-config' } },
-            // 0440: readable by the container only through fsGroup, as on a real node.
-            { name: 'secret', secret: { secretName: 'web-secret', defaultMode: 0o440 } },
-            { name: 'scratch', emptyDir: {} },
-          ],
-          containers: [
-            {
-              name: 'main',
-              image,
-              command: ['node'],
-              args: ['-e', reporter],
-              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-              volumeMounts: [
-                { name: 'config', mountPath: '/etc/demo' },
-                { name: 'secret', mountPath: '/etc/secret' },
-                { name: 'scratch', mountPath: '/scratch' },
-              ],
-            },
-          ],
-        },
+  return deploymentOf(name, replicas, {
+    terminationGracePeriodSeconds: 5,
+    securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 2000, seccompProfile: { type: 'RuntimeDefault' } },
+    volumes: [
+      { name: 'config', configMap: { name: 'web-config' } },
+      // 0440: readable by the container only through fsGroup, as on a real node.
+      { name: 'secret', secret: { secretName: 'web-secret', defaultMode: 0o440 } },
+      { name: 'scratch', emptyDir: {} },
+    ],
+    containers: [
+      {
+        name: 'main',
+        image,
+        command: ['node'],
+        args: ['-e', reporter],
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+        ports: [{ name: 'http', containerPort: 8080 }],
+        readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        volumeMounts: [
+          { name: 'config', mountPath: '/etc/demo' },
+          { name: 'secret', mountPath: '/etc/secret' },
+          { name: 'scratch', mountPath: '/scratch' },
+        ],
       },
-    },
-  };
-}
-
-async function readyPods(app: string): Promise<k8s.V1Pod[]> {
-  const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })).items;
-  return pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-}
-
-async function report(pod: k8s.V1Pod): Promise<Report> {
-  const ports = JSON.parse(pod.metadata!.annotations![HOST_PORTS_ANNOTATION]!) as Record<string, number>;
-  return (await (await fetch(`http://127.0.0.1:${ports['http']}/`)).json()) as Report;
+    ],
+  });
 }
 
 /** Names of the containers this test's agent has in podman. */
@@ -137,14 +117,14 @@ test('a Deployment runs as podman containers of its image, with its volumes, env
   await eventually('readyReplicas 2', async () => ((await apps.readNamespacedDeployment({ name: 'web', namespace })).status?.readyReplicas === 2 ? true : undefined), 90_000);
   expect((await core.readNode({ name: nodeName })).status?.nodeInfo?.containerRuntimeVersion).toBe('podman://runc');
 
-  const pods = await readyPods('web');
+  const pods = await readyPods(core, namespace, 'web');
   for (const pod of pods) {
     const containerId = pod.status!.containerStatuses![0]!.containerID!;
     expect(containerId).toMatch(/^podman:\/\/[0-9a-f]{64}$/);
     const [inspected] = JSON.parse(await podman(['container', 'inspect', containerId.slice('podman://'.length)])) as { Image: string; State: { Running: boolean } }[];
     expect(inspected!.State.Running).toBe(true);
     expect(inspected!.Image).toBe((await testImage()).id);
-    expect(await report(pod)).toEqual({
+    expect((await (await fetch(podUrl(pod))).json()) as Report).toEqual({
       config: 'hello-from-configmap',
       secret: 'ok',
       pod: pod.metadata!.name,
@@ -163,7 +143,7 @@ test('a Deployment runs as podman containers of its image, with its volumes, env
   await core.deleteNamespacedPod({ name: victim.metadata!.name!, namespace });
   await eventually('the victim container to be removed', async () => ((await podman(['ps', '--all', '--quiet', '--no-trunc'])).includes(victimId) ? undefined : true), 30_000);
   await eventually('a replacement Pod ready', async () => {
-    const ready = await readyPods('web');
+    const ready = await readyPods(core, namespace, 'web');
     return ready.length === 2 && !ready.some((p) => p.metadata!.uid === victim.metadata!.uid) ? true : undefined;
   }, 90_000);
 
