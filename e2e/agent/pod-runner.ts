@@ -217,8 +217,11 @@ export class PodRunner {
     for (const container of this.containers) container.running?.signal('SIGTERM');
     const deadline = Date.now() + gracePeriodSeconds * 1000;
     while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const container of this.containers) container.running?.signal('SIGKILL');
-    while (alive()) await new Promise((r) => setTimeout(r, 50));
+    // Again every 2 s: a container whose start finished after the first kill needs one too.
+    for (let tick = 0; alive(); tick++) {
+      if (tick % 40 === 0) for (const container of this.containers) container.running?.signal('SIGKILL');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     for (const container of this.containers) for (const timer of container.probeTimers) clearTimeout(timer);
   }
 
