@@ -48,6 +48,7 @@ export async function ensureImage(log: (line: string) => void, extraTags: string
   });
   assertDockerfileBase();
   const base = await ensureBaseImage(log);
+  await assertContainersRun(base.reference);
   const tag = `localhost/adpipe:${imageVersion()}-${contextDigest(REPO_ROOT, base.id).slice(0, 12)}`;
 
   const started = Date.now();
@@ -71,6 +72,20 @@ export async function ensureImage(log: (line: string) => void, extraTags: string
   const buildSeconds = (Date.now() - started) / 1000;
   if (built) log(`built ${tag} in ${buildSeconds.toFixed(1)} s`);
   return { tag, id: image.id, sizeBytes: image.sizeBytes, built, buildSeconds, base };
+}
+
+/**
+ * One throw-away container of the base, so that a host where podman is installed but cannot run
+ * containers says so here, with podman's own words, and not in a Pod's log later.
+ */
+async function assertContainersRun(base: string): Promise<void> {
+  await podman(['run', '--rm', '--pull=never', '--network=none', ...ulimitFlags(), base, 'true'], { timeoutMs: 60_000 }).catch((error: unknown) => {
+    throw new ImageError(
+      `podman cannot run a container here: ${error instanceof Error ? error.message : String(error)}\n` +
+        'It needs runc (crun refuses cgroups v1 hybrid hosts), root or subuid ranges for rootless use, and overlay or vfs storage; see docs/decisions/0070-container-image.md',
+      { cause: error },
+    );
+  });
 }
 
 /** The recipe makes one base; a Dockerfile that names another would be built on the wrong one. */
