@@ -5,8 +5,9 @@ import * as k8s from '@kubernetes/client-node';
 import { REPO_ROOT } from '../stack/paths.js';
 import { isAlive } from '../stack/proc.js';
 import { eventually, kubeConfig, stack, uniqueName } from '../support/stack-clients.js';
-import { HOST_PORTS_ANNOTATION, NodeAgent } from './agent.js';
+import { NodeAgent } from './agent.js';
 import { mountTable, processSpec, rewritePath } from './materialize.js';
+import { deploymentOf, podUrl, readyPods } from './test-support.js';
 
 // The node agent makes Pods real on the local stack: with kube-controller-manager, a Deployment's
 // Pods are bound, run as processes with their ConfigMap files and env, probed, restarted, replaced
@@ -30,44 +31,22 @@ http.createServer((req, res) => { res.end(req.url === '/healthz' ? 'ok' : config
 process.on('SIGTERM', () => process.exit(0));`;
 
 function deployment(name: string, replicas: number, configMap: string): k8s.V1Deployment {
-  const labels = { app: name };
-  return {
-    metadata: { name },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: 5,
-          volumes: [{ name: 'config', configMap: { name: configMap } }],
-          containers: [
-            {
-              name: 'main',
-              image: 'adpipe:test',
-              command: ['node'],
-              args: ['-e', server.replace(/\n/g, ' '), '/etc/demo/config.txt'],
-              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              volumeMounts: [{ name: 'config', mountPath: '/etc/demo' }],
-              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
-            },
-          ],
-        },
+  return deploymentOf(name, replicas, {
+    terminationGracePeriodSeconds: 5,
+    volumes: [{ name: 'config', configMap: { name: configMap } }],
+    containers: [
+      {
+        name: 'main',
+        image: 'adpipe:test',
+        command: ['node'],
+        args: ['-e', server.replace(/\n/g, ' '), '/etc/demo/config.txt'],
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+        ports: [{ name: 'http', containerPort: 8080 }],
+        volumeMounts: [{ name: 'config', mountPath: '/etc/demo' }],
+        readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
       },
-    },
-  };
-}
-
-async function readyPods(app: string): Promise<k8s.V1Pod[]> {
-  const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })).items;
-  return pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-}
-
-async function fetchFromPod(pod: k8s.V1Pod): Promise<string> {
-  const ports = JSON.parse(pod.metadata!.annotations![HOST_PORTS_ANNOTATION]!) as Record<string, number>;
-  const response = await fetch(`http://127.0.0.1:${ports['http']}/`);
-  return response.text();
+    ],
+  });
 }
 
 beforeAll(async () => {
@@ -90,11 +69,11 @@ test('a Deployment becomes ready processes that read their ConfigMap and env; a 
   expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
 
   await eventually('readyReplicas 2', async () => ((await apps.readNamespacedDeployment({ name: 'web', namespace })).status?.readyReplicas === 2 ? true : undefined), 90_000);
-  const pods = await readyPods('web');
+  const pods = await readyPods(core, namespace, 'web');
   expect(pods).toHaveLength(2);
   for (const pod of pods) {
     expect(pod.spec?.nodeName).toBe(nodeName);
-    expect(await fetchFromPod(pod)).toBe(`hello-from-configmap|${pod.metadata!.name}`);
+    expect(await (await fetch(podUrl(pod))).text()).toBe(`hello-from-configmap|${pod.metadata!.name}`);
   }
 
   const victim = pods[0]!;
@@ -103,11 +82,11 @@ test('a Deployment becomes ready processes that read their ConfigMap and env; a 
   await core.deleteNamespacedPod({ name: victim.metadata!.name!, namespace });
   await eventually('the victim process to exit', async () => (isAlive(victimPid) ? undefined : true), 30_000);
   await eventually('a replacement Pod ready', async () => {
-    const ready = await readyPods('web');
+    const ready = await readyPods(core, namespace, 'web');
     return ready.length === 2 && !ready.some((p) => p.metadata!.uid === victim.metadata!.uid) ? true : undefined;
   }, 90_000);
 
-  const pids = (await readyPods('web')).map((p) => Number(p.status!.containerStatuses![0]!.containerID!.replace('process://', '')));
+  const pids = (await readyPods(core, namespace, 'web')).map((p) => Number(p.status!.containerStatuses![0]!.containerID!.replace('process://', '')));
   await apps.patchNamespacedDeploymentScale({ name: 'web', namespace, body: [{ op: 'replace', path: '/spec/replicas', value: 0 }] });
   await eventually('every process stopped', async () => (pids.every((pid) => !isAlive(pid)) ? true : undefined), 60_000);
   await eventually('no Pods left', async () => ((await core.listNamespacedPod({ namespace, labelSelector: 'app=web' })).items.length === 0 ? true : undefined), 60_000);

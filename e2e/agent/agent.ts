@@ -4,12 +4,16 @@ import * as k8s from '@kubernetes/client-node';
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { PodRunner } from './pod-runner.js';
 import type { VolumeSources } from './materialize.js';
+import { PodmanRuntime } from './podman-runtime.js';
+import { ProcessRuntime } from './process-runtime.js';
+import type { ContainerRuntime, RuntimeName, ServiceAccountAccess } from './runtime.js';
 
 /**
  * A node agent for the local stack: it registers a Node, binds pending Pods of the namespaces it
- * serves to that Node (the scheduler's job, trivially), and runs them as local processes (the
- * kubelet's job), reporting their status through the API server. The virtual-kubelet idea with a
- * process provider, so that Deployment → ReplicaSet → Pod → readyReplicas is real without Docker.
+ * serves to that Node (the scheduler's job, trivially), and runs them (the kubelet's job) as local
+ * processes or as podman containers of their image, reporting their status through the API server.
+ * The virtual-kubelet idea, so that Deployment → ReplicaSet → Pod → readyReplicas is real without
+ * Docker.
  */
 
 export interface AgentOptions {
@@ -21,6 +25,8 @@ export interface AgentOptions {
   dir: string;
   /** Working directory of every process: the repository root stands in for the image's /app. */
   workdir: string;
+  /** `process` (default): containers as local processes; `podman`: real containers of their image. */
+  runtime?: RuntimeName;
   log?: (line: string) => void;
 }
 
@@ -36,8 +42,10 @@ export class NodeAgent {
   private dirty = false;
   private stopped = false;
   private readonly log: (line: string) => void;
+  private readonly runtime: ContainerRuntime;
 
   constructor(private readonly options: AgentOptions) {
+    this.runtime = options.runtime === 'podman' ? new PodmanRuntime(options.nodeName) : new ProcessRuntime(options.workdir);
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(options.kubeconfig);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
@@ -47,6 +55,7 @@ export class NodeAgent {
   }
 
   async start(): Promise<void> {
+    await this.runtime.cleanUp();
     await this.registerNode();
     this.heartbeat = setInterval(() => void this.reportNodeReady().catch((e: unknown) => this.log(`node heartbeat failed: ${String(e)}`)), 10_000);
     const loop = async () => {
@@ -80,11 +89,11 @@ export class NodeAgent {
         operatingSystem: 'linux',
         kubeletVersion: 'adpipe-agent',
         kubeProxyVersion: '',
-        containerRuntimeVersion: 'process://node',
+        containerRuntimeVersion: this.runtime.describe.runtimeVersion,
         bootID: '',
         kernelVersion: '',
         machineID: '',
-        osImage: 'local processes',
+        osImage: this.runtime.describe.osImage,
         systemUUID: '',
       },
     };
@@ -165,6 +174,10 @@ export class NodeAgent {
     for (const volume of pod.spec?.volumes ?? []) {
       if (volume.configMap?.name) configMapNames.add(volume.configMap.name);
       if (volume.secret?.secretName) secretNames.add(volume.secret.secretName);
+      for (const source of volume.projected?.sources ?? []) {
+        if (source.configMap?.name) configMapNames.add(source.configMap.name);
+        if (source.secret?.name) secretNames.add(source.secret.name);
+      }
     }
     for (const container of pod.spec?.containers ?? []) {
       for (const from of container.envFrom ?? []) {
@@ -192,11 +205,12 @@ export class NodeAgent {
   private async run(pod: V1Pod): Promise<void> {
     const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
     const dir = path.join(this.options.dir, 'pods', `${namespace}_${name}_${uid.slice(0, 8)}`);
-    const runner = new PodRunner(pod, dir, this.options.workdir, () => {
+    const runner = new PodRunner(pod, dir, this.runtime, () => {
       this.dirty = true;
     });
     this.runners.set(uid, { runner, pod });
-    await runner.start(await this.sources(pod), await this.serviceAccountEnv(pod, dir));
+    const identity = await this.serviceAccount(pod, dir);
+    await runner.start({ ...(await this.sources(pod)), serviceAccountToken: identity?.token }, identity?.access);
     if (Object.keys(runner.hostPorts).length) {
       const value = JSON.stringify(runner.hostPorts);
       const patch = pod.metadata?.annotations
@@ -209,12 +223,12 @@ export class NodeAgent {
   }
 
   /**
-   * A Pod's service-account identity, as a kubelet mounts it — but as a kubeconfig in KUBECONFIG,
-   * since a process cannot have its own /var/run/secrets. The token comes from the TokenRequest API,
-   * bound to the Pod, so the process acts with exactly the RBAC its ServiceAccount has.
+   * A Pod's service-account token, from the TokenRequest API and bound to the Pod, so the Pod acts
+   * with exactly the RBAC its ServiceAccount has. Containers get it in the Pod's projected volume as
+   * a kubelet gives it; processes also get a kubeconfig, having no /var/run/secrets of their own.
    */
-  private async serviceAccountEnv(pod: V1Pod, dir: string): Promise<Record<string, string>> {
-    if (pod.spec?.automountServiceAccountToken === false) return {};
+  private async serviceAccount(pod: V1Pod, dir: string): Promise<{ token: string; access: ServiceAccountAccess } | undefined> {
+    if (pod.spec?.automountServiceAccountToken === false) return undefined;
     const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
     const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
     const request = await this.core
@@ -228,7 +242,7 @@ export class NodeAgent {
         return undefined;
       });
     const token = request?.status?.token;
-    if (!token) return {};
+    if (!token) return undefined;
     const file = path.join(dir, 'serviceaccount', 'kubeconfig');
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const kubeconfig = {
@@ -240,7 +254,7 @@ export class NodeAgent {
       'current-context': 'pod',
     };
     fs.writeFileSync(file, JSON.stringify(kubeconfig), { mode: 0o600 });
-    return { KUBECONFIG: file };
+    return { token, access: { kubeconfig: file, server: this.cluster.server } };
   }
 
   private async report(uid: string): Promise<void> {

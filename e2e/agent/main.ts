@@ -6,19 +6,22 @@ import { readStackState } from '../stack/state.js';
 import { NodeAgent } from './agent.js';
 
 /**
- * `node dist/e2e/agent/main.js --namespace NS [--namespace NS2] [--node NAME]`: runs the Pods of
- * those namespaces as local processes until SIGTERM.
+ * `node dist/e2e/agent/main.js --namespace NS [--namespace NS2] [--node NAME] [--runtime podman]`:
+ * runs the Pods of those namespaces until SIGTERM, as local processes (default) or as podman
+ * containers of their images.
  */
 const { values } = parseArgs({
   options: {
     namespace: { type: 'string', multiple: true },
     node: { type: 'string', default: 'adpipe-local' },
     kubeconfig: { type: 'string' },
+    runtime: { type: 'string', default: 'process' },
   },
 });
 const kubeconfig = values.kubeconfig ?? readStackState()?.kube.kubeconfig;
-if (!kubeconfig || !values.namespace?.length) {
-  process.stderr.write('usage: agent --namespace NS [--namespace NS…] [--node NAME] [--kubeconfig FILE]\n(needs a running stack or --kubeconfig)\n');
+const runtime = values.runtime;
+if (!kubeconfig || !values.namespace?.length || (runtime !== 'process' && runtime !== 'podman')) {
+  process.stderr.write('usage: agent --namespace NS [--namespace NS…] [--node NAME] [--kubeconfig FILE] [--runtime process|podman]\n(needs a running stack or --kubeconfig)\n');
   process.exit(2);
 }
 const agent = new NodeAgent({
@@ -27,6 +30,7 @@ const agent = new NodeAgent({
   namespaces: values.namespace,
   dir: path.join(stackDir(), 'agent', values.node!),
   workdir: REPO_ROOT,
+  runtime,
   log: (line) => process.stderr.write(`[agent] ${line}\n`),
 });
 let stopping = false;

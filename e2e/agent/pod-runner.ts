@@ -1,23 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
 import { freePort } from '../stack/ports.js';
-import { signalGroup } from '../stack/proc.js';
-import { MaterializeError, mountTable, processSpec, volumeFiles, type VolumeSources } from './materialize.js';
+import { MaterializeError, type VolumeSources } from './materialize.js';
+import type { ContainerRuntime, RunningContainer, ServiceAccountAccess } from './runtime.js';
+import { volumeDir, writeVolumes } from './volumes.js';
 
 /**
- * Runs one Pod's containers as local processes, the way a kubelet would: files for its volumes,
- * probes, restarts per restartPolicy with back-off, graceful termination, and a PodStatus that the
- * agent reports to the API server.
+ * Runs one Pod's containers the way a kubelet would: files for its volumes, probes, restarts per
+ * restartPolicy with back-off, graceful termination, and a PodStatus that the agent reports to the
+ * API server. How a container runs (a local process, or a podman container) is the runtime's part.
  */
 
 interface ContainerState {
   spec: V1Container;
-  child?: ChildProcess;
-  pid?: number;
+  running?: RunningContainer;
+  /** Between asking the runtime to start it and its answer. */
+  starting: boolean;
   startedAt?: string;
   ready: boolean;
   restartCount: number;
@@ -37,15 +38,15 @@ export class PodRunner {
   private readonly startTime = new Date().toISOString();
   private stopping = false;
   private supervisor?: NodeJS.Timeout;
-  private platformEnv: Record<string, string> = {};
+  private serviceAccount?: ServiceAccountAccess;
 
   constructor(
     private pod: V1Pod,
     private readonly dir: string,
-    private readonly workdir: string,
+    private readonly runtime: ContainerRuntime,
     private readonly onChange: () => void,
   ) {
-    this.containers = (pod.spec?.containers ?? []).map((spec) => ({ spec, ready: false, restartCount: 0, readinessOk: 0, readinessFail: 0, livenessFail: 0, nextStartAt: 0, probeTimers: [] }));
+    this.containers = (pod.spec?.containers ?? []).map((spec) => ({ spec, starting: false, ready: false, restartCount: 0, readinessOk: 0, readinessFail: 0, livenessFail: 0, nextStartAt: 0, probeTimers: [] }));
   }
 
   get uid(): string {
@@ -53,30 +54,22 @@ export class PodRunner {
   }
 
   /**
-   * Writes the volumes, picks host ports, and starts every container. `platformEnv` is what the
-   * node provides beside the Pod's own env (e.g. KUBECONFIG for the service account).
+   * Writes the volumes, picks host ports, and starts every container. `serviceAccount` is the Pod's
+   * identity, which the runtime hands to each container its own way.
    */
-  async start(sources: VolumeSources, platformEnv: Record<string, string> = {}): Promise<void> {
-    this.platformEnv = platformEnv;
+  async start(sources: VolumeSources, serviceAccount?: ServiceAccountAccess): Promise<void> {
+    this.serviceAccount = serviceAccount;
     fs.mkdirSync(this.dir, { recursive: true });
     for (const container of this.containers) {
       for (const port of container.spec.ports ?? []) if (port.name) this.hostPorts[port.name] = await freePort();
     }
     try {
-      for (const volume of this.pod.spec?.volumes ?? []) {
-        const volumeDir = path.join(this.dir, 'volumes', volume.name);
-        fs.rmSync(volumeDir, { recursive: true, force: true });
-        fs.mkdirSync(volumeDir, { recursive: true });
-        for (const file of volumeFiles(volume, sources)) {
-          fs.mkdirSync(path.dirname(path.join(volumeDir, file.path)), { recursive: true });
-          fs.writeFileSync(path.join(volumeDir, file.path), file.content, { mode: file.mode });
-        }
-      }
+      writeVolumes(this.pod, this.dir, sources);
     } catch (error) {
       this.failAll(error);
       return;
     }
-    for (const container of this.containers) this.launch(container, sources);
+    await Promise.all(this.containers.map((container) => this.launch(container, sources)));
     this.supervisor = setInterval(() => this.supervise(sources), 500);
   }
 
@@ -86,27 +79,30 @@ export class PodRunner {
     this.onChange();
   }
 
-  private launch(container: ContainerState, sources: VolumeSources): void {
-    let spec;
+  private async launch(container: ContainerState, sources: VolumeSources): Promise<void> {
+    container.starting = true;
+    let running: RunningContainer;
     try {
-      const mounts = mountTable(container.spec, (name) => path.join(this.dir, 'volumes', name));
       const ports = Object.fromEntries((container.spec.ports ?? []).filter((p) => p.name).map((p) => [p.name!, this.hostPorts[p.name!]!]));
-      spec = processSpec(this.pod, container.spec, sources, mounts, ports, process.execPath);
+      running = await this.runtime.start({
+        pod: this.pod,
+        container: container.spec,
+        sources,
+        volumeDir: (name) => volumeDir(this.dir, name),
+        hostPorts: ports,
+        serviceAccount: this.serviceAccount,
+        restartCount: container.restartCount,
+        podDir: this.dir,
+        logFile: path.join(this.dir, `${container.spec.name}.log`),
+      });
     } catch (error) {
+      container.starting = false;
       container.waiting = { reason: error instanceof MaterializeError ? error.reason : 'CreateContainerError', message: error instanceof Error ? error.message : String(error) };
       this.onChange();
       return;
     }
-    const log = fs.openSync(path.join(this.dir, `${container.spec.name}.log`), 'a');
-    const child = spawn(spec.command, spec.args, {
-      cwd: this.workdir,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...this.platformEnv, ...spec.env },
-      stdio: ['ignore', log, log],
-      detached: true,
-    });
-    fs.closeSync(log);
-    container.child = child;
-    container.pid = child.pid;
+    container.starting = false;
+    container.running = running;
     container.startedAt = new Date().toISOString();
     container.waiting = undefined;
     container.terminated = undefined;
@@ -114,23 +110,20 @@ export class PodRunner {
     container.readinessOk = 0;
     container.readinessFail = 0;
     container.livenessFail = 0;
-    child.once('error', (error) => {
-      container.waiting = { reason: 'RunContainerError', message: error.message };
-      this.onChange();
-    });
-    child.once('exit', (code, signal) => {
+    running.onExit((exit) => {
       for (const timer of container.probeTimers) clearTimeout(timer);
       container.probeTimers = [];
-      container.child = undefined;
+      container.running = undefined;
       container.ready = false;
       const finishedAt = new Date().toISOString();
-      const signalNumber = signal ? (signalNumbers[signal] ?? 15) : undefined;
-      const exitCode = code ?? 128 + (signalNumber ?? 0);
-      container.terminated = { exitCode, signal: signalNumber, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: container.startedAt, finishedAt };
+      container.terminated = { exitCode: exit.exitCode, signal: exit.signal, reason: exit.exitCode === 0 ? 'Completed' : 'Error', startedAt: container.startedAt, finishedAt };
+      if (exit.startError) container.waiting = { reason: 'RunContainerError', message: exit.startError };
       const backoffMs = Math.min(300_000, 1000 * 2 ** Math.min(container.restartCount, 8));
       container.nextStartAt = Date.now() + backoffMs;
       this.onChange();
     });
+    // A stop that began while the runtime was starting it: this container stops too.
+    if (this.stopping) running.signal('SIGTERM');
     this.scheduleProbe(container, container.spec.readinessProbe, 'readiness');
     this.scheduleProbe(container, container.spec.livenessProbe, 'liveness');
     this.onChange();
@@ -141,22 +134,22 @@ export class PodRunner {
     if (this.stopping) return;
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
     for (const container of this.containers) {
-      if (container.child || !container.terminated || Date.now() < container.nextStartAt) continue;
+      if (container.running || container.starting || !container.terminated || Date.now() < container.nextStartAt) continue;
       const restart = policy === 'Always' || (policy === 'OnFailure' && container.terminated.exitCode !== 0);
       if (!restart) continue;
       container.lastTerminated = { ...container.terminated };
       container.restartCount += 1;
-      this.launch(container, sources);
+      void this.launch(container, sources);
     }
   }
 
   private scheduleProbe(container: ContainerState, probe: V1Probe | undefined, kind: 'readiness' | 'liveness'): void {
     if (!probe) return;
-    const child = container.child;
+    const running = container.running;
     const run = async () => {
-      if (this.stopping || container.child !== child) return;
+      if (this.stopping || container.running !== running) return;
       const ok = await this.probeOnce(container, probe);
-      if (container.child !== child) return;
+      if (container.running !== running) return;
       if (kind === 'readiness') {
         if (ok) {
           container.readinessFail = 0;
@@ -177,7 +170,7 @@ export class PodRunner {
         container.livenessFail = 0;
       } else if (++container.livenessFail >= (probe.failureThreshold ?? 3)) {
         // As the kubelet does: a container that fails liveness is killed and restarted.
-        if (container.pid) signalGroup(container.pid, 'SIGKILL');
+        running?.signal('SIGKILL');
         return;
       }
       container.probeTimers.push(setTimeout(run, (probe.periodSeconds ?? 10) * 1000));
@@ -215,16 +208,20 @@ export class PodRunner {
     return Promise.resolve(true);
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; resolves when every process has exited. */
+  /** SIGTERM, then SIGKILL after the grace period; resolves when every container has exited. */
   async stop(gracePeriodSeconds = this.pod.spec?.terminationGracePeriodSeconds ?? 30): Promise<void> {
     this.stopping = true;
     if (this.supervisor) clearInterval(this.supervisor);
-    const running = this.containers.filter((c) => c.child);
-    for (const container of running) if (container.pid) signalGroup(container.pid, 'SIGTERM');
+    // A container still starting is signalled by launch() once it runs (it sees `stopping`).
+    const alive = () => this.containers.some((c) => c.running || c.starting);
+    for (const container of this.containers) container.running?.signal('SIGTERM');
     const deadline = Date.now() + gracePeriodSeconds * 1000;
-    while (running.some((c) => c.child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const container of running) if (container.child && container.pid) signalGroup(container.pid, 'SIGKILL');
-    while (running.some((c) => c.child)) await new Promise((r) => setTimeout(r, 50));
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // Again every 2 s: a container whose start finished after the first kill needs one too.
+    for (let tick = 0; alive(); tick++) {
+      if (tick % 40 === 0) for (const container of this.containers) container.running?.signal('SIGKILL');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     for (const container of this.containers) for (const timer of container.probeTimers) clearTimeout(timer);
   }
 
@@ -234,11 +231,11 @@ export class PodRunner {
       name: c.spec.name,
       image: c.spec.image ?? '',
       imageID: '',
-      containerID: c.pid ? `process://${c.pid}` : undefined,
+      containerID: c.running?.containerId(),
       ready: c.ready,
-      started: !!c.child,
+      started: !!c.running,
       restartCount: c.restartCount,
-      state: c.child
+      state: c.running
         ? { running: { startedAt: toDate(c.startedAt) } }
         : c.waiting
           ? { waiting: c.waiting }
@@ -251,7 +248,7 @@ export class PodRunner {
     }));
     const allReady = statuses.length > 0 && statuses.every((s) => s.ready);
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
-    const exited = this.containers.every((c) => !c.child && c.terminated);
+    const exited = this.containers.every((c) => !c.running && c.terminated);
     const phase =
       policy !== 'Always' && exited
         ? this.containers.every((c) => c.terminated!.exitCode === 0)
@@ -259,7 +256,7 @@ export class PodRunner {
           : policy === 'Never'
             ? 'Failed'
             : 'Running'
-        : this.containers.some((c) => c.child || c.terminated)
+        : this.containers.some((c) => c.running || c.terminated)
           ? 'Running'
           : 'Pending';
     const condition = (type: string, status: boolean): V1PodCondition => {
@@ -282,4 +279,3 @@ export class PodRunner {
 }
 
 const toDate = (iso: string | undefined) => (iso ? new Date(iso) : undefined);
-const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };

@@ -6,11 +6,14 @@ import { HBaseClient } from '../../hbase/index.js';
 import { writeGeneratedDirectory, type Expected } from '../../generator/index.js';
 import { produceDirectory } from '../../producer/index.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
+import { IMAGE_BUILD_TIMEOUT_MS, testImage } from '../support/image.js';
 import { stack, uniqueName } from '../support/stack-clients.js';
-import { getJson, PipelineRun, settledComparison, statsCaughtUp, waitFor, type Stats } from '../support/pipeline-run.js';
+import { E2E_TARGET, getJson, PipelineRun, settledComparison, statsCaughtUp, waitFor, type Stats } from '../support/pipeline-run.js';
 
 // End to end on the full local stack, as a platform team meets adpipe: the operator and a node agent
-// run as processes, the workers are real Pods (processes) of the operator's Deployment. One pipeline
+// run as processes, the workers are real Pods of the operator's Deployment, run by the agent as
+// podman containers of the image built from this clone's Dockerfile (on kind: the kubelets run the
+// image run.sh loaded). One pipeline
 // goes through its life: applied → Ready; traffic produced while the workers scale 1 → 3 and one
 // worker Pod is deleted → every query equals the generator's ground truth; retention changed → topic
 // and table follow; kubectl shows what a person needs; a broken manifest is refused; deletion with
@@ -21,11 +24,13 @@ const kafka = new Kafka({ clientId: 'adpipe-e2e', brokers: [stack().kafka.bootst
 const admin = kafka.admin();
 const hbase = new HBaseClient({ zookeeperQuorum: stack().hbase.zookeeperQuorum });
 const NAME = 'ads';
+/** The image the workers run: this clone's build locally; on kind, the chart's default. */
+let workerImage: string | undefined;
 
 function pipeline(name: string, change: (p: AdPipeline) => void = () => undefined): AdPipeline {
   const p = run.example(name);
   for (const source of ['bidRequests', 'impressions', 'clicks', 'conversions'] as const) p.spec.sources![source]!.topic = `${run.namespace}.${name}.${source}`;
-  p.spec.workers = { ...p.spec.workers, replicas: 1 };
+  p.spec.workers = { ...p.spec.workers, replicas: 1, ...(workerImage ? { image: workerImage } : {}) };
   change(p);
   return p;
 }
@@ -33,12 +38,13 @@ function pipeline(name: string, change: (p: AdPipeline) => void = () => undefine
 const topicsOf = (p: AdPipeline) => [...Object.values(p.spec.sources!).map((s) => s!.topic!), `${p.metadata.name}-dlq`, `adpipe.${p.metadata.namespace}.${p.metadata.name}.tasks`];
 
 beforeAll(async () => {
+  if (E2E_TARGET === 'local') workerImage = (await testImage()).tag;
   run.installCrd();
   await run.ensureNamespace();
-  run.startNodeAgent();
+  run.startNodeAgent('podman');
   run.startOperator();
   await admin.connect();
-}, 120_000);
+}, IMAGE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await run.kubectl(['delete', 'adp', '--all', '-n', run.namespace, '--wait=true', '--timeout=120s']);
@@ -69,7 +75,8 @@ test('applied → Ready; traffic with a scale-out 1 → 3 and a deleted worker P
   // Scaling is a spec change: the operator owns the Deployment's replicas.
   run.kubectl(['patch', 'adp', NAME, '-n', run.namespace, '--type=merge', '-p', '{"spec":{"workers":{"replicas":3}}}']);
   await waitFor('3 ready workers', async () => ((await run.workerUrls(NAME)).length === 3 ? true : undefined), 120_000);
-  const pods = JSON.parse(run.kubectl(['get', 'pods', '-n', run.namespace, '-l', `adpipe.io/pipeline=${NAME}`, '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+  const pods = JSON.parse(run.kubectl(['get', 'pods', '-n', run.namespace, '-l', `adpipe.io/pipeline=${NAME}`, '-o', 'json'])) as { items: { metadata: { name: string }; status: { containerStatuses?: { containerID?: string }[] } }[] };
+  if (E2E_TARGET === 'local') for (const pod of pods.items) expect(pod.status.containerStatuses?.[0]?.containerID).toMatch(/^podman:\/\//);
   run.kubectl(['delete', 'pod', pods.items[0]!.metadata.name, '-n', run.namespace, '--wait=false']);
   await producing;
 

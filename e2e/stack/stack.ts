@@ -5,6 +5,7 @@ import { pkiPaths } from './pki.js';
 import { apiserverHealthy, httpGet, startApiserver, startControllerManager, startEtcd } from './components/kubernetes.js';
 import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
 import { hbaseHealthy, startHBase } from './components/hbase.js';
+import { removeStackContainers } from '../image/podman.js';
 import { obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes } from './obtain.js';
 import { choosePort } from './ports.js';
 import { dataPlaneHost, stackDir } from './paths.js';
@@ -100,6 +101,9 @@ export async function stackUp(log: Log): Promise<StackState> {
 /** Stops every server (data is kept for the next `up`; `purge` removes it too). */
 export async function stackDown(log: Log, options: { purge?: boolean } = {}): Promise<void> {
   const state = readStackState();
+  // Containers a killed node agent or test left behind would keep calling the servers below.
+  const removed = await removeStackContainers(stackDir()).catch(() => 0);
+  if (removed) log(`removed ${removed} container(s) left running against this stack`);
   if (state) {
     // Reverse dependency order: the controller manager before the API server before etcd.
     await stopProcess(state.pids['kube-controller-manager']);

@@ -5,6 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type AdPipeline } from '../../api/v1alpha1/index.js';
 import type { Expected, PerformanceResponse } from '../../generator/index.js';
+import type { RuntimeName } from '../agent/runtime.js';
 import { REPO_ROOT } from '../stack/paths.js';
 import type { StackState } from '../stack/state.js';
 import { eventually } from './stack-clients.js';
@@ -87,10 +88,10 @@ export class PipelineRun {
     return this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', '0', ...extraArgs]);
   }
 
-  /** On kind the kubelets run the Pods; locally the node agent does. */
-  startNodeAgent(): ChildProcess | undefined {
+  /** On kind the kubelets run the Pods; locally the node agent does, as processes or podman containers. */
+  startNodeAgent(runtime: RuntimeName = 'process'): ChildProcess | undefined {
     if (E2E_TARGET === 'kind') return undefined;
-    return this.startProcess(`agent-${this.namespace}`, 'e2e/agent/main.js', ['--namespace', this.namespace, '--node', `local-${this.namespace}`]);
+    return this.startProcess(`agent-${this.namespace}`, 'e2e/agent/main.js', ['--namespace', this.namespace, '--node', `local-${this.namespace}`, '--runtime', runtime]);
   }
 
   /** SIGTERM to every process this run started, and wait for them to exit. */
