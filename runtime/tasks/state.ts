@@ -45,6 +45,8 @@ export type Send = (record: Exclude<TaskRecord, ProgressRecord>) => void;
 const HAS = 1;
 const MORE = 2;
 const ENRICHED = 4;
+/** A bid entry holds one waiting impression in its own columns (the common case: no list, no object). */
+const WAITING = 8;
 
 interface Waiting {
   impressionId: Fingerprint;
@@ -88,7 +90,15 @@ export const SOURCE_INDEX: Record<SourceName, number> = { bidRequests: 0, impres
 const hourOf = (ts: number): number => Math.floor(ts / HOUR_MS);
 const zero4 = (): number[] => [0, 0, 0, 0];
 
-const bidColumns = (n: number) => ({ flags: new Uint8Array(n), country: new Int32Array(n), device: new Int32Array(n), arrival: new Float64Array(n) });
+const bidColumns = (n: number) => ({
+  flags: new Uint8Array(n),
+  country: new Int32Array(n),
+  device: new Int32Array(n),
+  arrival: new Float64Array(n),
+  waitingHi: new Float64Array(n),
+  waitingLo: new Float64Array(n),
+  waitingArrival: new Float64Array(n),
+});
 const impressionColumns = (n: number) => ({
   flags: new Uint8Array(n),
   requestHi: new Float64Array(n),
@@ -234,11 +244,17 @@ export class TaskState {
     bid.arrival[at] = record.arrivalMs;
     const flags = bid.flags[at]!;
     bid.flags[at] = HAS;
-    if (!(flags & MORE)) return;
-    for (const waiting of this.bidWaiting.get(record.requestId)!) {
+    for (const waiting of this.waitingFor(at, flags, record.requestId)) {
       if (this.withinLateness(waiting.arrivalMs, record.arrivalMs)) send({ kind: 'D', impressionId: waiting.impressionId, requestId: record.requestId, country: record.country, deviceType: record.deviceType });
     }
-    this.bidWaiting.delete(record.requestId);
+    if (flags & MORE) this.bidWaiting.delete(record.requestId);
+  }
+
+  /** The impressions waiting for the bid request at `at`, in arrival order: the one in its columns, then its list. */
+  private waitingFor(at: number, flags: number, requestId: Fingerprint): Waiting[] {
+    const bid = this.bids.columns;
+    const first: Waiting[] = flags & WAITING ? [{ impressionId: fingerprintOf(bid.waitingHi[at]!, bid.waitingLo[at]!), arrivalMs: bid.waitingArrival[at]! }] : [];
+    return flags & MORE ? first.concat(this.bidWaiting.get(requestId)!) : first;
   }
 
   private impressionRef(record: ImpressionRefRecord, send: Send): void {
@@ -252,7 +268,15 @@ export class TaskState {
       return;
     }
     at = entryOf(table, record.requestId, at, record.arrivalMs);
-    table.columns.flags[at]! |= MORE;
+    const bid = table.columns;
+    if (!(bid.flags[at]! & (WAITING | MORE))) {
+      bid.flags[at]! |= WAITING;
+      bid.waitingHi[at] = fingerprintHi(record.impressionId);
+      bid.waitingLo[at] = fingerprintLo(record.impressionId);
+      bid.waitingArrival[at] = record.arrivalMs;
+      return;
+    }
+    bid.flags[at]! |= MORE;
     sideList(this.bidWaiting, record.requestId).push({ impressionId: record.impressionId, arrivalMs: record.arrivalMs });
   }
 
@@ -495,7 +519,7 @@ export class TaskState {
     this.bids.forEach((at) => {
       const fp = entry(this.bids, at);
       if (bid.flags[at]! & HAS) { out.string(strings.value(bid.country[at]!)); out.string(strings.value(bid.device[at]!)); out.number(bid.arrival[at]!); }
-      const waiting = bid.flags[at]! & MORE ? this.bidWaiting.get(fp)! : [];
+      const waiting = this.waitingFor(at, bid.flags[at]!, fp);
       out.number(waiting.length);
       for (const w of waiting) { out.fingerprint(w.impressionId); out.number(w.arrivalMs); }
     });
@@ -572,7 +596,15 @@ export class TaskState {
       const { fp, at, flags } = entry(this.bids);
       const bid = this.bids.columns;
       if (flags & HAS) { bid.country[at] = strings.of(r.string()); bid.device[at] = strings.of(r.string()); bid.arrival[at] = r.number(); }
-      side(this.bidWaiting, fp, () => ({ impressionId: r.fingerprint(), arrivalMs: r.number() }));
+      if (flags & WAITING) {
+        // The first waiting impression goes back into the columns, any others into the list.
+        const n = r.number();
+        const first = r.fingerprint();
+        bid.waitingHi[at] = fingerprintHi(first); bid.waitingLo[at] = fingerprintLo(first); bid.waitingArrival[at] = r.number();
+        for (let k = 1; k < n; k++) sideList(this.bidWaiting, fp).push({ impressionId: r.fingerprint(), arrivalMs: r.number() });
+      } else {
+        side(this.bidWaiting, fp, () => ({ impressionId: r.fingerprint(), arrivalMs: r.number() }));
+      }
     });
     times(() => {
       const { fp, at, flags } = entry(this.impressions);
