@@ -65,16 +65,6 @@ const RESTORE_WATCHDOG_MS = Number(process.env.ADPIPE_TASK_RESTORE_WATCHDOG_MS ?
 const FRAME_LIMIT = 512 * 1024;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** What one transaction commits: the outputs gathered since the last cut, and a snapshot when one is due. */
-interface Cut {
-  hasWork: boolean;
-  frames: { partition: number; value: Buffer }[];
-  deadLetters: Message[];
-  offsets: Map<string, Map<number, bigint>>;
-  version: number;
-  snapshot?: { bytes: Buffer; head: { generation: number; position: string; version: number } };
-}
-
 export class TaskRunner {
   private state: TaskState;
   private producer: Producer | undefined;
@@ -104,10 +94,6 @@ export class TaskRunner {
   /** The task's counters changed (or their last write failed) since they were last written. */
   private statsBehind = false;
   private timer: NodeJS.Timeout | undefined;
-  /** The transaction being committed (and its view written) while the task goes on reading; never rejects. */
-  private inflight: Promise<void> | undefined;
-  /** Why the last background commit failed: the next piece of work starts the task over. */
-  private failure: unknown;
 
   constructor(
     readonly task: number,
@@ -121,11 +107,6 @@ export class TaskRunner {
     const next = this.chain.then(async () => {
       if (this.closed) return;
       try {
-        if (this.failure !== undefined) {
-          const failure = this.failure;
-          this.failure = undefined;
-          throw failure;
-        }
         await work();
       } catch (error) {
         // Closing or shutting down: the next owner fences and restores; starting over here would
@@ -153,24 +134,18 @@ export class TaskRunner {
     this.closed = true;
     clearInterval(this.timer);
     await this.chain;
-    await this.inflight;
     await this.producer?.disconnect().catch(() => undefined);
   }
 
   /** SIGTERM: commit what is open, then close. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.run(async () => {
-      await this.commit();
-      await this.inflight;
-    });
+    await this.run(() => this.commit());
     await this.close();
   }
 
   private async restart(): Promise<void> {
     const { config } = this.ctx;
-    await this.inflight;
-    this.failure = undefined;
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;
     this.state = new TaskState(config.correlation);
@@ -344,59 +319,24 @@ export class TaskRunner {
     if (due || this.readyFrames.length >= 8) await this.commit();
   }
 
-  /**
-   * Cuts the open transaction's outputs and commits them in the background while the task goes on
-   * reading: the next cut waits for this one. The cut is consistent: the state has applied exactly
-   * the internal records below `internalNext`, and every record their application sent is in the
-   * cut's frames. The view may be written from a later state: the state only ever holds the effects
-   * of committed internal records (read_committed), so it never shows what a crash could undo.
-   */
   private async commit(): Promise<void> {
-    // One transaction at a time: what arrives meanwhile goes into the next.
-    if (this.inflight) await this.inflight;
-    if (this.phase === 'starting' || !this.producer || this.failure !== undefined) return;
+    if (this.phase === 'starting' || !this.producer) return;
     this.lastCommitMs = Date.now();
-    const { settings } = this.ctx;
-    const hasWork = this.pendingRecords > 0 || this.deadLetters.length > 0 || this.offsets.size > 0;
-    for (const [partition, frame] of this.frames) if (frame.count > 0) this.readyFrames.push({ partition, value: frame.take() });
-    // The view's version is taken before the commit: an owner that starts after it sees a higher one.
-    if (hasWork) this.version = Math.max(Date.now(), this.version + 1);
-    const cut: Cut = { hasWork, frames: this.readyFrames, deadLetters: this.deadLetters, offsets: this.offsets, version: this.version };
-    this.readyFrames = [];
-    this.deadLetters = [];
-    this.offsets = new Map();
-    this.pendingRecords = 0;
-    for (const key of this.state.takeDirty()) this.viewBehind.add(key);
-    if (hasWork) this.statsBehind = true;
-    if (this.phase === 'ready') {
-      this.state.evict(settings.evictionGraceMs);
-      // 0 turns snapshots off: a restore then replays the task's whole internal partition.
-      if (settings.snapshotIntervalMs > 0 && Date.now() - this.lastSnapshotMs >= settings.snapshotIntervalMs) {
-        this.lastSnapshotMs = Date.now();
-        cut.snapshot = { bytes: this.state.encode(), head: { generation: ++this.generation, position: String(this.internalNext), version: this.version } };
-      }
-    }
-    if (!hasWork && this.viewBehind.size === 0 && !this.statsBehind && !cut.snapshot) return;
-    this.inflight = this.publish(cut).then(
-      () => void (this.inflight = undefined),
-      (error: unknown) => void (this.failure = error),
-    );
-  }
-
-  /** Commits a cut's transaction, then writes the view and the cut's snapshot. */
-  private async publish(cut: Cut): Promise<void> {
     const { config, settings, store, metrics } = this.ctx;
-    const producer = this.producer!;
-    if (cut.hasWork) {
-      const txn = await producer.transaction();
+    const hasWork = this.pendingRecords > 0 || this.deadLetters.length > 0 || this.offsets.size > 0;
+    if (hasWork) {
+      for (const [partition, frame] of this.frames) if (frame.count > 0) this.readyFrames.push({ partition, value: frame.take() });
+      // The view's version is taken before the commit: an owner that starts after it sees a higher one.
+      this.version = Math.max(Date.now(), this.version + 1);
+      const txn = await this.producer.transaction();
       crashPoint('before-send');
       try {
         const topicMessages = [];
-        if (cut.frames.length) topicMessages.push({ topic: settings.topic, messages: cut.frames.map(({ partition, value }) => ({ partition, value })) });
-        if (cut.deadLetters.length) topicMessages.push({ topic: config.deadLetterTopic, messages: cut.deadLetters });
+        if (this.readyFrames.length) topicMessages.push({ topic: settings.topic, messages: this.readyFrames.map(({ partition, value }) => ({ partition, value })) });
+        if (this.deadLetters.length) topicMessages.push({ topic: config.deadLetterTopic, messages: this.deadLetters });
         if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1 });
         crashPoint('after-send');
-        if (cut.offsets.size) await sendOffsetsWhenCoordinatorReady(txn, config.kafka.groupId, [...cut.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
+        if (this.offsets.size) await sendOffsetsWhenCoordinatorReady(txn, config.kafka.groupId, [...this.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
         crashPoint('after-offsets');
         await txn.commit();
         crashPoint('after-commit');
@@ -404,37 +344,43 @@ export class TaskRunner {
         await txn.abort().catch(() => undefined);
         throw error;
       }
+      this.resetPending();
     }
+    for (const key of this.state.takeDirty()) this.viewBehind.add(key);
+    // A change of counters alone (a duplicate, a waiting conversion) leaves no campaign-hour dirty:
+    // the counters row is rewritten after any commit with work, and again after a failed write.
+    if (hasWork) this.statsBehind = true;
     if (this.phase !== 'ready' || (this.viewBehind.size === 0 && !this.statsBehind)) return;
-    const keys = this.viewBehind;
-    this.viewBehind = new Set();
-    this.statsBehind = false;
     const timer = metrics.hbaseSeconds.startTimer({ source: 'task' });
     try {
-      const { sums, stats } = viewPuts(this.task, this.state, keys, cut.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates });
+      const { sums, stats } = viewPuts(this.task, this.state, this.viewBehind, this.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates });
       await putInBatches(store, sums);
       // The counters last: HBase is atomic per row only, so a task's counters never get ahead of
       // the sums they belong to (a crash between leaves the counters one flush behind).
       await store.putMany([stats]);
+      this.viewBehind.clear();
+      this.statsBehind = false;
       crashPoint('after-view');
     } catch (error) {
       // Kafka holds the state; the view catches up at a later commit.
-      for (const key of keys) this.viewBehind.add(key);
-      this.statsBehind = true;
       metrics.retries.inc({ source: 'task', code: String((error as { code?: string }).code ?? (error as Error).name) });
       this.ctx.log.warn({ err: error, task: this.task }, 'writing the view to HBase failed; retrying at the next commit');
       return;
     } finally {
       timer();
     }
-    if (cut.snapshot) await this.snapshot(cut.snapshot);
+    this.state.evict(settings.evictionGraceMs);
+    // 0 turns snapshots off: a restore then replays the task's whole internal partition.
+    if (settings.snapshotIntervalMs > 0 && Date.now() - this.lastSnapshotMs >= settings.snapshotIntervalMs) await this.snapshot();
   }
 
-  /** Writes a snapshot encoded at a cut whose transaction has committed. */
-  private async snapshot({ bytes, head }: NonNullable<Cut['snapshot']>): Promise<void> {
+  private async snapshot(): Promise<void> {
+    const { config, store } = this.ctx;
+    this.lastSnapshotMs = Date.now();
+    const bytes = this.state.encode();
     try {
-      await writeSnapshot(this.ctx.store, this.ctx.config.storage.families.aggregates, this.task, bytes, head);
-      this.ctx.log.debug({ task: this.task, bytes: bytes.length, position: head.position }, 'snapshot written');
+      await writeSnapshot(store, config.storage.families.aggregates, this.task, bytes, { generation: ++this.generation, position: String(this.internalNext), version: this.version });
+      this.ctx.log.debug({ task: this.task, bytes: bytes.length, liveIds: this.state.liveIds }, 'snapshot written');
     } catch (error) {
       this.ctx.log.warn({ err: error, task: this.task }, 'writing a snapshot failed; the next one will try again');
     }
