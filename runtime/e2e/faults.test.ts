@@ -113,57 +113,6 @@ test('kill -9 of the worker mid-stream, twice, then a restart: exact', async () 
 }, 300_000);
 
 
-/** Every dead letter a reader sees (read_committed unless asked), by origin and bytes, with how often. */
-async function deadLetters(endpoints: Endpoints, pipeline: TestPipeline, expectedCount: number, readUncommitted = false): Promise<Map<string, number>> {
-  const kafka = new Kafka({ clientId: 'adpipe-dlq-check', brokers: [endpoints.bootstrap], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: uniqueName('dlq-check'), readUncommitted });
-  const seen = new Map<string, number>();
-  let total = 0;
-  await consumer.connect();
-  await consumer.subscribe({ topic: pipeline.config.deadLetterTopic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      // One message may hold several bad CSV lines: the origin and the bytes identify a dead letter.
-      const origin = [...['adpipe-topic', 'adpipe-partition', 'adpipe-offset'].map((h) => message.headers?.[h]?.toString()), message.value?.toString('base64')].join('/');
-      seen.set(origin, (seen.get(origin) ?? 0) + 1);
-      total++;
-    },
-  });
-  try {
-    // Wait for what is expected, then a little longer: a duplicate would come after.
-    await eventually('the dead letters', async () => (total >= expectedCount ? true : undefined), 90_000, 500).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
-}
-
-const totalInvalid = SOURCE_NAMES.reduce((sum, s) => sum + expected.stats.invalid[s], 0);
-
-test('kill -9 at every step of a commit (before and after the send, the offsets, the commit, the view): exact, dead letters once', async () => {
-  const pipeline = await pipelineOn(shared, 'rt-steps');
-  const steps = ['before-send', 'after-send', 'after-offsets', 'after-commit', 'after-view'];
-  for (const [i, step] of steps.entries()) {
-    // Fresh input for each worker, so that it reaches its commit step with work in hand.
-    await produceAll(shared, pipeline, messages, [i / (steps.length + 1), (i + 1) / (steps.length + 1)]);
-    const worker = startWorker(pipeline, await freePort(), { ADPIPE_KAFKA_SESSION_TIMEOUT_MS: '8000', ADPIPE_TASK_CRASH_AT: `${step}:3` });
-    workers.push(worker);
-    const code = await Promise.race([worker.exited, new Promise((resolve) => setTimeout(() => resolve('alive'), 60_000))]);
-    expect([step, code]).toEqual([step, null]); // killed by its own SIGKILL (no exit code)
-  }
-  await produceAll(shared, pipeline, messages, [steps.length / (steps.length + 1), 1]);
-  const worker = await launch(pipeline);
-  await expectExact(worker);
-  const letters = await deadLetters(shared, pipeline, totalInvalid);
-  const raw = await deadLetters(shared, pipeline, totalInvalid, true);
-  const count = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  // Read committed: each invalid record once. Read uncommitted: the same records, and the copies the
-  // killed workers had sent in transactions that were then aborted.
-  expect({ committed: count(letters), distinct: letters.size, distinctUncommitted: raw.size }).toEqual({ committed: totalInvalid, distinct: totalInvalid, distinctUncommitted: totalInvalid });
-  expect(count(raw)).toBeGreaterThanOrEqual(totalInvalid);
-}, 400_000);
-
 test('three workers joining one by one, then two leaving, mid-stream: exact', async () => {
   const pipeline = await pipelineOn(shared, 'rt-three');
   await produceAll(shared, pipeline, messages, [0, 0.3]);
