@@ -1,11 +1,13 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 import { startHBase, type HBasePorts } from '../../e2e/stack/components/hbase.js';
 import { newClusterId, startKafka, type KafkaPorts } from '../../e2e/stack/components/kafka.js';
-import { cacheRoot } from '../../e2e/stack/paths.js';
+import { cacheRoot, REPO_ROOT } from '../../e2e/stack/paths.js';
 import { freePort } from '../../e2e/stack/ports.js';
 import { stopProcess } from '../../e2e/stack/proc.js';
 import { eventually, stack, uniqueName } from '../../e2e/support/stack-clients.js';
@@ -112,6 +114,42 @@ test('kill -9 of the worker mid-stream, twice, then a restart: exact', async () 
   await expectExact(worker);
 }, 300_000);
 
+
+/**
+ * Every dead letter a reader sees (read_committed unless asked), by origin and bytes, with how often:
+ * read in a process of its own, with the workers' read_committed filter (decision 0073).
+ */
+async function deadLetters(endpoints: Endpoints, pipeline: TestPipeline, expectedCount: number, readUncommitted = false): Promise<Map<string, number>> {
+  const args = [path.join(REPO_ROOT, 'dist', 'e2e', 'support', 'dead-letters.js'), '--bootstrap', endpoints.bootstrap, '--topic', pipeline.config.deadLetterTopic, '--expect', String(expectedCount)];
+  const { stdout } = await execFileAsync(process.execPath, readUncommitted ? [...args, '--uncommitted'] : args, { cwd: REPO_ROOT, timeout: 120_000 });
+  return new Map(Object.entries(JSON.parse(stdout) as Record<string, number>));
+}
+
+const execFileAsync = promisify(execFile);
+const totalInvalid = SOURCE_NAMES.reduce((sum, s) => sum + expected.stats.invalid[s], 0);
+
+test('kill -9 at every step of a commit (before and after the send, the offsets, the commit, the view): exact, dead letters once', async () => {
+  const pipeline = await pipelineOn(shared, 'rt-steps');
+  const steps = ['before-send', 'after-send', 'after-offsets', 'after-commit', 'after-view'];
+  for (const [i, step] of steps.entries()) {
+    // Fresh input for each worker, so that it reaches its commit step with work in hand.
+    await produceAll(shared, pipeline, messages, [i / (steps.length + 1), (i + 1) / (steps.length + 1)]);
+    const worker = startWorker(pipeline, await freePort(), { ADPIPE_KAFKA_SESSION_TIMEOUT_MS: '8000', ADPIPE_TASK_CRASH_AT: `${step}:3` });
+    workers.push(worker);
+    const code = await Promise.race([worker.exited, new Promise((resolve) => setTimeout(() => resolve('alive'), 60_000))]);
+    expect([step, code]).toEqual([step, null]); // killed by its own SIGKILL (no exit code)
+  }
+  await produceAll(shared, pipeline, messages, [steps.length / (steps.length + 1), 1]);
+  const worker = await launch(pipeline);
+  await expectExact(worker);
+  const letters = await deadLetters(shared, pipeline, totalInvalid);
+  const raw = await deadLetters(shared, pipeline, totalInvalid, true);
+  const count = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  // Read committed: each invalid record once. Read uncommitted: the same records, and the copies the
+  // killed workers had sent in transactions that were then aborted.
+  expect({ committed: count(letters), distinct: letters.size, distinctUncommitted: raw.size }).toEqual({ committed: totalInvalid, distinct: totalInvalid, distinctUncommitted: totalInvalid });
+  expect(count(raw)).toBeGreaterThanOrEqual(totalInvalid);
+}, 400_000);
 
 test('three workers joining one by one, then two leaving, mid-stream: exact', async () => {
   const pipeline = await pipelineOn(shared, 'rt-three');
