@@ -78,10 +78,3 @@ export function fingerprintOf(hi: number, lo: number): Fingerprint {
     loTop >>> 16, (loTop >>> 8) & 255, loTop & 255, loLow >>> 16, (loLow >>> 8) & 255, loLow & 255,
   );
 }
-
-/** Whether `text` has the shape of a fingerprint (records read from a frame always do). */
-export function isFingerprint(text: string): boolean {
-  if (text.length !== FINGERPRINT_BYTES) return false;
-  for (let i = 0; i < FINGERPRINT_BYTES; i++) if (text.charCodeAt(i) > 255) return false;
-  return true;
-}

@@ -1,4 +1,4 @@
-import { fingerprintOf, type Fingerprint } from './fingerprint.js';
+import { fingerprintHi, fingerprintLo, fingerprintOf, type Fingerprint } from './fingerprint.js';
 
 type Column = Float64Array | Int32Array | Uint16Array | Uint8Array;
 export type Columns = Record<string, Column>;
@@ -45,6 +45,11 @@ export class IdTable<C extends Columns> {
       if (at === EMPTY) return EMPTY;
       if (this.lo[at] === lo && this.hi[at] === hi) return at;
     }
+  }
+
+  /** The ring position of the entry of fingerprint `fp`, or -1. */
+  findId(fp: Fingerprint): number {
+    return this.find(fingerprintHi(fp), fingerprintLo(fp));
   }
 
   /** A new entry (the fingerprint must not be in the table), its columns zero. */

@@ -6,7 +6,7 @@ import type { InMessage, Item, RecordOf } from '../model.js';
 import { aggregate, type EventContribution } from '../stages/aggregate.js';
 import { HOUR_MS } from '../storage/layout.js';
 import { FrameWriter, readFrame, routingKey, type TaskRecord } from './records.js';
-import { fingerprint as fp, fingerprintHi, fingerprintLo } from './fingerprint.js';
+import { fingerprint as fp } from './fingerprint.js';
 import { routeBatch, taskOf } from './route.js';
 import { fnv1a } from '../storage/layout.js';
 import { pipelineStatsOf, TaskState } from './state.js';
@@ -209,7 +209,7 @@ test('state older than the lateness bound plus the grace is forgotten, younger s
   state.apply({ kind: 'B', requestId: fp('old'), country: 'DE', deviceType: 'tv', arrivalMs: 1_100 }, send);
   state.apply({ kind: 'V', conversionId: fp('young'), clickId: fp('k'), ts: 0, valueMicros: 1, arrivalMs: 5_000 }, send);
   expect(state.evict(500)).toBe(2); // cutoff 5000 - 1000 - 500 = 3500
-  const has = (id: string) => state.conversions.find(fingerprintHi(fp(id)), fingerprintLo(fp(id))) >= 0;
+  const has = (id: string) => state.conversions.findId(fp(id)) >= 0;
   expect([state.conversions.size, has('young'), has('old')]).toEqual([1, true, false]);
   expect(state.bids.size).toBe(0);
   // Forgotten means forgotten: the old conversion id counts as new again.

@@ -231,7 +231,7 @@ export class TaskState {
 
   private bid(record: BidRecord, send: Send): void {
     const table = this.bids;
-    let at = table.find(fingerprintHi(record.requestId), fingerprintLo(record.requestId));
+    let at = table.findId(record.requestId);
     if (at >= 0 && table.columns.flags[at]! & HAS) {
       this.stats.duplicates[0]!++;
       return;
@@ -259,7 +259,7 @@ export class TaskState {
 
   private impressionRef(record: ImpressionRefRecord, send: Send): void {
     const table = this.bids;
-    let at = table.find(fingerprintHi(record.requestId), fingerprintLo(record.requestId));
+    let at = table.findId(record.requestId);
     if (at >= 0 && table.columns.flags[at]! & HAS) {
       const bid = table.columns;
       if (this.withinLateness(bid.arrival[at]!, record.arrivalMs)) {
@@ -282,7 +282,7 @@ export class TaskState {
 
   private impression(record: ImpressionRecord, send: Send): void {
     const table = this.impressions;
-    let at = table.find(fingerprintHi(record.impressionId), fingerprintLo(record.impressionId));
+    let at = table.findId(record.impressionId);
     if (at >= 0 && table.columns.flags[at]! & HAS) {
       this.stats.duplicates[1]!++;
       return;
@@ -307,7 +307,7 @@ export class TaskState {
   /** The bid request's dimensions reach the impression: everything counted about it moves to them. */
   private dimensions(record: DimensionsRecord): void {
     const table = this.impressions;
-    const at = table.find(fingerprintHi(record.impressionId), fingerprintLo(record.impressionId));
+    const at = table.findId(record.impressionId);
     if (at < 0) return;
     const impression = table.columns;
     const flags = impression.flags[at]!;
@@ -330,7 +330,7 @@ export class TaskState {
 
   private clickAtImpression(record: ClickAtImpressionRecord): void {
     const table = this.impressions;
-    const at = entryOf(table, record.impressionId, table.find(fingerprintHi(record.impressionId), fingerprintLo(record.impressionId)), record.arrivalMs);
+    const at = entryOf(table, record.impressionId, table.findId(record.impressionId), record.arrivalMs);
     const clicks = this.clicksAt(at, record.impressionId);
     let click = clicks.find((c) => c.clickId === record.clickId);
     if (click?.known) return; // the click task sends each accepted click once; a repeat changes nothing
@@ -342,7 +342,7 @@ export class TaskState {
 
   private conversionAtImpression(record: ConversionAtImpressionRecord): void {
     const table = this.impressions;
-    const at = entryOf(table, record.impressionId, table.find(fingerprintHi(record.impressionId), fingerprintLo(record.impressionId)), record.arrivalMs);
+    const at = entryOf(table, record.impressionId, table.findId(record.impressionId), record.arrivalMs);
     const clicks = this.clicksAt(at, record.impressionId);
     let click = clicks.find((c) => c.clickId === record.clickId);
     if (!click) clicks.push((click = { clickId: record.clickId, known: false, ts: 0, arrivalMs: 0, attributed: false }));
@@ -356,7 +356,7 @@ export class TaskState {
 
   private click(record: ClickRecord, send: Send): void {
     const table = this.clicks;
-    let at = table.find(fingerprintHi(record.clickId), fingerprintLo(record.clickId));
+    let at = table.findId(record.clickId);
     if (at >= 0 && table.columns.flags[at]! & HAS) {
       this.stats.duplicates[2]!++;
       return;
@@ -379,7 +379,7 @@ export class TaskState {
 
   private conversionAtClick(record: ConversionAtClickRecord, send: Send): void {
     const table = this.clicks;
-    let at = table.find(fingerprintHi(record.clickId), fingerprintLo(record.clickId));
+    let at = table.findId(record.clickId);
     if (at >= 0 && table.columns.flags[at]! & HAS) {
       const impressionId = fingerprintOf(table.columns.impressionHi[at]!, table.columns.impressionLo[at]!);
       send({ kind: 'X', impressionId, clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
@@ -392,14 +392,12 @@ export class TaskState {
   }
 
   private conversion(record: ConversionRecord, send: Send): void {
-    const hi = fingerprintHi(record.conversionId);
-    const lo = fingerprintLo(record.conversionId);
-    if (this.conversions.find(hi, lo) >= 0) {
+    if (this.conversions.findId(record.conversionId) >= 0) {
       this.stats.duplicates[3]!++;
       return;
     }
     this.stats.accepted[3]!++;
-    this.conversions.insert(hi, lo, record.arrivalMs);
+    this.conversions.insert(fingerprintHi(record.conversionId), fingerprintLo(record.conversionId), record.arrivalMs);
     send({ kind: 'W', clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
   }
 
