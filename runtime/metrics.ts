@@ -23,7 +23,12 @@ export class WorkerMetrics {
   });
   readonly retries = new Counter({ name: 'adpipe_batch_retries_total', help: 'Batches retried after a retriable failure.', labelNames: ['source', 'code'] as const, registers: [this.registry] });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'adpipe_' });
+  /**
+   * `defaultMetrics`: the process metrics (CPU, RSS, the heap of this thread's isolate). Engine
+   * threads leave them out: a thread's "process" CPU and RSS are the whole process's, and the worker
+   * sums the threads' registries.
+   */
+  constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'adpipe_' });
   }
 }

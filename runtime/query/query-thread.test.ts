@@ -45,7 +45,7 @@ beforeAll(async () => {
   await store.putMany([viewPuts(0, state, [], Date.now(), { saltBuckets: settings.saltBuckets, family: settings.families.aggregates }).stats]);
   thread = new QueryThread({
     data: { port: 0, hbase: { zookeeperQuorum: stack().hbase.zookeeperQuorum, znodeParent: '/hbase', table }, settings, log: { level: 'silent', bindings: {} } },
-    state: { registry, ready: () => main.ready, healthy: () => main.healthy },
+    state: { registry: () => registry, ready: () => main.ready, healthy: () => main.healthy },
     log: pino({ level: 'silent' }),
     onFailure: (error) => failures.push(error),
     entry: pathToFileURL(path.join(REPO_ROOT, 'dist', 'runtime', 'query', 'thread.js')),
