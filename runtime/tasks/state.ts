@@ -88,6 +88,7 @@ export interface TaskStats {
 export const SOURCE_INDEX: Record<SourceName, number> = { bidRequests: 0, impressions: 1, clicks: 2, conversions: 3 };
 
 const hourOf = (ts: number): number => Math.floor(ts / HOUR_MS);
+const KIND_NUMBER: Record<EventKind, number> = { i: 0, c: 1, v: 2 };
 const zero4 = (): number[] => [0, 0, 0, 0];
 
 const bidColumns = (n: number) => ({
@@ -448,7 +449,11 @@ export class TaskState {
       if (!sums) this.sums.set(key, (sums = new HourSums()));
       hours.set(hour, (slot = { key, sums }));
     }
-    slot.sums.add(kind, this.strings.value(impression.country[at]!), this.strings.value(impression.device[at]!), sign, sign * amount);
+    const country = impression.country[at]!;
+    const device = impression.device[at]!;
+    // One exact number per (kind, country, device) while the interned numbers are below 2^24 and 2^27.
+    if (device < 0x100_0000 && country < 0x800_0000) slot.sums.addByNumber((country * 0x100_0000 + device) * 4 + KIND_NUMBER[kind], kind, this.strings.value(country), this.strings.value(device), sign, sign * amount);
+    else slot.sums.add(kind, this.strings.value(country), this.strings.value(device), sign, sign * amount);
     this.dirty.add(slot.key);
   }
 
