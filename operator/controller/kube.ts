@@ -124,9 +124,10 @@ export class KubeClient {
     return { ...opts, agent: this.agent, hostname: url.hostname, port: url.port, path: url.pathname + url.search, protocol: url.protocol };
   }
 
-  async request<T>(method: string, path: string, body?: unknown, contentType: string = CONTENT.json): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, contentType: string = CONTENT.json, accept?: string): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {};
+    if (accept) headers['accept'] = accept;
     const opts = await this.options(method, path, headers);
     this.onRequest(method, method !== 'GET');
     const transport = this.server.protocol === 'https:' ? https : http;
@@ -167,6 +168,19 @@ export class KubeClient {
 
   get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
     return this.request<T>('GET', objectPath(type, namespace, name));
+  }
+
+  /**
+   * Only the object's metadata (a PartialObjectMetadata), or undefined when it does not exist: its
+   * labels can be checked without its contents ever leaving the API server (a Secret's data).
+   */
+  async findMetadata(type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.request<KubeObject>('GET', objectPath(type, namespace, name), undefined, CONTENT.json, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /** The object, or undefined when it does not exist. */

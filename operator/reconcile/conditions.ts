@@ -20,6 +20,7 @@ export const Reason = {
   PartitionDecreaseNotSupported: 'PartitionDecreaseNotSupported',
   ReplicationFactorChangeNotSupported: 'ReplicationFactorChangeNotSupported',
   SecretNotFound: 'SecretNotFound',
+  SecretNotAllowed: 'SecretNotAllowed',
   TopicClaimedByAnotherPipeline: 'TopicClaimedByAnotherPipeline',
   // StorageReady
   TableReady: 'TableReady',

@@ -9,6 +9,7 @@ export type OperatorErrorCode =
   | 'HBASE_UNAVAILABLE'
   | 'HBASE_TABLE_OPERATION'
   | 'SECRET_NOT_FOUND'
+  | 'SECRET_NOT_ALLOWED'
   | 'KUBE_APPLY'
   | 'INVALID_SPEC';
 

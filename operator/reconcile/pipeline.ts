@@ -9,6 +9,7 @@ import { describeError } from './errors.js';
 import type { EventRecorder } from './events.js';
 import type { KafkaAdminPool } from './kafka.js';
 import { statusChanged } from './status.js';
+import { checkCredentials } from './credentials.js';
 import { deleteTable, reconcileTable, type TableAdmins } from './table.js';
 import { deleteTopics, reconcileTopics, type Change } from './topics.js';
 import { reconcileWorkers, type OwnedLookup, type OwnWrite } from './workers.js';
@@ -70,10 +71,15 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
     await deps.events.record(pipeline, 'Warning', Reason.InvalidSpec, invalid.message);
     return {};
   }
+  // Secrets that did not opt in hold back what would use them (the operator's Kafka connection and
+  // the workers' mounts); running workers keep their last config, the table is reconciled as usual.
+  const heldBack = await checkCredentials(deps.kube, pipeline);
   const [topics, table, workers] = await Promise.all([
-    reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
+    heldBack ? { report: heldBack, changes: [], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
     reconcileTable(deps.tables, pipeline, deps.allPipelines()),
-    reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite),
+    heldBack
+      ? { report: heldBack, changes: [], configHash: pipeline.status?.workers?.configHash ?? '', replicas: pipeline.status?.workers?.replicas ?? 0, readyReplicas: pipeline.status?.workers?.readyReplicas ?? 0 }
+      : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
   // One event per kind of change and reconcile (five topics created is one TopicCreated event).

@@ -4,6 +4,7 @@ import { desiredTopics, diffTopic } from '../render/topics.js';
 import { claimedTopics, sharedTopics } from '../render/claims.js';
 import { namespaceOf } from '../render/names.js';
 import { Reason, type ComponentReport } from './conditions.js';
+import { checkCredentials } from './credentials.js';
 import { describeError, OperatorError } from './errors.js';
 import { isConnectionError, type KafkaAdminPool, type KafkaConnection } from './kafka.js';
 
@@ -40,6 +41,9 @@ async function secretValue(kube: KubeClient, namespace: string, name: string, ke
 
 /** The operator's own connection to the pipeline's Kafka, credentials read from the named Secrets. */
 export async function kafkaConnection(kube: KubeClient, pipeline: AdPipeline): Promise<KafkaConnection> {
+  // Every path that connects (reconcile, deletion) reads only Secrets that opted in.
+  const refused = await checkCredentials(kube, pipeline);
+  if (refused) throw new OperatorError(refused.reason === Reason.SecretNotAllowed ? 'SECRET_NOT_ALLOWED' : 'SECRET_NOT_FOUND', refused.message, refused.retrying === true);
   const spec = pipeline.spec.kafka;
   const namespace = namespaceOf(pipeline);
   const connection: KafkaConnection = { brokers: [...spec.bootstrapServers] };
@@ -64,6 +68,7 @@ export async function kafkaConnection(kube: KubeClient, pipeline: AdPipeline): P
 }
 
 function failure(error: unknown): ComponentReport {
+  if (error instanceof OperatorError && error.code === 'SECRET_NOT_ALLOWED') return { status: 'False', reason: Reason.SecretNotAllowed, message: error.message, stalled: true };
   if (error instanceof OperatorError && error.code === 'SECRET_NOT_FOUND') return { status: 'False', reason: Reason.SecretNotFound, message: error.message, retrying: true };
   if (isConnectionError(error)) return { status: 'False', reason: Reason.KafkaUnavailable, message: `Kafka is unreachable: ${describeError(error)}`, retrying: true };
   return { status: 'False', reason: Reason.TopicOperationFailed, message: describeError(error), retrying: true };
