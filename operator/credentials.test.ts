@@ -33,7 +33,7 @@ afterAll(async () => {
   await cleanUp(namespace, async () => operator?.stop());
 }, 120_000);
 
-test('an unlabelled Secret is never read and holds the pipeline back; labelled, it is used; its value is never shown', async () => {
+test('an unlabelled Secret is never read and holds the pipeline back; labelled, it is used; rotated, the workers roll; its value is never shown', async () => {
   const pipeline = examplePipeline(namespace, 'creds');
   pipeline.spec.kafka.sasl = { mechanism: 'scram-sha-512', secretRef: { name: 'kafka-user' } };
   await applyPipeline(pipeline);
@@ -56,10 +56,16 @@ test('an unlabelled Secret is never read and holds the pipeline back; labelled, 
     const deployments = await kubectl('get', 'deployment', '-n', namespace, '-o', 'name');
     return full && deployments && condition(p, 'TopicsReady')?.reason !== 'SecretNotAllowed' ? true : undefined;
   }, 60_000);
+  // Rotation: a new password changes the Secret's version, which rolls the workers that mount it.
+  const versionOf = async () => (JSON.parse(await kubectl('get', 'deployment', '-n', namespace, '-o', 'json')) as { items: k8s.V1Deployment[] }).items[0]?.spec?.template.metadata?.annotations?.['adpipe.io/credentials-version'];
+  const before = await versionOf();
+  expect(before).toMatch(/^[0-9a-f]+$/);
+  await kubectl('patch', 'secret', 'kafka-user', '-n', namespace, '--type=merge', '-p', JSON.stringify({ stringData: { password: `${PASSWORD}-2` } }));
+  await eventually('the workers rolled for the rotated Secret', async () => ((await versionOf()) !== before ? true : undefined), 60_000);
   const after = await getPipeline(namespace, 'creds');
   expect(condition(after, 'Stalled')?.reason).not.toBe('SecretNotAllowed');
   // Redaction: the value is in no status, event or Deployment.
   const shown = [JSON.stringify(after?.status), await kubectl('get', 'events', '-n', namespace, '-o', 'json'), await kubectl('get', 'deployment', '-n', namespace, '-o', 'json')].join('\n');
   expect(shown).toContain('kafka-user');
-  expect(shown).not.toContain(PASSWORD);
+  expect(shown).not.toContain(PASSWORD); // and so not the rotated one either
 }, 180_000);

@@ -1,5 +1,6 @@
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import type { KubeClient, ResourceType } from '../controller/kube.js';
+import { shortHash } from '../render/hash.js';
 import { namespaceOf } from '../render/names.js';
 import { Reason, type ComponentReport } from './conditions.js';
 import { describeError } from './errors.js';
@@ -39,28 +40,32 @@ export function optedIn(labels: Record<string, string> | undefined, use: string)
 }
 
 /**
- * Checks every Secret the spec names before anything reads one: undefined when all opted in, or
- * the report that holds the pipeline back (a missing Secret is retried; one that did not opt in is
- * Stalled until its owner labels it, picked up at the next drift check).
+ * Checks every Secret the spec names before anything reads one. `heldBack` is the report that holds
+ * the pipeline back (a missing Secret is retried; one that did not opt in is Stalled until its owner
+ * labels it, picked up at the next drift check); otherwise `version` stands for the Secrets'
+ * resourceVersions, so a rotated Secret rolls the workers that mount it.
  */
-export async function checkCredentials(kube: KubeClient, pipeline: AdPipeline): Promise<ComponentReport | undefined> {
+export async function checkCredentials(kube: KubeClient, pipeline: AdPipeline): Promise<{ heldBack?: ComponentReport; version: string }> {
   const namespace = namespaceOf(pipeline);
+  const versions: string[] = [];
   for (const ref of credentialRefs(pipeline)) {
     let secret;
     try {
       secret = await kube.findMetadata(SECRET, namespace, ref.name);
     } catch (error) {
-      return { status: 'False', reason: Reason.SecretNotFound, message: `cannot read the labels of Secret ${namespace}/${ref.name} (${ref.field}): ${describeError(error)}`, retrying: true };
+      return { version: '', heldBack: { status: 'False', reason: Reason.SecretNotFound, message: `cannot read the labels of Secret ${namespace}/${ref.name} (${ref.field}): ${describeError(error)}`, retrying: true } };
     }
-    if (!secret) return { status: 'False', reason: Reason.SecretNotFound, message: `Secret ${namespace}/${ref.name} (${ref.field}) does not exist`, retrying: true };
+    if (!secret) return { version: '', heldBack: { status: 'False', reason: Reason.SecretNotFound, message: `Secret ${namespace}/${ref.name} (${ref.field}) does not exist`, retrying: true } };
     if (!optedIn(secret.metadata?.labels, ref.use)) {
-      return {
+      const heldBack: ComponentReport = {
         status: 'False',
         reason: Reason.SecretNotAllowed,
         message: `Secret ${namespace}/${ref.name} (${ref.field}) is not labelled ${CREDENTIALS_LABEL}=${ref.use}: adpipe uses only Secrets that opt in. If it is meant for this pipeline: kubectl label secret ${ref.name} -n ${namespace} ${CREDENTIALS_LABEL}=${ref.use}`,
         stalled: true,
       };
+      return { version: '', heldBack };
     }
+    versions.push(`${ref.name}@${secret.metadata?.resourceVersion ?? ''}`);
   }
-  return undefined;
+  return { version: versions.length ? shortHash([...new Set(versions)].sort().join(',')) : '' };
 }

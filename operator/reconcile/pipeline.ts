@@ -73,13 +73,13 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   }
   // Secrets that did not opt in hold back what would use them (the operator's Kafka connection and
   // the workers' mounts); running workers keep their last config, the table is reconciled as usual.
-  const heldBack = await checkCredentials(deps.kube, pipeline);
+  const { heldBack, version: credentialsVersion } = await checkCredentials(deps.kube, pipeline);
   const [topics, table, workers] = await Promise.all([
     heldBack ? { report: heldBack, changes: [], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
     reconcileTable(deps.tables, pipeline, deps.allPipelines()),
     heldBack
       ? { report: heldBack, changes: [], configHash: pipeline.status?.workers?.configHash ?? '', replicas: pipeline.status?.workers?.replicas ?? 0, readyReplicas: pipeline.status?.workers?.readyReplicas ?? 0 }
-      : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite),
+      : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
   // One event per kind of change and reconcile (five topics created is one TopicCreated event).

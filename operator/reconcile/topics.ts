@@ -42,7 +42,7 @@ async function secretValue(kube: KubeClient, namespace: string, name: string, ke
 /** The operator's own connection to the pipeline's Kafka, credentials read from the named Secrets. */
 export async function kafkaConnection(kube: KubeClient, pipeline: AdPipeline): Promise<KafkaConnection> {
   // Every path that connects (reconcile, deletion) reads only Secrets that opted in.
-  const refused = await checkCredentials(kube, pipeline);
+  const { heldBack: refused } = await checkCredentials(kube, pipeline);
   if (refused) throw new OperatorError(refused.reason === Reason.SecretNotAllowed ? 'SECRET_NOT_ALLOWED' : 'SECRET_NOT_FOUND', refused.message, refused.retrying === true);
   const spec = pipeline.spec.kafka;
   const namespace = namespaceOf(pipeline);

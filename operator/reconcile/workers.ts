@@ -45,8 +45,8 @@ interface DeploymentStatus {
 /** Called with each object this reconciler wrote, so its own watch event need not trigger another reconcile. */
 export type OwnWrite = (kind: OwnedKind, key: string, resourceVersion: string | undefined) => void;
 
-export async function reconcileWorkers(kube: KubeClient, lookup: OwnedLookup, pipeline: AdPipeline, config: RuntimeConfig, ownWrite: OwnWrite = () => undefined): Promise<WorkersOutcome> {
-  const objects = renderWorkers(pipeline, config);
+export async function reconcileWorkers(kube: KubeClient, lookup: OwnedLookup, pipeline: AdPipeline, config: RuntimeConfig, ownWrite: OwnWrite = () => undefined, credentialsVersion = ''): Promise<WorkersOutcome> {
+  const objects = renderWorkers(pipeline, config, credentialsVersion);
   const key = `${namespaceOf(pipeline)}/${workloadName(pipeline)}`;
   const changes: Change[] = [];
   const replicas = objects.deployment.spec?.replicas ?? 1;

@@ -11,6 +11,8 @@ export const CONFIG_FILE = '/etc/adpipe/pipeline.json';
 export const CONFIG_KEY = 'pipeline.json';
 export const HTTP_PORT = 8080;
 export const CONFIG_HASH_ANNOTATION = 'adpipe.io/config-hash';
+/** The versions of the Secrets the workers mount: a rotated Secret changes it and so rolls them. */
+export const CREDENTIALS_VERSION_ANNOTATION = 'adpipe.io/credentials-version';
 export const DESIRED_HASH_ANNOTATION = 'adpipe.io/desired-hash';
 
 export const LABELS = {

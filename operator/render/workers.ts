@@ -3,7 +3,7 @@ import { API_VERSION, KIND, type AdPipeline } from '../../api/v1alpha1/index.js'
 import type { RuntimeConfig } from '../../api/runtime-config.js';
 import { DEFAULTS } from './defaults.js';
 import { canonicalJson, shortHash } from './hash.js';
-import { CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, DESIRED_HASH_ANNOTATION, HTTP_PORT, namespaceOf, ownedLabels, selectorLabels, workloadName } from './names.js';
+import { CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, CREDENTIALS_VERSION_ANNOTATION, DESIRED_HASH_ANNOTATION, HTTP_PORT, namespaceOf, ownedLabels, selectorLabels, workloadName } from './names.js';
 import { SECRET_MOUNTS } from './runtime-config.js';
 
 /**
@@ -51,7 +51,8 @@ function secretVolumes(pipeline: AdPipeline): { volumes: k8s.V1Volume[]; mounts:
   return { volumes, mounts };
 }
 
-export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig): WorkerObjects {
+/** `credentialsVersion`: what `checkCredentials` read of the mounted Secrets' versions ('' for none). */
+export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig, credentialsVersion = ''): WorkerObjects {
   const name = workloadName(pipeline);
   const configText = JSON.stringify(JSON.parse(canonicalJson(config)), null, 2) + '\n';
   const configHash = shortHash(configText);
@@ -75,7 +76,7 @@ export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig): Work
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         // A changed config changes this annotation, and so rolls the workers.
-        metadata: { labels: ownedLabels(pipeline), annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
+        metadata: { labels: ownedLabels(pipeline), annotations: { [CONFIG_HASH_ANNOTATION]: configHash, ...(credentialsVersion ? { [CREDENTIALS_VERSION_ANNOTATION]: credentialsVersion } : {}) } },
         spec: {
           serviceAccountName: name,
           automountServiceAccountToken: false,
