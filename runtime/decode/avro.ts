@@ -28,9 +28,10 @@ export function registryFetcher(options: AvroSourceOptions, onFetch: (id: number
     ...(options.schemaRegistryCaFile ? { ca: fs.readFileSync(options.schemaRegistryCaFile) } : {}),
   });
   return async (id) => {
-    onFetch(id);
     try {
-      return await client.schemaById(id);
+      const schema = await client.schemaById(id);
+      onFetch(id);
+      return schema;
     } catch (cause) {
       const unavailable = cause instanceof RegistryError && cause.unavailable;
       throw new RuntimeError('SCHEMA_REGISTRY', `${(cause as Error).message} (schema id ${id})`, { retriable: unavailable, cause });
