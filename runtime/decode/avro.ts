@@ -28,16 +28,24 @@ export function registryFetcher(options: AvroSourceOptions, onFetch: (id: number
     ...(options.schemaRegistryCaFile ? { ca: fs.readFileSync(options.schemaRegistryCaFile) } : {}),
   });
   return async (id) => {
-    try {
-      const schema = await client.schemaById(id);
-      onFetch(id);
-      return schema;
-    } catch (cause) {
-      const unavailable = cause instanceof RegistryError && cause.unavailable;
-      throw new RuntimeError('SCHEMA_REGISTRY', `${(cause as Error).message} (schema id ${id})`, { retriable: unavailable, cause });
+    // A short outage is waited out here, with backoff; a longer one fails the batch (retriable),
+    // and the task starts over and asks again. Never a dead letter.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const schema = await client.schemaById(id);
+        onFetch(id);
+        return schema;
+      } catch (cause) {
+        const unavailable = cause instanceof RegistryError && cause.unavailable;
+        if (!unavailable || attempt >= FETCH_ATTEMPTS - 1) throw new RuntimeError('SCHEMA_REGISTRY', `${(cause as Error).message} (schema id ${id})`, { retriable: unavailable, cause });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+      }
     }
   };
 }
+
+/** Tries of one fetch before the batch fails: about 7 s of waiting in all. */
+const FETCH_ATTEMPTS = 8;
 
 const readerType = avro.Type.forSchema(BID_REQUEST_SCHEMA as unknown as avro.Schema);
 
