@@ -8,10 +8,11 @@ import { mergeConditions, Reason, summarize, type ComponentReport, type Conditio
 import { describeError } from './errors.js';
 import type { EventRecorder } from './events.js';
 import type { KafkaAdminPool } from './kafka.js';
+import { checkSchemas } from './schemas.js';
 import { statusChanged } from './status.js';
 import { deleteTable, reconcileTable, type TableAdmins } from './table.js';
 import { deleteTopics, reconcileTopics, type Change } from './topics.js';
-import { reconcileWorkers, type OwnedLookup, type OwnWrite } from './workers.js';
+import { reconcileWorkers, type OwnedLookup, type OwnWrite, type WorkersOutcome } from './workers.js';
 
 /**
  * The AdPipeline reconciler: key in, level-based. It reads the pipeline from the informer cache,
@@ -70,12 +71,15 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
     await deps.events.record(pipeline, 'Warning', Reason.InvalidSpec, invalid.message);
     return {};
   }
+  // Schemas first: a change the contract's reader cannot follow never reaches the workers.
+  const schemas = await checkSchemas(deps.kube, pipeline, config);
   const [topics, table, workers] = await Promise.all([
     reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
     reconcileTable(deps.tables, pipeline, deps.allPipelines()),
-    reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite),
+    schemas.ok ? reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite) : heldBack(pipeline, schemas.report),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
+  if (schemas.ok && schemas.note) changes.push({ reason: 'SchemaCompatibilitySet', note: schemas.note });
   // One event per kind of change and reconcile (five topics created is one TopicCreated event).
   const byReason = new Map<string, string[]>();
   for (const change of changes) byReason.set(change.reason, [...(byReason.get(change.reason) ?? []), change.note]);
@@ -101,6 +105,12 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   await writeStatus(deps, pipeline, status);
   if (reports.some((r) => r.retrying)) return { requeue: true };
   return { requeueAfterMs: nextDriftCheck(Date.now(), deps.driftCheckMs) };
+}
+
+/** The workers' report while the schema check holds their config back: nothing applied, last status kept. */
+function heldBack(pipeline: AdPipeline, report: ComponentReport): WorkersOutcome {
+  const known = pipeline.status?.workers;
+  return { report, changes: [], replicas: known?.replicas ?? 0, readyReplicas: known?.readyReplicas ?? 0, configHash: known?.configHash ?? '' };
 }
 
 /**

@@ -97,6 +97,7 @@ function toBidRequest(value: Record<string, unknown>): BidRequest {
 export class AvroBidRequestDecoder {
   private readonly plain: Reader | string;
   private readonly byId = new Map<number, Reader | string>();
+  private readonly learning = new Map<number, Promise<Reader | string>>();
   private readonly fetchSchema?: SchemaFetcher;
 
   constructor(options: AvroSourceOptions, fetcher?: SchemaFetcher) {
@@ -118,11 +119,22 @@ export class AvroBidRequestDecoder {
       const id = message.value ? frameId(message.value) : undefined;
       if (id !== undefined && !this.byId.has(id)) unknown.add(id);
     }
-    for (const id of unknown) {
-      const text = await this.fetchSchema!(id);
-      const reader = text === undefined ? REASON.unknownSchemaId(id) : readerFor(text);
-      this.byId.set(id, typeof reader === 'string' && text !== undefined ? REASON.unreadableSchemaId(id) : reader);
+    for (const id of unknown) this.byId.set(id, await this.learn(id));
+  }
+
+  /** One fetch per id, however many tasks decode at once; a failed fetch is forgotten, so it is tried again. */
+  private learn(id: number): Promise<Reader | string> {
+    let learning = this.learning.get(id);
+    if (!learning) {
+      learning = this.fetchSchema!(id).then((text) => {
+        if (text === undefined) return REASON.unknownSchemaId(id);
+        const reader = readerFor(text);
+        return typeof reader === 'string' ? REASON.unreadableSchemaId(id) : reader;
+      });
+      this.learning.set(id, learning);
+      learning.catch(() => this.learning.delete(id));
     }
+    return learning;
   }
 
   private decodeOne(message: InMessage, arrivalMs: number, nowMs: number): Item<BidRequest> {
