@@ -28,7 +28,7 @@ const workers: WorkerProcess[] = [];
 beforeAll(() => {
   ensureBuilt();
   setDir = fs.mkdtempSync(path.join(os.tmpdir(), 'schema-set-'));
-  expected = writeGeneratedDirectory(setDir, { seed: 17, impressions: 1200, writerVersions: true }).expected;
+  expected = writeGeneratedDirectory(setDir, { seed: 17, impressions: 400, writerVersions: true }).expected;
 }, 120_000);
 
 afterAll(async () => {
