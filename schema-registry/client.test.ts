@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { freePort } from '../e2e/stack/ports.js';
 import { stack, uniqueName } from '../e2e/support/stack-clients.js';
 import { BID_REQUEST_WRITER_SCHEMAS } from '../generator/writer-versions.js';
@@ -24,6 +25,17 @@ test('register, find again, versions, schema by id, compatibility level; an inco
   // A new required field without a default cannot read the old records: BACKWARD refuses it.
   const breaking = JSON.stringify({ ...BID_REQUEST_WRITER_SCHEMAS[1], fields: [...(BID_REQUEST_WRITER_SCHEMAS[1] as { fields: object[] }).fields, { name: 'seat', type: 'string' }] });
   await expect(client.register(subject, breaking)).rejects.toMatchObject({ status: 409, unavailable: false, message: expect.stringContaining('seat') });
+});
+
+test('https with the CA that signed the registry certificate; without it, a trust error that is not an outage', async () => {
+  const ca = fs.readFileSync(stack().registry.caFile);
+  const trusted = new SchemaRegistryClient({ url: stack().registry.tlsUrl, ca });
+  const subject = uniqueName('client-tls');
+  const id = await trusted.register(subject, v(1));
+  expect(JSON.parse((await trusted.schemaById(id))!)).toMatchObject({ name: 'BidRequest' });
+  const untrusted = await new SchemaRegistryClient({ url: stack().registry.tlsUrl }).schemaById(id).catch((e: unknown) => e);
+  expect(untrusted).toBeInstanceOf(RegistryError);
+  expect(untrusted).toMatchObject({ unavailable: false });
 });
 
 test('a registry that does not answer is unavailable (retriable)', async () => {

@@ -34,6 +34,7 @@ export const COMPATIBILITY_LEVELS = ['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD
 export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+const TLS_TRUST_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 export class SchemaRegistryClient {
   private readonly base: string;
@@ -108,7 +109,8 @@ export class SchemaRegistryClient {
         });
       });
       request.on('timeout', () => request.destroy(new Error(`no answer in ${options.timeout} ms`)));
-      request.on('error', (cause) => reject(new RegistryError(`${what} failed: ${cause.message}`, undefined, true, { cause })));
+      // A certificate the CA does not vouch for is a configuration to fix, not an outage to wait out.
+      request.on('error', (cause: NodeJS.ErrnoException) => reject(new RegistryError(`${what} failed: ${cause.message}`, undefined, !TLS_TRUST_ERROR.test(cause.code ?? ''), { cause })));
       request.end(payload);
     });
   }

@@ -136,3 +136,26 @@ test('with a registry: compatibility level from the spec; three writer versions 
   }, 120_000);
   expect(condition(stalled, 'Stalled')).toMatchObject({ reason: 'SchemaIncompatible', message: expect.stringMatching(/version 4 .*floor_price_micros/) });
 }, 600_000);
+
+test('over https: the registry CA and credentials come from Secrets; a missing Secret is retried until it exists', async () => {
+  const spec = pipeline('secured', (p) => {
+    p.spec.deletionPolicy = 'Delete';
+    p.spec.workers = { ...p.spec.workers, replicas: 0 };
+    p.spec.sources!.bidRequests!.avro = {
+      schemaRegistryUrl: stack().registry.tlsUrl,
+      compatibility: 'FULL',
+      schemaRegistryAuth: { basicAuthSecretRef: { name: 'registry-user' }, caSecretRef: { name: 'registry-ca' } },
+    };
+  });
+  run.apply(spec);
+  const waiting = await waitFor('the missing Secret in status', async () => {
+    const p = await run.get('secured');
+    return condition(p, 'Ready')?.reason === 'SecretNotFound' ? p : undefined;
+  }, 120_000);
+  expect(condition(waiting, 'Ready')!.message).toContain('registry-user');
+  run.kubectl(['create', 'secret', 'generic', 'registry-user', '-n', run.namespace, '--from-literal=username=adpipe', '--from-literal=password=s3cret']);
+  run.kubectl(['create', 'secret', 'generic', 'registry-ca', '-n', run.namespace, `--from-file=ca.crt=${stack().registry.caFile}`]);
+  const ready = await run.waitForCondition('secured', 'Ready', 'True', 120_000);
+  expect(await registry.compatibility(valueSubject(spec.spec.sources!.bidRequests!.topic!))).toBe('FULL');
+  expect(JSON.stringify(ready.status)).not.toContain('s3cret');
+}, 300_000);

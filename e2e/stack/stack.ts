@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pkiPaths } from './pki.js';
+import { ensurePki, pkiPaths } from './pki.js';
 import { apiserverHealthy, httpGet, startApiserver, startControllerManager, startEtcd } from './components/kubernetes.js';
 import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
 import { hbaseHealthy, startHBase } from './components/hbase.js';
@@ -49,7 +49,10 @@ export async function stackUp(log: Log): Promise<StackState> {
     hbaseMaster: await choosePort(previous?.hbase.masterPort, taken),
     regionServer: await choosePort(previous?.hbase.regionServerPort, taken),
     registry: await choosePort(previous?.registry?.port, taken),
+    registryTls: await choosePort(previous?.registry?.tlsPort, taken),
   };
+  // The CA and loopback serving certificate first: the API server and the registry's https use them.
+  const pki = await ensurePki(path.join(dir, 'pki'));
   const logs = Object.fromEntries(SERVER_NAMES.map((name) => [name, path.join(dir, 'logs', `${name}.log`)])) as Record<ServerName, string>;
   const state: StackState = {
     dir,
@@ -65,7 +68,7 @@ export async function stackUp(log: Log): Promise<StackState> {
     },
     kafka: { bootstrap: `${dataPlaneHost()}:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
     hbase: { zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
-    registry: { url: registryUrl(ports.registry), port: ports.registry },
+    registry: { url: registryUrl(ports.registry), port: ports.registry, tlsUrl: registryUrl(ports.registryTls, '127.0.0.1', 'https'), tlsPort: ports.registryTls, caFile: pki.caCert },
     pids: {},
     logs,
   };
@@ -91,7 +94,7 @@ export async function stackUp(log: Log): Promise<StackState> {
     })(),
     timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController }, state.kafka.clusterId, logs.kafka)).then(saveAs('kafka')),
     timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
-    timed('schema-registry', () => startRegistry(registryBuild.dir, path.join(dir, 'registry'), ports.registry, logs['schema-registry'])).then(saveAs('schema-registry')),
+    timed('schema-registry', () => startRegistry(registryBuild.dir, path.join(dir, 'registry'), { http: ports.registry, https: ports.registryTls }, { cert: pki.servingCert, key: pki.servingKey }, logs['schema-registry'])).then(saveAs('schema-registry')),
   ]).catch(async (error: unknown) => {
     log('start-up failed; stopping what did start');
     await stackDown(log);
@@ -111,7 +114,8 @@ export async function restartRegistry(state: StackState, log: Log = () => undefi
   if (await registryHealthy(state.registry.url)) return;
   await stopProcess(state.pids['schema-registry']);
   const build = await obtainRegistry(log);
-  state.pids['schema-registry'] = await startRegistry(build.dir, path.join(state.dir, 'registry'), state.registry.port, state.logs['schema-registry']);
+  const pki = pkiPaths(path.join(state.dir, 'pki'));
+  state.pids['schema-registry'] = await startRegistry(build.dir, path.join(state.dir, 'registry'), { http: state.registry.port, https: state.registry.tlsPort }, { cert: pki.servingCert, key: pki.servingKey }, state.logs['schema-registry']);
   writeStackState(state);
 }
 

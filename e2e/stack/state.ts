@@ -19,8 +19,11 @@ export interface StackState {
   };
   kafka: { bootstrap: string; port: number; controllerPort: number; clusterId: string };
   hbase: { zookeeperQuorum: string; zookeeperPort: number; masterPort: number; regionServerPort: number };
-  /** The schema registry; `url` is its Confluent-compatible API (what a spec's `schemaRegistry.url` names). */
-  registry: { url: string; port: number };
+  /**
+   * The schema registry; `url` is its Confluent-compatible API (what a spec's `schemaRegistryUrl`
+   * names); `tlsUrl` the same over https, its certificate signed by the stack CA (`caFile`).
+   */
+  registry: { url: string; port: number; tlsUrl: string; tlsPort: number; caFile: string };
   pids: Partial<Record<ServerName, number>>;
   logs: Record<ServerName, string>;
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { writeGeneratedDirectory, type Expected } from '../../generator/index.js';
+import { BID_REQUEST_SCHEMA, writeGeneratedDirectory, type Expected } from '../../generator/index.js';
+import { registryFetcher } from '../decode/avro.js';
 import { produceDirectory } from '../../producer/index.js';
 import { frame, SchemaRegistryClient, valueSubject } from '../../schema-registry/index.js';
 import { freePort } from '../../e2e/stack/ports.js';
@@ -100,6 +101,22 @@ test('the registry stopped while the worker reads: it waits and retries, dead-le
   });
   expect((await deadLetterReasons(pipeline, expected.stats.invalid.bidRequests)).filter((r) => r.startsWith('avro.schema'))).toEqual([]);
 }, 400_000);
+
+test("the worker's fetcher reads the registry CA (and credentials) from the mounted files and fetches over https", async () => {
+  const id = await registry.register(uniqueName('rt-tls'), JSON.stringify(BID_REQUEST_SCHEMA));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rt-tls-'));
+  fs.writeFileSync(path.join(dir, 'username'), 'adpipe\n');
+  fs.writeFileSync(path.join(dir, 'password'), 'not-checked-by-the-stack-registry\n');
+  const files = { usernameFile: path.join(dir, 'username'), passwordFile: path.join(dir, 'password') };
+  try {
+    const fetcher = registryFetcher({ schemaRegistryUrl: state.registry.tlsUrl, schemaRegistryCaFile: state.registry.caFile, schemaRegistryAuth: files });
+    expect(JSON.parse((await fetcher(id))!)).toEqual(BID_REQUEST_SCHEMA);
+    // Without the CA the certificate is not trusted: an error to fix, not an outage to wait out.
+    await expect(registryFetcher({ schemaRegistryUrl: state.registry.tlsUrl })(id)).rejects.toMatchObject({ code: 'SCHEMA_REGISTRY', retriable: false });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 /** The `adpipe-reason` of every bid-request dead letter, once `count` of them are there. */
 async function deadLetterReasons(pipeline: TestPipeline, count: number): Promise<string[]> {

@@ -10,11 +10,20 @@ import { httpGet } from './kubernetes.js';
  */
 
 /** The Confluent-compatible base URL clients use (what `schemaRegistry.url` in a spec points at). */
-export function registryUrl(port: number, host = dataPlaneHost()): string {
-  return `http://${host}:${port}/apis/ccompat/v7`;
+export function registryUrl(port: number, host = dataPlaneHost(), scheme: 'http' | 'https' = 'http'): string {
+  return `${scheme}://${host}:${port}/apis/ccompat/v7`;
 }
 
-export async function startRegistry(buildDir: string, dir: string, port: number, logFile: string): Promise<number> {
+/**
+ * Besides plain http on `ports.http`, https on `ports.https` with the stack's loopback serving
+ * certificate (signed by the stack CA), so clients' CA option is exercised for real.
+ */
+export interface RegistryPorts {
+  http: number;
+  https: number;
+}
+
+export async function startRegistry(buildDir: string, dir: string, ports: RegistryPorts, tls: { cert: string; key: string }, logFile: string): Promise<number> {
   const jvm = [
     '-Xms64m',
     '-Xmx384m',
@@ -23,13 +32,16 @@ export async function startRegistry(buildDir: string, dir: string, port: number,
     // The app asks for a pool of 20 connections at start; one user needs a few.
     '-Dquarkus.datasource.jdbc.initial-size=2',
     '-Dquarkus.datasource.jdbc.min-size=2',
+    `-Dquarkus.http.ssl-port=${ports.https}`,
+    `-Dquarkus.http.ssl.certificate.files=${tls.cert}`,
+    `-Dquarkus.http.ssl.certificate.key-files=${tls.key}`,
   ];
   const pid = startDaemon('java', [...jvm, '-jar', path.join(buildDir, 'schema-registry-runner.jar')], {
     cwd: dir,
     logFile,
-    env: { HTTP_PORT: String(port), REGISTRY_DATASOURCE_URL: `jdbc:h2:file:${path.join(dir, 'data', 'registry')}` },
+    env: { HTTP_PORT: String(ports.http), REGISTRY_DATASOURCE_URL: `jdbc:h2:file:${path.join(dir, 'data', 'registry')}` },
   });
-  await waitUntil('schema-registry', () => registryHealthy(registryUrl(port)), { deadlineMs: 120_000, pid, logFile, intervalMs: 500 });
+  await waitUntil('schema-registry', () => registryHealthy(registryUrl(ports.http)), { deadlineMs: 180_000, pid, logFile, intervalMs: 500 });
   return pid;
 }
 
