@@ -15,7 +15,16 @@ export interface RuntimeConfig {
   };
   hbase: { zookeeperQuorum: string; znodeParent: string; table: string };
   sources: {
-    bidRequests: { topic: string; avro: { writerSchema?: string; schemaRegistryUrl?: string } };
+    bidRequests: {
+      topic: string;
+      avro: {
+        writerSchema?: string;
+        /** Confluent framing; writer schemas by id from this registry (its Confluent-compatible API). */
+        schemaRegistryUrl?: string;
+        schemaRegistryAuth?: { usernameFile: string; passwordFile: string };
+        schemaRegistryCaFile?: string;
+      };
+    };
     impressions: { topic: string; fieldMapping: Record<string, string> };
     clicks: { topic: string; csv: CsvConfig; fieldMapping: Record<string, string> };
     conversions: { topic: string; csv: CsvConfig; fieldMapping: Record<string, string> };

@@ -24,6 +24,17 @@ describe('generator', () => {
     expect(expected.stats.accepted.bidRequests).toBeGreaterThan(expected.stats.accepted.impressions);
   });
 
+  it('writer versions interleave v1, v2, v3 and resolve to the same answers as the contract-only set', () => {
+    const plain = generate({ seed: 5, impressions: 2000 });
+    const mixed = generate({ seed: 5, impressions: 2000, writerVersions: true });
+    const versions = mixed.messages.bidRequests.map((m) => ('$writer' in m ? m.$writer : 'raw'));
+    expect(versions.slice(0, 6)).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(new Set(versions)).toEqual(new Set([1, 2, 3, 'raw']));
+    expect(mixed.expected.stats).toEqual(plain.expected.stats);
+    expect(mixed.expected.queries).toEqual(plain.expected.queries);
+    expect(mixed.expected.generator.writerVersions).toBe(true);
+  });
+
   it('leaves the scripted campaign out when asked, and still counts what it meant to', () => {
     const { summary, expected } = generate({ seed: 4, impressions: 5000, edgeCases: false, campaigns: 5, hours: 6 });
     expect(expected.stats).toEqual(summary.intent);

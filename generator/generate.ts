@@ -4,7 +4,8 @@ import { writeEdgeCases, type EdgeContext } from './edge-cases.js';
 import { GeneratorError } from './errors.js';
 import { csvField, FAR_FUTURE_TS as FUTURE_TS, isoWithOffset, isoZ, OFFSETS } from './format.js';
 import { Rng, WeightedPicker, zipfWeights } from './rng.js';
-import type { AvroMessage, GenerateOptions, GeneratorSummary, Intent, PerSource, ResolvedOptions } from './types.js';
+import { isRawBytes, type AvroMessage, type GenerateOptions, type GeneratorSummary, type Intent, type PerSource, type ResolvedOptions } from './types.js';
+import { asWritten, isWrittenRecord } from './writer-versions.js';
 
 /**
  * The random bulk of a generated set: campaigns, creatives, publishers and users with skewed
@@ -60,7 +61,7 @@ export function resolveOptions(options: GenerateOptions): ResolvedOptions {
   if (!Number.isSafeInteger(campaigns) || campaigns < 1 || campaigns > 999) {
     throw new GeneratorError('GEN_OPTIONS', `campaigns must be an integer in 1..999, got ${campaigns}`);
   }
-  return { seed, impressions, baseTime, hours, campaigns, edgeCases: options.edgeCases ?? true };
+  return { seed, impressions, baseTime, hours, campaigns, edgeCases: options.edgeCases ?? true, ...(options.writerVersions ? { writerVersions: true as const } : {}) };
 }
 
 const zero = (): PerSource => ({ bidRequests: 0, impressions: 0, clicks: 0, conversions: 0 });
@@ -148,8 +149,13 @@ export function generateInto(options: GenerateOptions, sink: MessageSink): Gener
   const rng = new Rng(seed);
   const messages = zero();
   const intent: Intent = { accepted: zero(), invalid: zero(), duplicates: zero(), unattributed_clicks: 0, unattributed_conversions: 0 };
+  let written = 0;
   const counted: MessageSink = {
-    bidRequest: (m) => (messages.bidRequests++, sink.bidRequest(m)),
+    bidRequest: (m) => {
+      // Writer versions in turn over the records (raw bytes stay bytes), so every batch mixes them.
+      sink.bidRequest(resolved.writerVersions && !isRawBytes(m) && !isWrittenRecord(m) ? asWritten(m, written++) : m);
+      messages.bidRequests++;
+    },
     impression: (m) => (messages.impressions++, sink.impression(m)),
     click: (m) => (messages.clicks++, sink.click(m)),
     conversion: (m) => (messages.conversions++, sink.conversion(m)),

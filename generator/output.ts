@@ -6,6 +6,7 @@ import { GeneratorError } from './errors.js';
 import { checkInThePast, generateInto, type MessageSink } from './generate.js';
 import { ReferencePipeline, type ReferenceOptions } from './reference/pipeline.js';
 import type { AvroMessage, Expected, GeneratedMessages, GenerateOptions, GeneratorSummary, Intent, ResolvedOptions } from './types.js';
+import { BID_REQUEST_WRITER_SCHEMAS, WRITER_VERSIONS } from './writer-versions.js';
 
 /**
  * The on-disk form of a generated set (docs/generator.md): one file per source holding exactly the
@@ -33,6 +34,8 @@ export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   options: ResolvedOptions;
   schema: 'bid-request.avsc';
+  /** Sets with writer versions: each version's schema file (`{"1": "bid-request.v1.avsc", ...}`). */
+  writerSchemas?: Record<string, string>;
   files: Record<Source, { file: string; encoding: LineEncoding; messages: number }>;
   /** What the generator meant to put in; expected.json's stats are computed independently from the messages. */
   intent: Intent;
@@ -118,10 +121,18 @@ export function writeGeneratedDirectory(dir: string, options: GenerateOptions, r
   checkInThePast(summary, now);
   const expected = pipeline.finish(summary.options);
   fs.writeFileSync(path.join(dir, 'bid-request.avsc'), JSON.stringify(BID_REQUEST_SCHEMA, null, 2) + '\n');
+  const writerSchemas: Record<string, string> = {};
+  if (summary.options.writerVersions) {
+    for (const version of WRITER_VERSIONS) {
+      writerSchemas[version] = `bid-request.v${version}.avsc`;
+      fs.writeFileSync(path.join(dir, writerSchemas[version]), JSON.stringify(BID_REQUEST_WRITER_SCHEMAS[version], null, 2) + '\n');
+    }
+  }
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     options: summary.options,
     schema: 'bid-request.avsc',
+    ...(summary.options.writerVersions ? { writerSchemas } : {}),
     files: Object.fromEntries(SOURCES.map((s) => [s, { ...SOURCE_FILES[s], messages: summary.messages[s] }])) as Manifest['files'],
     intent: summary.intent,
   };

@@ -1,12 +1,16 @@
 import type { BidRequest, Source } from './contract.js';
+import type { WrittenRecord } from './writer-versions.js';
 
 /** Bytes that are not an Avro record (e.g. a truncated one), base64 so they fit in a JSON line. */
 export interface RawBytes {
   $base64: string;
 }
 
-/** One bid-request message: a record to encode with the contract schema, or raw bytes to send as is. */
-export type AvroMessage = BidRequest | RawBytes;
+/**
+ * One bid-request message: a record to encode with the contract schema, a record of one of the
+ * producers' writer versions (sets generated with `writerVersions`), or raw bytes to send as is.
+ */
+export type AvroMessage = BidRequest | WrittenRecord | RawBytes;
 
 export function isRawBytes(message: AvroMessage): message is RawBytes {
   return typeof (message as Partial<RawBytes>).$base64 === 'string';
@@ -38,6 +42,8 @@ export interface GenerateOptions {
   campaigns?: number;
   /** Include the scripted edge cases (campaign `cmp-edge`, every invalid kind); default true. */
   edgeCases?: boolean;
+  /** Bid requests written with three producer schema versions in turn (generator/writer-versions.ts); default false. */
+  writerVersions?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -47,6 +53,8 @@ export interface ResolvedOptions {
   hours: number;
   campaigns: number;
   edgeCases: boolean;
+  /** Present (true) only for sets with writer versions, so other sets keep their bytes. */
+  writerVersions?: true;
 }
 
 /** What the generator meant to put in (counted while generating; the reference recomputes it from the bytes). */

@@ -1,6 +1,8 @@
 import avro from 'avsc';
 import { BID_REQUEST_SCHEMA } from '../generator/contract.js';
 import { isRawBytes, type AvroMessage } from '../generator/types.js';
+import { isWrittenRecord, writerType, type WriterVersion } from '../generator/writer-versions.js';
+import { frame } from '../schema-registry/index.js';
 import { ProducerError } from './errors.js';
 
 /**
@@ -13,6 +15,8 @@ export interface AvroEncoding {
   schema?: object;
   /** With a schema id, every record is framed for a schema registry. */
   confluentSchemaId?: number;
+  /** Registry ids of the writer versions of a set generated with `writerVersions` (records `{"$writer": n, ...}`). */
+  writerIds?: Partial<Record<WriterVersion, number>>;
 }
 
 export function avroEncoder(encoding: AvroEncoding = {}): (message: AvroMessage, where: string) => Buffer {
@@ -23,17 +27,20 @@ export function avroEncoder(encoding: AvroEncoding = {}): (message: AvroMessage,
   }
   return (message, where) => {
     if (isRawBytes(message)) return Buffer.from(message.$base64, 'base64');
-    let body: Buffer;
-    try {
-      body = type.toBuffer(message);
-    } catch (cause) {
-      throw new ProducerError('PRODUCE_INPUT', `${where}: the record does not match the Avro schema: ${(cause as Error).message}`, false, { cause });
+    if (isWrittenRecord(message)) {
+      const writerId = encoding.writerIds?.[message.$writer];
+      if (writerId === undefined) throw new ProducerError('PRODUCE_OPTIONS', `${where}: a record of writer version ${message.$writer} needs a schema registry to frame it (--registry URL)`);
+      return frame(writerId, encode(writerType(message.$writer), message.record, where));
     }
-    if (id === undefined) return body;
-    const framed = Buffer.allocUnsafe(5 + body.length);
-    framed[0] = 0;
-    framed.writeUInt32BE(id, 1);
-    body.copy(framed, 5);
-    return framed;
+    const body = encode(type, message, where);
+    return id === undefined ? body : frame(id, body);
   };
+}
+
+function encode(type: avro.Type, record: object, where: string): Buffer {
+  try {
+    return type.toBuffer(record);
+  } catch (cause) {
+    throw new ProducerError('PRODUCE_INPUT', `${where}: the record does not match the Avro schema: ${(cause as Error).message}`, false, { cause });
+  }
 }

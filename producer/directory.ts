@@ -6,6 +6,7 @@ import type { AvroEncoding } from './avro.js';
 import { ensureTopics, newProducer } from './kafka.js';
 import { sendMessages, type Progress, type SendOptions, type SendSummary } from './produce.js';
 import { readMessageChunks, type FileFormat } from './read.js';
+import { registerWriterSchemas, type RegistryTarget } from './registry.js';
 
 /**
  * Produces a generated set (the output of `adpipe generate`): every source's file into its topic,
@@ -18,6 +19,8 @@ export interface DirectoryOptions {
   /** Only these sources (default all four). */
   sources?: readonly Source[];
   avro?: AvroEncoding;
+  /** Register the bid requests' writer schemas here and frame every record with their ids. */
+  registry?: RegistryTarget;
   csvAsJson?: boolean;
   createTopics?: { partitions: number };
   /** One source after the other instead of all at once (e.g. to have every bid request first). */
@@ -41,6 +44,9 @@ export async function produceDirectory(dir: string, options: DirectoryOptions): 
   } finally {
     await admin.disconnect();
   }
+  const avro = options.registry && sources.includes('bidRequests')
+    ? await registerWriterSchemas(options.registry, topicOf('bidRequests'), options.avro, manifest.options.writerVersions === true)
+    : options.avro;
   const producer = newProducer(options.kafka);
   await producer.connect();
   const summary: DirectorySummary = {};
@@ -51,7 +57,7 @@ export async function produceDirectory(dir: string, options: DirectoryOptions): 
         source,
         file: path.join(dir, entry.file),
         format: LINE_FORMATS[entry.encoding]!,
-        ...(options.avro ? { avro: options.avro } : {}),
+        ...(avro ? { avro } : {}),
         ...(options.csvAsJson && (source === 'clicks' || source === 'conversions') ? { csvAsJson: true } : {}),
       });
       summary[source] = await sendMessages(producer, messages, {

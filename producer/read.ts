@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CLICK_COLUMNS, CONVERSION_COLUMNS, type Source } from '../generator/contract.js';
 import { splitCsvMessage } from '../generator/reference/csv.js';
 import type { AvroMessage } from '../generator/types.js';
+import { isWrittenRecord } from '../generator/writer-versions.js';
 import { avroEncoder, type AvroEncoding } from './avro.js';
 import { ProducerError } from './errors.js';
 import { keyOfCsv, keyOfJson } from './keys.js';
@@ -179,7 +180,7 @@ export async function* readMessageChunks(options: ReadOptions): AsyncGenerator<O
           } catch (cause) {
             throw new ProducerError('PRODUCE_INPUT', `${where(file, n)} is not JSON (expected one bid request record per line)`, false, { cause });
           }
-          const id = (record as { request_id?: unknown }).request_id;
+          const id = (isWrittenRecord(record) ? record.record : (record as { request_id?: unknown })).request_id;
           return { key: typeof id === 'string' ? id : null, value: encode(record, where(file, n)) };
         });
       }

@@ -21,6 +21,7 @@ export class WorkerMetrics {
     help: 'Bytes of the id tables of the tasks of this worker (typed arrays, allocated capacity; clicks and waiting partners kept beside them are not counted).',
     registers: [this.registry],
   });
+  readonly schemaFetches = new Counter({ name: 'adpipe_schema_fetches_total', help: 'Writer schemas fetched from the schema registry by id (answers, known or unknown id; each id once per worker).', registers: [this.registry] });
   readonly retries = new Counter({ name: 'adpipe_batch_retries_total', help: 'Batches retried after a retriable failure.', labelNames: ['source', 'code'] as const, registers: [this.registry] });
 
   /**

@@ -80,9 +80,38 @@ export interface AdPipelineSpec {
          */
         writerSchema?: string;
         /**
-         * Messages use Confluent framing; writer schemas are fetched from this registry by id.
+         * Messages use Confluent framing; writer schemas are fetched from this registry (its Confluent-compatible API) by id. The operator checks that every version of the subject resolves to the contract schema before the workers see a change.
          */
         schemaRegistryUrl?: string;
+        /**
+         * The registry subject the producers register bid-request schemas under (default <topic>-value).
+         */
+        subject?: string;
+        /**
+         * The compatibility level the operator sets on the subject, so the registry refuses an incompatible new version.
+         */
+        compatibility?:
+          'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
+        /**
+         * Credentials and trust for the registry; the values stay in Secrets and never appear in status, events or logs.
+         */
+        schemaRegistryAuth?: {
+          /**
+           * A Secret with the registry user's name and password (HTTP basic auth).
+           */
+          basicAuthSecretRef?: {
+            name: string;
+            usernameKey?: string;
+            passwordKey?: string;
+          };
+          /**
+           * The CA that signed an https registry's certificate (default the system's).
+           */
+          caSecretRef?: {
+            name: string;
+            key?: string;
+          };
+        };
       };
     };
     /**

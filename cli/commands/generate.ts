@@ -16,6 +16,7 @@ export const generateCommand: Command = {
     hours: { type: 'string', value: 'H', description: 'hours the impressions spread over (default 48)' },
     campaigns: { type: 'string', value: 'C', description: 'campaigns in the bulk (default 3..40 by size)' },
     'no-edge-cases': { type: 'boolean', description: 'leave out the scripted campaign cmp-edge and its invalid records' },
+    'writer-versions': { type: 'boolean', description: 'bid requests written with three producer schema versions in turn (produce them with --registry)' },
     output: { type: 'string', short: 'o', value: 'FORMAT', description: "'json' prints the summary as one JSON line" },
   },
   details: `The directory gets one file per source with exactly the Kafka messages to produce, in order,
@@ -42,6 +43,7 @@ examples:
     const campaigns = intOption(ctx, 'campaigns', 1);
     if (campaigns !== undefined) options.campaigns = campaigns;
     if (ctx.values['no-edge-cases']) options.edgeCases = false;
+    if (ctx.values['writer-versions']) options.writerVersions = true;
     const format = stringOption(ctx, 'output');
     if (format !== undefined && format !== 'json') throw new UsageError(`-o ${format}: only 'json' is known`, ctx.path);
 

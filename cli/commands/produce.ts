@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import { DEFAULT_TOPICS, readManifest, SOURCES, type Source } from '../../generator/index.js';
+import { isWrittenRecord } from '../../generator/writer-versions.js';
 import {
   ensureTopics,
   kafkaClient,
   newProducer,
   produceDirectory,
   readMessageChunks,
+  registerWriterSchemas,
   sendMessages,
+  type RegistryTarget,
   type AvroEncoding,
   type FileFormat,
   type SendSummary,
@@ -36,6 +39,8 @@ export const produceCommand: Command = {
     'csv-as-json': { type: 'boolean', description: 'send clicks/conversions as JSON objects (canonical field names) instead of CSV' },
     'schema-id': { type: 'string', value: 'ID', description: 'bid requests: Confluent framing with this schema-registry id (default plain Avro binary)' },
     schema: { type: 'string', value: 'FILE', description: 'bid requests: the writer schema (.avsc; default the contract\'s)' },
+    registry: { type: 'string', value: 'URL', description: 'bid requests: register the writer schema(s) in this schema registry (Confluent API) and frame records with their ids' },
+    subject: { type: 'string', value: 'NAME', description: 'with --registry: the subject (default <topic>-value)' },
     rate: { type: 'string', value: 'N', description: 'messages per second per source, a steady real-time stream (default: as fast as possible)' },
     batch: { type: 'string', value: 'N', description: 'messages per produce request (default 2000)' },
     'in-flight': { type: 'string', value: 'N', description: 'produce requests in flight per source (default 1; more may reorder messages within a partition)' },
@@ -51,7 +56,8 @@ copies of an id share a partition. The summary gives messages, bytes, seconds an
 examples:
   adpipe produce --dir /tmp/set7 --brokers 127.0.0.1:9092 --create-topics
   adpipe produce --source clicks --file clicks.csv --skip-header --brokers 127.0.0.1:9092 --rate 200
-  adpipe produce --source bidRequests --file bids.jsonl --schema-id 3 --brokers 127.0.0.1:9092`,
+  adpipe produce --source bidRequests --file bids.jsonl --schema-id 3 --brokers 127.0.0.1:9092
+  adpipe produce --dir /tmp/set7 --registry http://127.0.0.1:8081/apis/ccompat/v7 --brokers 127.0.0.1:9092`,
   async run(ctx) {
     noPositionals(ctx);
     const brokers = (stringOption(ctx, 'brokers') ?? ctx.io.env.KAFKA_BOOTSTRAP ?? '').split(',').map((b) => b.trim()).filter(Boolean);
@@ -62,6 +68,7 @@ examples:
     const output = stringOption(ctx, 'output');
     if (output !== undefined && output !== 'json') throw new UsageError(`-o ${output}: only 'json' is known`, ctx.path);
     const avro = avroOptions(ctx);
+    const registry = registryTarget(ctx);
     const rate = numberOption(ctx, 'rate');
     const batch = intOption(ctx, 'batch', 1);
     const inFlight = intOption(ctx, 'in-flight', 1);
@@ -85,6 +92,7 @@ examples:
         sources,
         topics,
         ...(avro ? { avro } : {}),
+        ...(registry ? { registry } : {}),
         csvAsJson,
         ...(createTopics ? { createTopics } : {}),
         sequential: ctx.values.sequential === true,
@@ -109,6 +117,7 @@ examples:
       } finally {
         await admin.disconnect();
       }
+      const encoding = registry && source === 'bidRequests' ? await registerWriterSchemas(registry, topic, avro, startsWithWrittenRecord(file!)) : avro;
       const bar = new ProgressBar(ctx.io.stderr, undefined, !ctx.values.quiet);
       const producer = newProducer(kafka);
       await producer.connect();
@@ -117,7 +126,7 @@ examples:
           source,
           file: file!,
           ...(format ? { format: format as FileFormat } : {}),
-          ...(avro ? { avro } : {}),
+          ...(encoding ? { avro: encoding } : {}),
           csvAsJson,
           ...(perMessage ? { recordsPerMessage: perMessage } : {}),
           skipHeader: ctx.values['skip-header'] === true,
@@ -150,6 +159,30 @@ function topicMap(ctx: CommandContext): Partial<Record<Source, string>> {
     map[sourceName(source!, ctx)] = topic;
   }
   return map;
+}
+
+/** Whether a bid-request file holds writer-version records (`adpipe generate --writer-versions`): its first line tells. */
+function startsWithWrittenRecord(file: string): boolean {
+  const head = Buffer.alloc(65_536);
+  const fd = fs.openSync(file, 'r');
+  const length = fs.readSync(fd, head, 0, head.length, 0);
+  fs.closeSync(fd);
+  try {
+    return isWrittenRecord(JSON.parse(head.subarray(0, length).toString('utf8').split('\n')[0]!));
+  } catch {
+    return false;
+  }
+}
+
+function registryTarget(ctx: CommandContext): RegistryTarget | undefined {
+  const url = stringOption(ctx, 'registry');
+  const subject = stringOption(ctx, 'subject');
+  if (url === undefined) {
+    if (subject !== undefined) throw new UsageError('--subject goes with --registry', ctx.path);
+    return undefined;
+  }
+  if (ctx.values['schema-id'] !== undefined) throw new UsageError('--schema-id and --registry exclude each other: the registry gives the ids', ctx.path);
+  return { url, ...(subject ? { subject } : {}) };
 }
 
 function avroOptions(ctx: CommandContext): AvroEncoding | undefined {

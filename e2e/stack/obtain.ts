@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cacheRoot, STACK_SOURCES } from './paths.js';
@@ -115,6 +116,42 @@ export function obtainKafka(log: (line: string) => void): Promise<Obtained> {
 export function obtainHBase(log: (line: string) => void): Promise<Obtained> {
   // Hadoop's reload4j binding would compete with log4j2 for slf4j.
   return obtainOnce(`hbase-${VERSIONS.hbase}`, log, mavenCopy('hbase', ['slf4j-reload4j', 'reload4j', 'slf4j-log4j12']));
+}
+
+/**
+ * Apicurio Registry, built as a Quarkus application by the Maven project in e2e/stack/maven/registry.
+ * The key holds a hash of that project too: a change to its pom or settings rebuilds it.
+ */
+export function obtainRegistry(log: (line: string) => void): Promise<Obtained> {
+  const project = path.join(STACK_SOURCES, 'maven', 'registry');
+  return obtainOnce(`apicurio-registry-${VERSIONS.registry}-${treeHash(project, ['pom.xml', 'src'])}`, log, async (scratch, logFile) => {
+    requireTool('java', 'run the schema registry', MAVEN_HINT);
+    requireTool('mvn', 'build the schema registry from Maven Central', MAVEN_HINT);
+    const build = path.join(scratch, 'build');
+    await runLogged('mvn', ['-B', '-q', 'package', '-DskipTests', `-Dadpipe.build.dir=${build}`], { cwd: project, logFile });
+    fs.renameSync(path.join(build, 'schema-registry-runner.jar'), path.join(scratch, 'schema-registry-runner.jar'));
+    fs.renameSync(path.join(build, 'lib'), path.join(scratch, 'lib'));
+    fs.rmSync(build, { recursive: true, force: true });
+  });
+}
+
+/**
+ * A short hash of the files under `root` named by `entries` (files or folders, walked in order) and
+ * of `salt`: the cache key of a project built from those sources.
+ */
+export function treeHash(root: string, entries: string[], salt = ''): string {
+  const hash = crypto.createHash('sha256').update(salt);
+  const walk = (at: string): string[] =>
+    fs.statSync(at).isDirectory()
+      ? fs
+          .readdirSync(at)
+          .sort()
+          .flatMap((name) => walk(path.join(at, name)))
+      : [at];
+  for (const file of entries.flatMap((entry) => walk(path.join(root, entry)))) {
+    hash.update(path.relative(root, file)).update('\0').update(fs.readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 export function assertFile(file: string): string {

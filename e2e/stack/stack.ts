@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pkiPaths } from './pki.js';
+import { ensurePki, pkiPaths } from './pki.js';
 import { apiserverHealthy, httpGet, startApiserver, startControllerManager, startEtcd } from './components/kubernetes.js';
 import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
 import { hbaseHealthy, startHBase } from './components/hbase.js';
+import { registryHealthy, registryUrl, startRegistry } from './components/registry.js';
 import { removeStackContainers } from '../image/podman.js';
-import { obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes } from './obtain.js';
+import { obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes, obtainRegistry } from './obtain.js';
 import { choosePort } from './ports.js';
 import { dataPlaneHost, stackDir } from './paths.js';
 import { isAlive, rssBytes, stopProcess } from './proc.js';
@@ -34,7 +35,7 @@ export async function stackUp(log: Log): Promise<StackState> {
   const started = Date.now();
   // Go builds share two cores, so they run one after the other while Maven downloads alongside.
   const goBuilds = obtainEtcd(log).then(async (etcd) => ({ etcd, kube: await obtainKubernetes(log) }));
-  const [{ etcd, kube }, kafkaLib, hbaseLib, kubectl] = await Promise.all([goBuilds, obtainKafka(log), obtainHBase(log), findKubectl(log)]);
+  const [{ etcd, kube }, kafkaLib, hbaseLib, registryBuild, kubectl] = await Promise.all([goBuilds, obtainKafka(log), obtainHBase(log), obtainRegistry(log), findKubectl(log)]);
 
   const taken = new Set<number>();
   const ports = {
@@ -47,7 +48,11 @@ export async function stackUp(log: Log): Promise<StackState> {
     zookeeper: await choosePort(previous?.hbase.zookeeperPort, taken),
     hbaseMaster: await choosePort(previous?.hbase.masterPort, taken),
     regionServer: await choosePort(previous?.hbase.regionServerPort, taken),
+    registry: await choosePort(previous?.registry?.port, taken),
+    registryTls: await choosePort(previous?.registry?.tlsPort, taken),
   };
+  // The CA and loopback serving certificate first: the API server and the registry's https use them.
+  const pki = await ensurePki(path.join(dir, 'pki'));
   const logs = Object.fromEntries(SERVER_NAMES.map((name) => [name, path.join(dir, 'logs', `${name}.log`)])) as Record<ServerName, string>;
   const state: StackState = {
     dir,
@@ -63,6 +68,7 @@ export async function stackUp(log: Log): Promise<StackState> {
     },
     kafka: { bootstrap: `${dataPlaneHost()}:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
     hbase: { zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
+    registry: { url: registryUrl(ports.registry), port: ports.registry, tlsUrl: registryUrl(ports.registryTls, '127.0.0.1', 'https'), tlsPort: ports.registryTls, caFile: pki.caCert },
     pids: {},
     logs,
   };
@@ -88,6 +94,7 @@ export async function stackUp(log: Log): Promise<StackState> {
     })(),
     timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController }, state.kafka.clusterId, logs.kafka)).then(saveAs('kafka')),
     timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
+    timed('schema-registry', () => startRegistry(registryBuild.dir, path.join(dir, 'registry'), { http: ports.registry, https: ports.registryTls }, { cert: pki.servingCert, key: pki.servingKey }, logs['schema-registry'])).then(saveAs('schema-registry')),
   ]).catch(async (error: unknown) => {
     log('start-up failed; stopping what did start');
     await stackDown(log);
@@ -96,6 +103,20 @@ export async function stackUp(log: Log): Promise<StackState> {
   writeStackState(state);
   log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})`);
   return state;
+}
+
+/**
+ * Starts the schema registry of a running stack again on its port, with its data (the outage
+ * tests stop it with `stopProcess(state.pids['schema-registry'])`).
+ */
+export async function restartRegistry(state: StackState, log: Log = () => undefined): Promise<void> {
+  if (!state.registry) throw new Error("this stack has no schema registry; run 'npm run stack -- up'");
+  if (await registryHealthy(state.registry.url)) return;
+  await stopProcess(state.pids['schema-registry']);
+  const build = await obtainRegistry(log);
+  const pki = pkiPaths(path.join(state.dir, 'pki'));
+  state.pids['schema-registry'] = await startRegistry(build.dir, path.join(state.dir, 'registry'), { http: state.registry.port, https: state.registry.tlsPort }, { cert: pki.servingCert, key: pki.servingKey }, state.logs['schema-registry']);
+  writeStackState(state);
 }
 
 /** Stops every server (data is kept for the next `up`; `purge` removes it too). */
@@ -107,7 +128,7 @@ export async function stackDown(log: Log, options: { purge?: boolean } = {}): Pr
   if (state) {
     // Reverse dependency order: the controller manager before the API server before etcd.
     await stopProcess(state.pids['kube-controller-manager']);
-    await Promise.all([stopProcess(state.pids['kube-apiserver']).then(() => stopProcess(state.pids.etcd)), stopProcess(state.pids.kafka, 30_000), stopProcess(state.pids.hbase, 30_000)]);
+    await Promise.all([stopProcess(state.pids['kube-apiserver']).then(() => stopProcess(state.pids.etcd)), stopProcess(state.pids.kafka, 30_000), stopProcess(state.pids.hbase, 30_000), stopProcess(state.pids['schema-registry'])]);
     writeStackState({ ...state, pids: {} });
     log('stack stopped');
   } else {
@@ -122,14 +143,15 @@ export async function stackDown(log: Log, options: { purge?: boolean } = {}): Pr
 export async function serverHealth(state: StackState): Promise<Record<ServerName, boolean>> {
   const alive = (name: ServerName) => isAlive(state.pids[name]);
   const pki = pkiPaths(path.join(state.dir, 'pki'));
-  const [etcd, apiserver, kcm, kafka, hbase] = await Promise.all([
+  const [etcd, apiserver, kcm, kafka, hbase, registry] = await Promise.all([
     alive('etcd') && httpGet(`http://127.0.0.1:${state.kube.etcdPort}/health`).then((r) => r.body.includes('"health":"true"'), () => false),
     alive('kube-apiserver') && apiserverHealthy(state.kube.server, pki),
     alive('kube-controller-manager') && httpGet(`https://127.0.0.1:${state.kube.controllerManagerPort}/healthz`, { insecure: true }).then((r) => r.status === 200, () => false),
     alive('kafka') && kafkaHealthy(state.kafka.bootstrap),
     alive('hbase') && hbaseHealthy({ zookeeper: state.hbase.zookeeperPort, master: state.hbase.masterPort, regionServer: state.hbase.regionServerPort }).catch(() => false),
+    alive('schema-registry') && state.registry !== undefined && registryHealthy(state.registry.url),
   ]);
-  return { etcd, 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, kafka, hbase };
+  return { etcd, 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, kafka, hbase, 'schema-registry': registry };
 }
 
 export interface ServerStatus {
@@ -151,6 +173,7 @@ export async function stackStatus(): Promise<ServerStatus[] | undefined> {
     'kube-controller-manager': `https://127.0.0.1:${state.kube.controllerManagerPort}`,
     kafka: state.kafka.bootstrap,
     hbase: `zookeeper ${state.hbase.zookeeperQuorum}`,
+    'schema-registry': state.registry?.url ?? '-',
   };
   const version: Record<ServerName, string> = {
     etcd: VERSIONS.etcd,
@@ -158,6 +181,7 @@ export async function stackStatus(): Promise<ServerStatus[] | undefined> {
     'kube-controller-manager': VERSIONS.kubernetes,
     kafka: VERSIONS.kafka,
     hbase: VERSIONS.hbase,
+    'schema-registry': `apicurio-${VERSIONS.registry}`,
   };
   return SERVER_NAMES.map((name) => ({ name, version: version[name], pid: state.pids[name], healthy: health[name], rssBytes: rssBytes(state.pids[name]), address: address[name] }));
 }

@@ -19,11 +19,16 @@ export interface StackState {
   };
   kafka: { bootstrap: string; port: number; controllerPort: number; clusterId: string };
   hbase: { zookeeperQuorum: string; zookeeperPort: number; masterPort: number; regionServerPort: number };
+  /**
+   * The schema registry; `url` is its Confluent-compatible API (what a spec's `schemaRegistryUrl`
+   * names); `tlsUrl` the same over https, its certificate signed by the stack CA (`caFile`).
+   */
+  registry: { url: string; port: number; tlsUrl: string; tlsPort: number; caFile: string };
   pids: Partial<Record<ServerName, number>>;
   logs: Record<ServerName, string>;
 }
 
-export const SERVER_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kafka', 'hbase'] as const;
+export const SERVER_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kafka', 'hbase', 'schema-registry'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 export function readStackState(): StackState | undefined {

@@ -8,4 +8,6 @@ export const VERSIONS = {
   kafka: '4.1.1',
   hbase: '2.6.4-hadoop3',
   helm: 'v3.22.0',
+  /** Apicurio Registry, the stack's Confluent-compatible schema registry (e2e/stack/maven/registry). */
+  registry: '2.4.2.Final',
 } as const;

@@ -1,6 +1,7 @@
 import avro from 'avsc';
 import { BID_REQUEST_SCHEMA, CLICK_COLUMNS, CONVERSION_COLUMNS, type BidRequest } from '../contract.js';
 import { isRawBytes, type AvroMessage } from '../types.js';
+import { isWrittenRecord, writerType } from '../writer-versions.js';
 import { splitCsvMessage } from './csv.js';
 import { parseTimestamp } from './timestamps.js';
 
@@ -147,6 +148,11 @@ export function bidRequestDecoder(): (message: AvroMessage | Buffer) => Outcome<
       } catch {
         return bad('avro.decode');
       }
+    } else if (isWrittenRecord(message)) {
+      // A producer's writer version: its bytes as the contract's reader resolves them.
+      const writer = writerType(message.$writer);
+      if (!writer.isValid(message.record)) return bad('avro.decode');
+      record = type.fromBuffer(writer.toBuffer(message.record), type.createResolver(writer)) as BidRequest;
     } else {
       // A record given as JSON is what its Avro encoding would decode to, if the schema admits it.
       if (!type.isValid(message)) return bad('avro.decode');

@@ -33,6 +33,9 @@ export const Reason = {
   WorkersScaledToZero: 'WorkersScaledToZero',
   WorkersProgressing: 'WorkersProgressing',
   WorkersApplyFailed: 'WorkersApplyFailed',
+  // WorkersReady, from the schema check that runs before the workers see a change
+  SchemaIncompatible: 'SchemaIncompatible',
+  SchemaRegistryUnavailable: 'SchemaRegistryUnavailable',
   // Reconciling / Stalled
   Progressing: 'Progressing',
   RetryingAfterError: 'RetryingAfterError',

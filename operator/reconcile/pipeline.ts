@@ -8,11 +8,12 @@ import { mergeConditions, Reason, summarize, type ComponentReport, type Conditio
 import { describeError } from './errors.js';
 import type { EventRecorder } from './events.js';
 import type { KafkaAdminPool } from './kafka.js';
+import { checkSchemas } from './schemas.js';
 import { statusChanged } from './status.js';
 import { checkCredentials } from './credentials.js';
 import { deleteTable, reconcileTable, type TableAdmins } from './table.js';
 import { deleteTopics, reconcileTopics, type Change } from './topics.js';
-import { reconcileWorkers, type OwnedLookup, type OwnWrite } from './workers.js';
+import { reconcileWorkers, type OwnedLookup, type OwnWrite, type WorkersOutcome } from './workers.js';
 
 /**
  * The AdPipeline reconciler: key in, level-based. It reads the pipeline from the informer cache,
@@ -73,15 +74,17 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   }
   // Secrets that did not opt in hold back what would use them (the operator's Kafka connection and
   // the workers' mounts); running workers keep their last config, the table is reconciled as usual.
-  const { heldBack, version: credentialsVersion } = await checkCredentials(deps.kube, pipeline);
+  const { heldBack: refused, version: credentialsVersion } = await checkCredentials(deps.kube, pipeline);
+  // Schemas next: a change the contract's reader cannot follow never reaches the workers.
+  const schemas = refused ? undefined : await checkSchemas(deps.kube, pipeline, config);
+  const workersHeldBy = refused ?? (schemas && !schemas.ok ? schemas.report : undefined);
   const [topics, table, workers] = await Promise.all([
-    heldBack ? { report: heldBack, changes: [], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
+    refused ? { report: refused, changes: [], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
     reconcileTable(deps.tables, pipeline, deps.allPipelines()),
-    heldBack
-      ? { report: heldBack, changes: [], configHash: pipeline.status?.workers?.configHash ?? '', replicas: pipeline.status?.workers?.replicas ?? 0, readyReplicas: pipeline.status?.workers?.readyReplicas ?? 0 }
-      : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
+    workersHeldBy ? heldBack(pipeline, workersHeldBy) : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
+  if (schemas?.ok && schemas.note) changes.push({ reason: 'SchemaCompatibilitySet', note: schemas.note });
   // One event per kind of change and reconcile (five topics created is one TopicCreated event).
   const byReason = new Map<string, string[]>();
   for (const change of changes) byReason.set(change.reason, [...(byReason.get(change.reason) ?? []), change.note]);
@@ -107,6 +110,12 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   await writeStatus(deps, pipeline, status);
   if (reports.some((r) => r.retrying)) return { requeue: true };
   return { requeueAfterMs: nextDriftCheck(Date.now(), deps.driftCheckMs) };
+}
+
+/** The workers' report while the schema check holds their config back: nothing applied, last status kept. */
+function heldBack(pipeline: AdPipeline, report: ComponentReport): WorkersOutcome {
+  const known = pipeline.status?.workers;
+  return { report, changes: [], replicas: known?.replicas ?? 0, readyReplicas: known?.readyReplicas ?? 0, configHash: known?.configHash ?? '' };
 }
 
 /**

@@ -32,7 +32,7 @@ interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
 
-async function secretValue(kube: KubeClient, namespace: string, name: string, key: string): Promise<string> {
+export async function secretValue(kube: KubeClient, namespace: string, name: string, key: string): Promise<string> {
   const secret = await kube.find<Secret>(SECRET, namespace, name);
   const value = secret?.data?.[key];
   if (value === undefined) throw new OperatorError('SECRET_NOT_FOUND', `Secret ${namespace}/${name} ${secret ? `has no key '${key}'` : 'does not exist'}`, true);

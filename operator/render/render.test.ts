@@ -33,6 +33,21 @@ test('secrets become file paths, never values', () => {
   expect(deployment.spec!.template.spec!.volumes!.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(['ca', 'user']);
 });
 
+test('registry credentials and CA become mounted file paths, never values', () => {
+  const bids = pipeline.spec.sources!.bidRequests!;
+  const avro = { schemaRegistryUrl: 'https://registry.example/apis/ccompat/v7', schemaRegistryAuth: { basicAuthSecretRef: { name: 'reg-user', usernameKey: 'user' }, caSecretRef: { name: 'reg-ca' } } };
+  const withRegistry: AdPipeline = { ...pipeline, spec: { ...pipeline.spec, sources: { ...pipeline.spec.sources, bidRequests: { ...bids, avro } } } };
+  const config = renderRuntimeConfig(withRegistry);
+  expect(config.sources.bidRequests.avro).toEqual({
+    schemaRegistryUrl: avro.schemaRegistryUrl,
+    schemaRegistryAuth: { usernameFile: '/etc/adpipe/secrets/registry-auth/user', passwordFile: '/etc/adpipe/secrets/registry-auth/password' },
+    schemaRegistryCaFile: '/etc/adpipe/secrets/registry-ca/ca.crt',
+  });
+  const spec = renderWorkers(withRegistry, config).deployment.spec!.template.spec!;
+  expect(spec.volumes!.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(['reg-user', 'reg-ca']);
+  expect(spec.containers[0]!.volumeMounts!.map((m) => m.mountPath)).toEqual(expect.arrayContaining(['/etc/adpipe/secrets/registry-auth', '/etc/adpipe/secrets/registry-ca']));
+});
+
 test('default table names keep namespace and name apart and use only HBase characters', () => {
   expect(defaultTableName('team-a', 'clicks.v2')).toBe('adpipe_team-a_clicks.v2');
   expect(defaultTableName('ns', 'a b')).toBe('adpipe_ns_a_b');

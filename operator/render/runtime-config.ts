@@ -12,6 +12,8 @@ export const SECRET_MOUNTS = {
   kafkaCa: '/etc/adpipe/secrets/kafka-ca',
   kafkaClient: '/etc/adpipe/secrets/kafka-client',
   kafkaSasl: '/etc/adpipe/secrets/kafka-sasl',
+  registryAuth: '/etc/adpipe/secrets/registry-auth',
+  registryCa: '/etc/adpipe/secrets/registry-ca',
 } as const;
 
 type CsvSpec = { header?: boolean; delimiter?: string; columns?: string[] } | undefined;
@@ -51,8 +53,15 @@ export function renderRuntimeConfig(pipeline: AdPipeline): RuntimeConfig {
     };
   }
   const avro: RuntimeConfig['sources']['bidRequests']['avro'] = {};
-  if (sources.bidRequests?.avro?.writerSchema) avro.writerSchema = sources.bidRequests.avro.writerSchema;
-  if (sources.bidRequests?.avro?.schemaRegistryUrl) avro.schemaRegistryUrl = sources.bidRequests.avro.schemaRegistryUrl;
+  const avroSpec = sources.bidRequests?.avro;
+  if (avroSpec?.writerSchema) avro.writerSchema = avroSpec.writerSchema;
+  if (avroSpec?.schemaRegistryUrl) {
+    avro.schemaRegistryUrl = avroSpec.schemaRegistryUrl;
+    const basic = avroSpec.schemaRegistryAuth?.basicAuthSecretRef;
+    if (basic) avro.schemaRegistryAuth = { usernameFile: `${SECRET_MOUNTS.registryAuth}/${basic.usernameKey ?? 'username'}`, passwordFile: `${SECRET_MOUNTS.registryAuth}/${basic.passwordKey ?? 'password'}` };
+    const ca = avroSpec.schemaRegistryAuth?.caSecretRef;
+    if (ca) avro.schemaRegistryCaFile = `${SECRET_MOUNTS.registryCa}/${ca.key ?? 'ca.crt'}`;
+  }
   return {
     pipeline: { namespace, name: pipeline.metadata.name },
     kafka,

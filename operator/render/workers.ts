@@ -48,6 +48,9 @@ function secretVolumes(pipeline: AdPipeline): { volumes: k8s.V1Volume[]; mounts:
   if (tls?.enabled && tls.caSecretRef) add('kafka-ca', tls.caSecretRef.name, SECRET_MOUNTS.kafkaCa);
   if (tls?.enabled && tls.clientCertSecretRef) add('kafka-client', tls.clientCertSecretRef.name, SECRET_MOUNTS.kafkaClient);
   if (pipeline.spec.kafka.sasl) add('kafka-sasl', pipeline.spec.kafka.sasl.secretRef.name, SECRET_MOUNTS.kafkaSasl);
+  const registry = pipeline.spec.sources?.bidRequests?.avro;
+  if (registry?.schemaRegistryUrl && registry.schemaRegistryAuth?.basicAuthSecretRef) add('registry-auth', registry.schemaRegistryAuth.basicAuthSecretRef.name, SECRET_MOUNTS.registryAuth);
+  if (registry?.schemaRegistryUrl && registry.schemaRegistryAuth?.caSecretRef) add('registry-ca', registry.schemaRegistryAuth.caSecretRef.name, SECRET_MOUNTS.registryCa);
   return { volumes, mounts };
 }
 

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import avro from 'avsc';
+import type { RuntimeConfig } from '../../api/runtime-config.js';
+import { frameId, FRAME_HEADER_BYTES, RegistryError, SchemaRegistryClient } from '../../schema-registry/index.js';
 import { RuntimeError } from '../errors.js';
 import type { BidRequest, InMessage, Item } from '../model.js';
 import { arrivalTimes, processingTimeAt, refAt } from '../model.js';
@@ -6,34 +9,43 @@ import { bidRequestRejection, REASON, Rejection, validateBidRequest } from '../s
 import { readBidRequest } from './bid-request-reader.js';
 import { BID_REQUEST_SCHEMA } from './bid-request-schema.js';
 
-export interface AvroSourceOptions {
-  /** Writer schema (JSON text) of plain-binary records, when it differs from the canonical one. */
-  writerSchema?: string;
-  /** Confluent framing: magic byte 0, 4-byte big-endian schema id, then Avro binary. */
-  schemaRegistryUrl?: string;
-}
+export type AvroSourceOptions = RuntimeConfig['sources']['bidRequests']['avro'];
 
 /** Fetches a writer schema by id; `undefined` when the registry does not know the id. */
 export type SchemaFetcher = (id: number) => Promise<string | undefined>;
 
-export function httpSchemaFetcher(baseUrl: string): SchemaFetcher {
-  const base = baseUrl.replace(/\/+$/, '');
+/**
+ * Writer schemas from the pipeline's registry (Confluent API), credentials and CA read from their
+ * mounted files. An outage or a 5xx is a retriable SCHEMA_REGISTRY error: the batch waits.
+ */
+export function registryFetcher(options: AvroSourceOptions, onFetch: (id: number) => void = () => undefined): SchemaFetcher {
+  const url = options.schemaRegistryUrl!;
+  const read = (file: string) => fs.readFileSync(file, 'utf8').trim();
+  const auth = options.schemaRegistryAuth;
+  const client = new SchemaRegistryClient({
+    url,
+    ...(auth ? { basicAuth: { username: read(auth.usernameFile), password: read(auth.passwordFile) } } : {}),
+    ...(options.schemaRegistryCaFile ? { ca: fs.readFileSync(options.schemaRegistryCaFile) } : {}),
+  });
   return async (id) => {
-    let response: Response;
-    try {
-      response = await fetch(`${base}/schemas/ids/${id}`, { signal: AbortSignal.timeout(10_000) });
-    } catch (cause) {
-      throw new RuntimeError('SCHEMA_REGISTRY', `schema registry ${base} did not answer for schema id ${id}`, { retriable: true, cause });
+    // A short outage is waited out here, with backoff; a longer one fails the batch (retriable),
+    // and the task starts over and asks again. Never a dead letter.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const schema = await client.schemaById(id);
+        onFetch(id);
+        return schema;
+      } catch (cause) {
+        const unavailable = cause instanceof RegistryError && cause.unavailable;
+        if (!unavailable || attempt >= FETCH_ATTEMPTS - 1) throw new RuntimeError('SCHEMA_REGISTRY', `${(cause as Error).message} (schema id ${id})`, { retriable: unavailable, cause });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+      }
     }
-    if (response.status === 404) return undefined;
-    if (!response.ok) {
-      throw new RuntimeError('SCHEMA_REGISTRY', `schema registry ${base} answered ${response.status} for schema id ${id}`, { retriable: response.status >= 500 || response.status === 429 });
-    }
-    const body = (await response.json()) as { schema?: unknown };
-    if (typeof body.schema !== 'string') throw new RuntimeError('SCHEMA_REGISTRY', `schema registry ${base}: schema id ${id} has no schema text`);
-    return body.schema;
   };
 }
+
+/** Tries of one fetch before the batch fails: about 7 s of waiting in all. */
+const FETCH_ATTEMPTS = 8;
 
 const readerType = avro.Type.forSchema(BID_REQUEST_SCHEMA as unknown as avro.Schema);
 
@@ -85,11 +97,12 @@ function toBidRequest(value: Record<string, unknown>): BidRequest {
 export class AvroBidRequestDecoder {
   private readonly plain: Reader | string;
   private readonly byId = new Map<number, Reader | string>();
+  private readonly learning = new Map<number, Promise<Reader | string>>();
   private readonly fetchSchema?: SchemaFetcher;
 
   constructor(options: AvroSourceOptions, fetcher?: SchemaFetcher) {
     this.plain = options.writerSchema ? readerFor(options.writerSchema) : CANONICAL;
-    if (options.schemaRegistryUrl) this.fetchSchema = fetcher ?? httpSchemaFetcher(options.schemaRegistryUrl);
+    if (options.schemaRegistryUrl) this.fetchSchema = fetcher ?? registryFetcher(options);
   }
 
   async decode(messages: readonly InMessage[], nowMs: number): Promise<Item<BidRequest>[]> {
@@ -103,16 +116,25 @@ export class AvroBidRequestDecoder {
   private async learnSchemas(messages: readonly InMessage[]): Promise<void> {
     const unknown = new Set<number>();
     for (const message of messages) {
-      const value = message.value;
-      if (value && value.length >= 5 && value[0] === 0) {
-        const id = value.readInt32BE(1);
-        if (!this.byId.has(id)) unknown.add(id);
-      }
+      const id = message.value ? frameId(message.value) : undefined;
+      if (id !== undefined && !this.byId.has(id)) unknown.add(id);
     }
-    for (const id of unknown) {
-      const text = await this.fetchSchema!(id);
-      this.byId.set(id, text === undefined ? REASON.avroSchema : readerFor(text));
+    for (const id of unknown) this.byId.set(id, await this.learn(id));
+  }
+
+  /** One fetch per id, however many tasks decode at once; a failed fetch is forgotten, so it is tried again. */
+  private learn(id: number): Promise<Reader | string> {
+    let learning = this.learning.get(id);
+    if (!learning) {
+      learning = this.fetchSchema!(id).then((text) => {
+        if (text === undefined) return REASON.unknownSchemaId(id);
+        const reader = readerFor(text);
+        return typeof reader === 'string' ? REASON.unreadableSchemaId(id) : reader;
+      });
+      this.learning.set(id, learning);
+      learning.catch(() => this.learning.delete(id));
     }
+    return learning;
   }
 
   private decodeOne(message: InMessage, arrivalMs: number, nowMs: number): Item<BidRequest> {
@@ -122,9 +144,10 @@ export class AvroBidRequestDecoder {
     let reader: Reader | string;
     let start = 0;
     if (this.fetchSchema) {
-      if (value.length < 5 || value[0] !== 0) return { ok: false, reason: REASON.avroDecode, raw: value, ref };
-      reader = this.byId.get(value.readInt32BE(1)) ?? REASON.avroSchema;
-      start = 5;
+      const id = frameId(value);
+      if (id === undefined) return { ok: false, reason: REASON.avroDecode, raw: value, ref };
+      reader = this.byId.get(id) ?? REASON.unknownSchemaId(id);
+      start = FRAME_HEADER_BYTES;
     } else {
       reader = this.plain;
     }

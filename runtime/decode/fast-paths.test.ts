@@ -278,7 +278,7 @@ describe('bid requests: the canonical reader equals avsc', () => {
       [message(framed(1, good)), message(framed(2, evolvedType.toBuffer({ ...record, extra: 5 }))), message(framed(1, good.subarray(0, 8))), message(framed(3, good)), message(good)],
       NOW,
     );
-    expect(framedItems.map((item) => (item.ok ? item.record : item.reason))).toEqual([record, record, 'avro.decode', 'avro.schema', 'avro.decode']);
+    expect(framedItems.map((item) => (item.ok ? item.record : item.reason))).toEqual([record, record, 'avro.decode', 'avro.schema:unknown_id_3', 'avro.decode']);
   });
 });
 

@@ -48,7 +48,11 @@ export function ensureBuilt(): void {
   if (!fs.existsSync(main)) throw new Error('dist/runtime/main.js is missing after the build; run npm run build');
 }
 
-export async function createPipeline(endpoints: Endpoints, name: string, options: { partitions?: number; saltBuckets?: number; batchSize?: number; tasks?: number; snapshotIntervalMs?: number } = {}): Promise<TestPipeline> {
+export async function createPipeline(
+  endpoints: Endpoints,
+  name: string,
+  options: { partitions?: number; saltBuckets?: number; batchSize?: number; tasks?: number; snapshotIntervalMs?: number; avro?: RuntimeConfig['sources']['bidRequests']['avro'] } = {},
+): Promise<TestPipeline> {
   const partitions = options.partitions ?? 3;
   const saltBuckets = options.saltBuckets ?? 4;
   const topics = Object.fromEntries(SOURCE_NAMES.map((source) => [source, `${name}-${source}`])) as Record<SourceName, string>;
@@ -79,7 +83,7 @@ export async function createPipeline(endpoints: Endpoints, name: string, options
     kafka: { brokers: [endpoints.bootstrap], clientId: `adpipe-${name}`, groupId: `adpipe.test.${name}` },
     hbase: { zookeeperQuorum: endpoints.zookeeperQuorum, znodeParent: '/hbase', table },
     sources: {
-      bidRequests: { topic: topics.bidRequests, avro: {} },
+      bidRequests: { topic: topics.bidRequests, avro: options.avro ?? {} },
       impressions: { topic: topics.impressions, fieldMapping: {} },
       clicks: { topic: topics.clicks, csv: { header: false, delimiter: ',' }, fieldMapping: {} },
       conversions: { topic: topics.conversions, csv: { header: false, delimiter: ',' }, fieldMapping: {} },

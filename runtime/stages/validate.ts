@@ -17,6 +17,10 @@ export const REASON = {
   csvEncoding: 'csv.encoding',
   avroDecode: 'avro.decode',
   avroSchema: 'avro.schema',
+  /** A Confluent-framed record whose schema id the registry does not know. */
+  unknownSchemaId: (id: number) => `avro.schema:unknown_id_${id}`,
+  /** A schema id whose writer schema cannot be resolved to the contract's reader schema. */
+  unreadableSchemaId: (id: number) => `avro.schema:unreadable_id_${id}`,
   emptyMessage: 'message.empty',
   missing: (field: string) => `field.missing:${field}`,
   type: (field: string) => `field.type:${field}`,

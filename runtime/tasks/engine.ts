@@ -1,6 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../../api/runtime-config.js';
+import { registryFetcher } from '../decode/avro.js';
 import { decodersFor } from '../decode/index.js';
 import { FETCH_LIMITS } from '../kafka.js';
 import { taskAssigner, taskOfPartition, tasksOf } from '../kafka/assigner.js';
@@ -58,7 +59,7 @@ export class TaskEngine {
       settings: { taskCount: tasks.count, topic: tasks.topic, commitIntervalMs: tasks.commitIntervalMs, snapshotIntervalMs: tasks.snapshotIntervalMs, evictionGraceMs: tasks.evictionGraceMs },
       kafka,
       store: options.store,
-      decoders: decodersFor(config.sources),
+      decoders: decodersFor(config.sources, config.sources.bidRequests.avro.schemaRegistryUrl ? registryFetcher(config.sources.bidRequests.avro, () => options.metrics.schemaFetches.inc()) : undefined),
       log: options.log,
       metrics: options.metrics,
       committedOffset: async (partition) => {

@@ -113,7 +113,8 @@ export class TaskRunner {
         // fence it back and hold up SIGTERM.
         if (this.closed || this.stopping) return;
         this.ctx.log.warn({ err: error, task: this.task }, 'task failed; starting it over from its snapshot and log');
-        this.ctx.metrics.retries.inc({ source: 'task', code: String((error as { type?: string }).type ?? (error as Error).name) });
+        const failure = error as { type?: string; code?: string; name?: string };
+        this.ctx.metrics.retries.inc({ source: 'task', code: String(failure.type ?? failure.code ?? failure.name) });
         await this.restart();
       }
     });

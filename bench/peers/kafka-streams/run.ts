@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { SOURCE_NAMES, type SourceName } from '../../../api/runtime-config.js';
-import { obtainOnce } from '../../../e2e/stack/obtain.js';
+import { obtainOnce, treeHash } from '../../../e2e/stack/obtain.js';
 import { REPO_ROOT } from '../../../e2e/stack/paths.js';
 import { cpuSeconds, requireTool, runLogged } from '../../../e2e/stack/proc.js';
 import { VERSIONS } from '../../../e2e/stack/versions.js';
@@ -25,17 +24,7 @@ export const PEER_PROJECT = path.join(REPO_ROOT, 'bench', 'peers', 'kafka-stream
 
 /** The peer's sources (pom, Java, resources) and the versions it runs against: the cache key. */
 function sourceHash(): string {
-  const hash = crypto.createHash('sha256');
-  hash.update(JSON.stringify({ kafka: VERSIONS.kafka, hbase: VERSIONS.hbase, java: process.env.JAVA_HOME ?? '' }));
-  const walk = (dir: string): string[] =>
-    fs
-      .readdirSync(dir, { withFileTypes: true })
-      .sort((a, b) => (a.name < b.name ? -1 : 1))
-      .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
-  for (const file of [path.join(PEER_PROJECT, 'pom.xml'), ...walk(path.join(PEER_PROJECT, 'src'))]) {
-    hash.update(path.relative(PEER_PROJECT, file)).update('\0').update(fs.readFileSync(file)).update('\0');
-  }
-  return hash.digest('hex').slice(0, 16);
+  return treeHash(PEER_PROJECT, ['pom.xml', 'src'], JSON.stringify({ kafka: VERSIONS.kafka, hbase: VERSIONS.hbase, java: process.env.JAVA_HOME ?? '' }));
 }
 
 export interface PeerBuild {
