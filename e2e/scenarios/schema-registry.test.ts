@@ -155,6 +155,9 @@ test('over https: the registry CA and credentials come from Secrets; a missing S
   expect(condition(waiting, 'Ready')!.message).toContain('registry-user');
   run.kubectl(['create', 'secret', 'generic', 'registry-user', '-n', run.namespace, '--from-literal=username=adpipe', '--from-literal=password=s3cret']);
   run.kubectl(['create', 'secret', 'generic', 'registry-ca', '-n', run.namespace, `--from-file=ca.crt=${stack().registry.caFile}`]);
+  // Secrets opt in to adpipe (docs/security.md): until they are labelled the pipeline waits, Stalled.
+  await waitFor('the unlabelled Secrets refused', async () => (condition(await run.get('secured'), 'Stalled')?.reason === 'SecretNotAllowed' ? true : undefined), 120_000);
+  run.kubectl(['label', 'secret', 'registry-user', 'registry-ca', '-n', run.namespace, 'adpipe.io/credentials=schema-registry']);
   const ready = await run.waitForCondition('secured', 'Ready', 'True', 120_000);
   expect(await registry.compatibility(valueSubject(spec.spec.sources!.bidRequests!.topic!))).toBe('FULL');
   expect(JSON.stringify(ready.status)).not.toContain('s3cret');

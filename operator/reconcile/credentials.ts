@@ -19,7 +19,7 @@ const SECRET: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secret
 export interface CredentialRef {
   name: string;
   /** The label value the Secret must carry. */
-  use: 'kafka';
+  use: 'kafka' | 'schema-registry';
   /** Where the spec names it, for the message. */
   field: string;
 }
@@ -31,6 +31,10 @@ export function credentialRefs(pipeline: AdPipeline): CredentialRef[] {
   if (kafka.tls?.enabled && kafka.tls.caSecretRef) refs.push({ name: kafka.tls.caSecretRef.name, use: 'kafka', field: 'spec.kafka.tls.caSecretRef' });
   if (kafka.tls?.enabled && kafka.tls.clientCertSecretRef) refs.push({ name: kafka.tls.clientCertSecretRef.name, use: 'kafka', field: 'spec.kafka.tls.clientCertSecretRef' });
   if (kafka.sasl) refs.push({ name: kafka.sasl.secretRef.name, use: 'kafka', field: 'spec.kafka.sasl.secretRef' });
+  const avro = pipeline.spec.sources?.bidRequests?.avro;
+  const registryAuth = avro?.schemaRegistryUrl ? avro.schemaRegistryAuth : undefined;
+  if (registryAuth?.basicAuthSecretRef) refs.push({ name: registryAuth.basicAuthSecretRef.name, use: 'schema-registry', field: 'spec.sources.bidRequests.avro.schemaRegistryAuth.basicAuthSecretRef' });
+  if (registryAuth?.caSecretRef) refs.push({ name: registryAuth.caSecretRef.name, use: 'schema-registry', field: 'spec.sources.bidRequests.avro.schemaRegistryAuth.caSecretRef' });
   return refs;
 }
 
