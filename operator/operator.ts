@@ -238,7 +238,7 @@ export function needsReconcile(before: AdPipeline, after: AdPipeline): boolean {
   const b = after.metadata;
   if (a.generation !== b.generation || a.uid !== b.uid) return true;
   if (!a.deletionTimestamp !== !b.deletionTimestamp) return true;
-  for (const key of [ANNOTATIONS.paused, ANNOTATIONS.managed]) if (a.annotations?.[key] !== b.annotations?.[key]) return true;
+  for (const key of [ANNOTATIONS.paused, ANNOTATIONS.managed, ANNOTATIONS.adopt]) if (a.annotations?.[key] !== b.annotations?.[key]) return true;
   if (!b.finalizers?.includes(FINALIZER) && !b.deletionTimestamp) return true;
   return false;
 }

@@ -63,7 +63,7 @@ export interface AdPipelineSpec {
      */
     bidRequests?: {
       /**
-       * A Kafka topic name.
+       * Unset means adpipe.<namespace>.<name>.bid-requests (computed by the operator, never written here; shown in status.topicNames).
        */
       topic?: string;
       /**
@@ -90,7 +90,7 @@ export interface AdPipelineSpec {
      */
     impressions?: {
       /**
-       * A Kafka topic name.
+       * Unset means adpipe.<namespace>.<name>.ad-impressions (computed by the operator, never written here; shown in status.topicNames).
        */
       topic?: string;
       /**
@@ -124,7 +124,7 @@ export interface AdPipelineSpec {
      */
     clicks?: {
       /**
-       * A Kafka topic name.
+       * Unset means adpipe.<namespace>.<name>.ad-clicks (computed by the operator, never written here; shown in status.topicNames).
        */
       topic?: string;
       /**
@@ -171,7 +171,7 @@ export interface AdPipelineSpec {
      */
     conversions?: {
       /**
-       * A Kafka topic name.
+       * Unset means adpipe.<namespace>.<name>.ad-conversions (computed by the operator, never written here; shown in status.topicNames).
        */
       topic?: string;
       /**
@@ -320,6 +320,23 @@ export interface AdPipelineStatus {
     reason: string;
     message: string;
   }[];
+  /**
+   * What adpipe created for this pipeline or adopted with consent (annotation adpipe.io/adopt). Only these are changed, and deleted under deletionPolicy Delete; a topic or table that existed before is left alone.
+   */
+  owned?: {
+    topics?: string[];
+    table?: string;
+  };
+  /**
+   * The topic of each source and of the dead letters, as the operator resolved them (defaults derive from the pipeline's namespace and name).
+   */
+  topicNames?: {
+    bidRequests?: string;
+    impressions?: string;
+    clicks?: string;
+    conversions?: string;
+    deadLetter?: string;
+  };
   /**
    * The Kafka topics this pipeline owns.
    */

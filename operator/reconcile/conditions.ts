@@ -21,12 +21,14 @@ export const Reason = {
   ReplicationFactorChangeNotSupported: 'ReplicationFactorChangeNotSupported',
   SecretNotFound: 'SecretNotFound',
   TopicClaimedByAnotherPipeline: 'TopicClaimedByAnotherPipeline',
+  TopicExists: 'TopicExists',
   // StorageReady
   TableReady: 'TableReady',
   HBaseUnavailable: 'HBaseUnavailable',
   TableOperationFailed: 'TableOperationFailed',
   StorageNotConfigured: 'StorageNotConfigured',
   TableClaimedByAnotherPipeline: 'TableClaimedByAnotherPipeline',
+  TableExists: 'TableExists',
   // WorkersReady
   WorkersAvailable: 'WorkersAvailable',
   WorkersScaledToZero: 'WorkersScaledToZero',

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, API_VERSION, KIND, PLURAL, type AdPipeline, type AdPipelineStatus } from '../../api/v1alpha1/index.js';
 import type { ReconcileResult } from '../controller/controller.js';
 import { CONTENT, isConflict, isNotFound, type KubeClient, type KubeObject, type ResourceType } from '../controller/kube.js';
-import { FINALIZER, namespaceOf } from '../render/names.js';
+import { SOURCE_NAMES } from '../../api/runtime-config.js';
+import { deadLetterTopicOf, FINALIZER, namespaceOf, sourceTopicOf } from '../render/names.js';
+import { consentsToAdopt, ownedOf, ownedStatus, type Ownership } from '../render/ownership.js';
 import { renderRuntimeConfig } from '../render/runtime-config.js';
 import { mergeConditions, Reason, summarize, type ComponentReport, type Condition } from './conditions.js';
 import { describeError } from './errors.js';
@@ -70,9 +72,10 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
     await deps.events.record(pipeline, 'Warning', Reason.InvalidSpec, invalid.message);
     return {};
   }
+  const ownership = recordingOwnership(deps, pipeline);
   const [topics, table, workers] = await Promise.all([
-    reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
-    reconcileTable(deps.tables, pipeline, deps.allPipelines()),
+    reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership),
+    reconcileTable(deps.tables, pipeline, deps.allPipelines(), ownership),
     reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
@@ -95,12 +98,37 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   const status = buildStatus(pipeline, { topics: topics.report, storage: table.report, workers: workers.report }, generation, {
     topics: topics.topics,
     topicsSummary: `${topics.readyCount}/${topics.topics.length}`,
+    owned: ownedStatus(ownership.owned),
+    topicNames: { ...Object.fromEntries(SOURCE_NAMES.map((source) => [source, sourceTopicOf(pipeline, source)])), deadLetter: deadLetterTopicOf(pipeline) },
     table: table.table,
     workers: { replicas: workers.replicas, readyReplicas: workers.readyReplicas, summary: `${workers.readyReplicas}/${workers.replicas}`, configHash: workers.configHash },
   });
   await writeStatus(deps, pipeline, status);
   if (reports.some((r) => r.retrying)) return { requeue: true };
   return { requeueAfterMs: nextDriftCheck(Date.now(), deps.driftCheckMs) };
+}
+
+/**
+ * The pipeline's ownership record; `record` persists additions in status before the reconciler
+ * creates or adopts anything, one write at a time (topics and table reconcile side by side).
+ */
+function recordingOwnership(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Ownership {
+  const owned = ownedOf(pipeline);
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    owned,
+    consents: (name) => consentsToAdopt(pipeline, name),
+    record(add) {
+      const next = writing.then(async () => {
+        for (const topic of add.topics ?? []) owned.topics.add(topic);
+        if (add.table) owned.table = add.table;
+        const written = await deps.kube.patch<AdPipeline & KubeObject>(ADPIPELINE_TYPE, namespaceOf(pipeline), pipeline.metadata.name, { status: { owned: ownedStatus(owned) } }, CONTENT.merge, 'status');
+        pipeline.status = written.status;
+      });
+      writing = next.catch(() => undefined);
+      return next;
+    },
+  };
 }
 
 /**
@@ -166,9 +194,10 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
   }
   try {
     const others = deps.allPipelines();
-    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others);
-    const table = await deleteTable(deps.tables, pipeline, others);
-    await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources another AdPipeline names are kept)`, 'Delete');
+    const owned = ownedOf(pipeline);
+    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others, owned.topics);
+    const table = await deleteTable(deps.tables, pipeline, others, owned.table);
+    await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources adpipe did not create or adopt, or another AdPipeline names, are kept)`, 'Delete');
     await release();
     return {};
   } catch (error) {

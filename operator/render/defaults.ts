@@ -7,7 +7,8 @@ import type { SourceName } from '../../api/runtime-config.js';
  * test checks each value against crds/source so the two can never disagree.
  */
 export const DEFAULTS = {
-  sourceTopics: { bidRequests: 'bid-requests', impressions: 'ad-impressions', clicks: 'ad-clicks', conversions: 'ad-conversions' } satisfies Record<SourceName, string>,
+  /** A source topic left unset is adpipe.<namespace>.<name>.<this> (names.ts, sourceTopicOf). */
+  sourceTopicSuffixes: { bidRequests: 'bid-requests', impressions: 'ad-impressions', clicks: 'ad-clicks', conversions: 'ad-conversions' } satisfies Record<SourceName, string>,
   partitions: 6,
   deadLetterPartitions: 1,
   replicationFactor: 1,
