@@ -33,6 +33,8 @@ const worker = new TaskEngine({
   metrics,
   partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
+  poisonAttempts: Number(process.env.ADPIPE_POISON_ATTEMPTS ?? 3),
+  stallThresholdMs: millisFromEnv('ADPIPE_STALL_THRESHOLD_MS', 300_000, 1),
 });
 // The HTTP server runs on a thread of its own so a query never waits behind the tasks' processing
 // on this loop (decision 0069); probes and metrics are still answered here, from this thread's state.
@@ -43,7 +45,7 @@ const queryThread = new QueryThread({
     settings: { saltBuckets: config.storage.saltBuckets, families: config.storage.families },
     log: { level: pipelineLog.level, bindings: pipelineLog.bindings() },
   },
-  state: { registry: metrics.registry, ready: () => worker.ready, healthy: () => worker.healthy },
+  state: { registry: metrics.registry, ready: () => worker.ready, healthy: () => worker.healthy, notReadyReason: () => worker.notReadyReason() },
   log: pipelineLog,
   onFailure: (error) => {
     pipelineLog.fatal({ err: error }, 'query thread failed: no HTTP server left');

@@ -6,6 +6,8 @@ export interface MainState {
   registry: Registry;
   ready: () => boolean;
   healthy: () => boolean;
+  /** Why not ready, when known (a stalled task names itself and its last error). */
+  notReadyReason?: () => string | undefined;
 }
 
 /**
@@ -21,7 +23,8 @@ export async function answerMainRoute(state: MainState, route: MainRoute): Promi
     }
     case '/readyz': {
       const ready = state.ready();
-      return jsonReply(ready ? 200 : 503, { ready });
+      const reason = ready ? undefined : state.notReadyReason?.();
+      return jsonReply(ready ? 200 : 503, reason ? { ready, reason } : { ready });
     }
     case '/metrics':
       return { status: 200, contentType: state.registry.contentType, body: await state.registry.metrics() };
