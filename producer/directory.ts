@@ -18,8 +18,7 @@ export interface DirectoryOptions {
   /** Only these sources (default all four). */
   sources?: readonly Source[];
   avro?: AvroEncoding;
-  csvAsJson?: boolean;
-  createTopics?: { partitions: number };
+  createTopics?: { partitions: number; replicationFactor: number };
   /** One source after the other instead of all at once (e.g. to have every bid request first). */
   sequential?: boolean;
   send?: Omit<SendOptions, 'topic' | 'onProgress'>;
@@ -52,7 +51,6 @@ export async function produceDirectory(dir: string, options: DirectoryOptions): 
         file: path.join(dir, entry.file),
         format: LINE_FORMATS[entry.encoding]!,
         ...(options.avro ? { avro: options.avro } : {}),
-        ...(options.csvAsJson && (source === 'clicks' || source === 'conversions') ? { csvAsJson: true } : {}),
       });
       summary[source] = await sendMessages(producer, messages, {
         ...options.send,

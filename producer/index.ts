@@ -5,4 +5,4 @@ export { ProducerError, type ProducerErrorCode } from './errors.js';
 export { ensureTopics, kafkaClient, newProducer } from './kafka.js';
 export { keyOfCsv, keyOfJson } from './keys.js';
 export { sendMessages, type MessageStream, type Progress, type SendOptions, type SendSummary } from './produce.js';
-export { csvToJson, detectFormat, readMessageChunks, readMessages, type FileFormat, type OutMessage, type ReadOptions } from './read.js';
+export { detectFormat, readMessageChunks, readMessages, type FileFormat, type OutMessage, type ReadOptions } from './read.js';
