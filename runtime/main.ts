@@ -12,8 +12,10 @@ import { TaskEngine } from './tasks/engine.js';
 
 // Wiring only: `node dist/runtime/main.js --config /etc/adpipe/pipeline.json`.
 const { values } = parseArgs({ options: { config: { type: 'string', default: '/etc/adpipe/pipeline.json' }, port: { type: 'string' } } });
-const log = pino({ base: { component: 'adpipe-worker' }, level: process.env.ADPIPE_LOG_LEVEL ?? 'info' });
 const config = loadConfig(values.config!);
+// spec.workers sets these (the operator renders them); the environment still wins, for tests and benches.
+const worker = { logLevel: 'info', partitionConcurrency: DEFAULT_PARTITION_CONCURRENCY, poisonAttempts: 3, stallThresholdMs: 300_000, ...config.worker };
+const log = pino({ base: { component: 'adpipe-worker' }, level: process.env.ADPIPE_LOG_LEVEL ?? worker.logLevel });
 // ADPIPE_HTTP_PORT is the port the platform assigned (the local node agent maps each named container
 // port to a free host port); it wins over the configured container port.
 const port = Number(process.env.ADPIPE_HTTP_PORT ?? values.port ?? config.http.port);
@@ -25,16 +27,16 @@ const metrics = new WorkerMetrics();
 // Commit and snapshot intervals may be tightened for tests and benchmarks.
 config.tasks.commitIntervalMs = millisFromEnv('ADPIPE_TASK_COMMIT_INTERVAL_MS', config.tasks.commitIntervalMs, 1);
 config.tasks.snapshotIntervalMs = millisFromEnv('ADPIPE_TASK_SNAPSHOT_INTERVAL_MS', config.tasks.snapshotIntervalMs, 1);
-const worker = new TaskEngine({
+const engine = new TaskEngine({
   config,
   kafka: kafkaClient(config.kafka, pipelineLog),
   store,
   log: pipelineLog,
   metrics,
-  partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
+  partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? worker.partitionConcurrency),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
-  poisonAttempts: Number(process.env.ADPIPE_POISON_ATTEMPTS ?? 3),
-  stallThresholdMs: millisFromEnv('ADPIPE_STALL_THRESHOLD_MS', 300_000, 1),
+  poisonAttempts: Number(process.env.ADPIPE_POISON_ATTEMPTS ?? worker.poisonAttempts),
+  stallThresholdMs: millisFromEnv('ADPIPE_STALL_THRESHOLD_MS', worker.stallThresholdMs, 1),
 });
 // The HTTP server runs on a thread of its own so a query never waits behind the tasks' processing
 // on this loop (decision 0069); probes and metrics are still answered here, from this thread's state.
@@ -45,7 +47,7 @@ const queryThread = new QueryThread({
     settings: { saltBuckets: config.storage.saltBuckets, families: config.storage.families },
     log: { level: pipelineLog.level, bindings: pipelineLog.bindings() },
   },
-  state: { registry: metrics.registry, ready: () => worker.ready, healthy: () => worker.healthy, notReadyReason: () => worker.notReadyReason() },
+  state: { registry: metrics.registry, ready: () => engine.ready, healthy: () => engine.healthy, notReadyReason: () => engine.notReadyReason() },
   log: pipelineLog,
   onFailure: (error) => {
     pipelineLog.fatal({ err: error }, 'query thread failed: no HTTP server left');
@@ -59,7 +61,7 @@ async function shutdown(signal: string, exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   pipelineLog.info({ signal }, 'stopping: finishing the batch in hand, committing, leaving the group');
-  await worker.stop().catch((error: unknown) => pipelineLog.error({ err: error }, 'stop failed'));
+  await engine.stop().catch((error: unknown) => pipelineLog.error({ err: error }, 'stop failed'));
   // Queries are served until the last commit is done, as before; then the thread ends too.
   await queryThread.close().catch((error: unknown) => pipelineLog.error({ err: error }, 'query thread close failed'));
   hbase.close();
@@ -69,7 +71,7 @@ async function shutdown(signal: string, exitCode = 0): Promise<void> {
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
-await worker.start().catch((error: unknown) => {
+await engine.start().catch((error: unknown) => {
   pipelineLog.fatal({ err: error }, 'worker failed to start');
   process.exit(1);
 });

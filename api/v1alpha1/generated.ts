@@ -283,6 +283,30 @@ export interface AdPipelineSpec {
         memory?: number | string;
       };
     };
+    /**
+     * The workers' log level.
+     */
+    logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    /**
+     * Topic-partitions a worker processes at once.
+     */
+    partitionConcurrency?: number;
+    /**
+     * How often each task commits its Kafka transaction and writes its changed partial sums to HBase (the most a query lags behind processing).
+     */
+    commitInterval?: string;
+    /**
+     * How often each task snapshots its state to HBase (a restart replays the internal topic from the last snapshot).
+     */
+    snapshotInterval?: string;
+    /**
+     * Failures of one record, the same non-retriable way, before it goes to the dead letters as processing.failed.
+     */
+    poisonAttempts?: number;
+    /**
+     * A task that fails without progress for longer than this makes its worker unready and counts in adpipe_tasks_stalled.
+     */
+    stallThreshold?: string;
   };
   /**
    * Where invalid records go, with their reason in headers.

@@ -23,6 +23,10 @@ export const DEFAULTS = {
   image: 'adpipe:0.1.0',
   replicas: 1,
   batchSize: 5000,
+  logLevel: 'info',
+  partitionConcurrency: 8,
+  poisonAttempts: 3,
+  stallThreshold: '5m',
   /** Tasks per pipeline: fixed for its life (state is owned per task), decision 0051. */
   tasks: 6,
   taskCommitInterval: '200ms',

@@ -117,6 +117,12 @@ test('the defaults used by render are the schema defaults', () => {
   expect(at('workers', 'image')).toBe(DEFAULTS.image);
   expect(at('workers', 'replicas')).toBe(DEFAULTS.replicas);
   expect(at('workers', 'batchSize')).toBe(DEFAULTS.batchSize);
+  expect(at('workers', 'logLevel')).toBe(DEFAULTS.logLevel);
+  expect(at('workers', 'partitionConcurrency')).toBe(DEFAULTS.partitionConcurrency);
+  expect(at('workers', 'commitInterval')).toBe(DEFAULTS.taskCommitInterval);
+  expect(at('workers', 'snapshotInterval')).toBe(DEFAULTS.taskSnapshotInterval);
+  expect(at('workers', 'poisonAttempts')).toBe(DEFAULTS.poisonAttempts);
+  expect(at('workers', 'stallThreshold')).toBe(DEFAULTS.stallThreshold);
   expect(at('hbase', 'znodeParent')).toBe(DEFAULTS.znodeParent);
   expect(at('deletionPolicy')).toBe(DEFAULTS.deletionPolicy);
 });

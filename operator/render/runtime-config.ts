@@ -78,10 +78,16 @@ export function renderRuntimeConfig(pipeline: AdPipeline): RuntimeConfig {
     tasks: {
       count: DEFAULTS.tasks,
       topic: tasksTopicOf(pipeline),
-      commitIntervalMs: parseDuration(DEFAULTS.taskCommitInterval),
-      snapshotIntervalMs: parseDuration(DEFAULTS.taskSnapshotInterval),
+      commitIntervalMs: parseDuration(spec.workers?.commitInterval ?? DEFAULTS.taskCommitInterval),
+      snapshotIntervalMs: parseDuration(spec.workers?.snapshotInterval ?? DEFAULTS.taskSnapshotInterval),
       evictionGraceMs: 3_600_000,
     },
     http: { port: HTTP_PORT },
+    worker: {
+      logLevel: spec.workers?.logLevel ?? DEFAULTS.logLevel,
+      partitionConcurrency: spec.workers?.partitionConcurrency ?? DEFAULTS.partitionConcurrency,
+      poisonAttempts: spec.workers?.poisonAttempts ?? DEFAULTS.poisonAttempts,
+      stallThresholdMs: parseDuration(spec.workers?.stallThreshold ?? DEFAULTS.stallThreshold),
+    },
   };
 }
