@@ -131,3 +131,11 @@ interface SchemaNode {
   default?: unknown;
   properties?: Record<string, SchemaNode>;
 }
+
+test('worker settings of spec.workers reach the runtime config', () => {
+  const tuned = structuredClone(pipeline);
+  tuned.spec.workers = { ...tuned.spec.workers, logLevel: 'debug', partitionConcurrency: 3, commitInterval: '500ms', snapshotInterval: '2m', poisonAttempts: 5, stallThreshold: '90s' };
+  const config = renderRuntimeConfig(tuned);
+  expect(config.worker).toEqual({ logLevel: 'debug', partitionConcurrency: 3, poisonAttempts: 5, stallThresholdMs: 90_000 });
+  expect(config.tasks).toMatchObject({ commitIntervalMs: 500, snapshotIntervalMs: 120_000 });
+});

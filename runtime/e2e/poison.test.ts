@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../../e2e/stack/ports.js';
 import { eventually, stack, uniqueName } from '../../e2e/support/stack-clients.js';
@@ -38,7 +39,9 @@ afterAll(async () => {
 const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
 test('a record failing without end makes the worker report no progress (readiness, metric)', async () => {
-  worker = startWorker(pipeline, await freePort(), { ADPIPE_TEST_FAULT_MARKER: MARKER, ADPIPE_POISON_ATTEMPTS: '1000000', ADPIPE_STALL_THRESHOLD_MS: '3000' });
+  // The settings as the operator renders spec.workers.poisonAttempts / stallThreshold into the config.
+  fs.writeFileSync(pipeline.configFile, JSON.stringify({ ...pipeline.config, worker: { logLevel: 'warn', partitionConcurrency: 8, poisonAttempts: 1_000_000, stallThresholdMs: 3000 } }));
+  worker = startWorker(pipeline, await freePort(), { ADPIPE_TEST_FAULT_MARKER: MARKER });
   const port = worker.port;
   const reason = await eventually(
     'readiness to report the stalled task',
@@ -58,7 +61,8 @@ test('a record failing without end makes the worker report no progress (readines
 }, 150_000);
 
 test('after N failures the record is a dead letter (processing.failed, its code); every other total is exact', async () => {
-  worker = startWorker(pipeline, await freePort(), { ADPIPE_TEST_FAULT_MARKER: MARKER, ADPIPE_POISON_ATTEMPTS: '3', ADPIPE_STALL_THRESHOLD_MS: '600000' });
+  fs.writeFileSync(pipeline.configFile, JSON.stringify({ ...pipeline.config, worker: { logLevel: 'warn', partitionConcurrency: 8, poisonAttempts: 3, stallThresholdMs: 600_000 } }));
+  worker = startWorker(pipeline, await freePort(), { ADPIPE_TEST_FAULT_MARKER: MARKER });
   const port = worker.port;
   // The poison record counts as invalid (it is dead-lettered, never counted as accepted).
   const want = { ...expected.stats, invalid: { ...expected.stats.invalid, impressions: expected.stats.invalid.impressions + 1 } };
