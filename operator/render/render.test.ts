@@ -20,6 +20,7 @@ test('runtime config: resolved, durations in ms, group id and default table from
   expect(config.correlation).toEqual({ attributionWindowMs: 86_400_000, conversionWindowMs: 604_800_000, latenessMs: 86_400_000 });
   expect(config.storage).toEqual({ saltBuckets: 8, aggregatesTtlSeconds: 31_536_000, families: { aggregates: 'a', state: 's', dedup: 'd' } });
   expect(config.deadLetterTopic).toBe('demo-dlq');
+  expect(config.sources.clicks.topic).toBe('adpipe.default.demo.ad-clicks');
   expect(config.http.port).toBe(8080);
   expect(config.sources.clicks.csv).toEqual({ header: false, delimiter: ',' });
 });
@@ -42,10 +43,10 @@ test('default table names keep namespace and name apart and use only HBase chara
 test('topics: four sources, the dead-letter topic and the tasks\' internal topic, with retention in ms', () => {
   const topics = desiredTopics(pipeline);
   expect(topics.map((t) => [t.name, t.partitions, t.configs['retention.ms']])).toEqual([
-    ['bid-requests', 6, '604800000'],
-    ['ad-impressions', 6, '604800000'],
-    ['ad-clicks', 6, '604800000'],
-    ['ad-conversions', 6, '604800000'],
+    ['adpipe.default.demo.bid-requests', 6, '604800000'],
+    ['adpipe.default.demo.ad-impressions', 6, '604800000'],
+    ['adpipe.default.demo.ad-clicks', 6, '604800000'],
+    ['adpipe.default.demo.ad-conversions', 6, '604800000'],
     ['demo-dlq', 1, '1209600000'],
     [`adpipe.${pipeline.metadata.namespace ?? 'default'}.demo.tasks`, 6, '604800000'],
   ]);
