@@ -100,7 +100,7 @@ describe('adpipe', () => {
       await kubectl('create', 'namespace', namespace);
       const manifest = path.join(dir, 'p.json');
       // Only the object is read (no operator runs here): its brokers and its dead-letter topic.
-      fs.writeFileSync(manifest, JSON.stringify({ apiVersion: 'adpipe.io/v1alpha1', kind: 'AdPipeline', metadata: { name: 'p', namespace }, spec: { kafka: { bootstrapServers: [stack().kafka.bootstrap] }, hbase: { zookeeperQuorum: 'zk:2181' }, deadLetter: { topic: dlq } } }));
+      fs.writeFileSync(manifest, JSON.stringify({ apiVersion: 'adpipe.io/v1alpha1', kind: 'AdPipeline', metadata: { name: 'p', namespace }, spec: { kafka: { bootstrapServers: [stack().kafka.bootstrap] }, hbase: { zookeeperQuorum: 'zk:2181' }, sources: { impressions: { topic: source } }, deadLetter: { topic: dlq } } }));
       await kubectl('apply', '-f', manifest);
       await admin.createTopics({ waitForLeaders: true, topics: [{ topic: dlq }, { topic: source }] });
       const producer = kafka().producer();

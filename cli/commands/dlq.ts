@@ -1,6 +1,7 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { parseDuration } from '../../api/duration.js';
-import { deadLetterTopicOf } from '../../operator/render/names.js';
+import { SOURCE_NAMES } from '../../api/runtime-config.js';
+import { deadLetterTopicOf, sourceTopicOf } from '../../operator/render/names.js';
 import { kafkaClient, newProducer } from '../../producer/index.js';
 import { noPositionals, stringOption, type Command, type CommandContext, type OptionSpec } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -30,7 +31,7 @@ interface DeadLetter {
   value: Buffer;
 }
 
-async function selection(ctx: CommandContext): Promise<{ kafka: Kafka; topic: string; sinceMs: number | undefined; reason: string | undefined }> {
+async function selection(ctx: CommandContext): Promise<{ kafka: Kafka; topic: string; sources: Set<string>; sinceMs: number | undefined; reason: string | undefined }> {
   const kc = loadKubeConfig(ctx);
   const pipeline = await readPipeline(kc, pipelineRef(ctx, kc));
   const brokers = (stringOption(ctx, 'brokers') ?? pipeline.spec.kafka.bootstrapServers.join(',')).split(',').map((b) => b.trim()).filter(Boolean);
@@ -40,7 +41,8 @@ async function selection(ctx: CommandContext): Promise<{ kafka: Kafka; topic: st
     sinceMs = /^([0-9]+(ms|s|m|h))+$/.test(since) ? Date.now() - parseDuration(since) : Date.parse(since);
     if (!Number.isFinite(sinceMs)) throw new UsageError(`--since ${since}: give an ISO instant (2026-12-01T10:00:00Z) or a duration (2h)`, ctx.path);
   }
-  return { kafka: kafkaClient(brokers, 'adpipe-dlq'), topic: pipeline.status?.topicNames?.deadLetter ?? deadLetterTopicOf(pipeline), sinceMs, reason: stringOption(ctx, 'reason') };
+  const sources = new Set(SOURCE_NAMES.map((s) => pipeline.status?.topicNames?.[s] ?? sourceTopicOf(pipeline, s)));
+  return { kafka: kafkaClient(brokers, 'adpipe-dlq'), topic: pipeline.status?.topicNames?.deadLetter ?? deadLetterTopicOf(pipeline), sources, sinceMs, reason: stringOption(ctx, 'reason') };
 }
 
 /** Every committed dead letter of the topic up to its current end, filtered; no consumer group is left behind. */
@@ -122,7 +124,8 @@ const inspect: Command = {
     noPositionals(ctx);
     const format = stringOption(ctx, 'output');
     if (format !== undefined && format !== 'json') throw new UsageError(`-o ${format}: only 'json' is known`, ctx.path);
-    const { kafka, topic, ...filter } = await selection(ctx);
+    const { kafka, topic, sinceMs, reason } = await selection(ctx);
+    const filter = { sinceMs, reason };
     const bar = new ProgressBar(ctx.io.stderr, undefined, !ctx.values.quiet);
     const letters = await readDeadLetters(kafka, topic, filter, (seen) => bar.update(topic, seen, 0));
     bar.finish();
@@ -148,10 +151,14 @@ topic/partition/offset). Records the pipeline counted already are duplicates and
 that are still invalid return to the dead letters.`,
   async run(ctx) {
     noPositionals(ctx);
-    const { kafka, topic, ...filter } = await selection(ctx);
+    const { kafka, topic, sources, ...filter } = await selection(ctx);
     const reading = new ProgressBar(ctx.io.stderr, undefined, !ctx.values.quiet);
-    const letters = (await readDeadLetters(kafka, topic, filter, (seen) => reading.update(topic, seen, 0))).filter((l) => l.headers['adpipe-topic']);
+    const read = await readDeadLetters(kafka, topic, filter, (seen) => reading.update(topic, seen, 0));
     reading.finish();
+    // Only to the pipeline's own sources: a shared or adopted dead-letter topic may hold others'.
+    const letters = read.filter((l) => sources.has(l.headers['adpipe-topic'] ?? ''));
+    const foreign = [...new Set(read.filter((l) => !sources.has(l.headers['adpipe-topic'] ?? '')).map((l) => l.headers['adpipe-topic'] ?? '(none)'))];
+    if (foreign.length) ctx.io.stderr.write(`skipping ${read.length - letters.length} dead letters from topics this pipeline does not read: ${foreign.join(', ')}\n`);
     const byTopic = new Map<string, DeadLetter[]>();
     for (const l of letters) byTopic.set(l.headers['adpipe-topic']!, [...(byTopic.get(l.headers['adpipe-topic']!) ?? []), l]);
     if (ctx.values['dry-run'] === true) {
