@@ -37,10 +37,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const kafkaPorts = { broker: await freePort(), controller: await freePort() };
 const hbasePorts = { zookeeper: await freePort(), master: await freePort(), regionServer: await freePort() };
 say(`starting a private Kafka and HBase in ${dir}`);
-const [kafkaPid, hbasePid] = await Promise.all([
+const started = await Promise.allSettled([
   startKafka(path.join(cacheRoot(), 'kafka-4.1.1', 'lib'), path.join(dir, 'kafka'), kafkaPorts, newClusterId(), path.join(dir, 'kafka.log')),
   startHBase(path.join(cacheRoot(), 'hbase-2.6.4-hadoop3', 'lib'), path.join(dir, 'hbase'), hbasePorts, path.join(dir, 'hbase.log')),
 ]);
+const failed = started.find((r) => r.status === 'rejected');
+if (failed) {
+  // One server did not come up: the other must not outlive the bench.
+  await Promise.all(started.map((r) => (r.status === 'fulfilled' ? stopProcess(r.value) : undefined)));
+  throw (failed as PromiseRejectedResult).reason;
+}
+const [kafkaPid, hbasePid] = started.map((r) => (r as PromiseFulfilledResult<number>).value);
 
 // The operator never installs its CRD; the bench does, as the demo does.
 await installCrd();
