@@ -45,6 +45,8 @@ export interface RuntimeConfig {
    */
   tasks: { count: number; topic: string; commitIntervalMs: number; snapshotIntervalMs: number; evictionGraceMs: number };
   http: { port: number };
+  /** Worker settings from spec.workers (absent in a config rendered before they existed: defaults). */
+  worker?: { logLevel: string; partitionConcurrency: number; poisonAttempts: number; stallThresholdMs: number };
 }
 
 export interface CsvConfig {

@@ -11,6 +11,7 @@ import { cacheRoot, REPO_ROOT } from '../e2e/stack/paths.js';
 import { freePort } from '../e2e/stack/ports.js';
 import { stopProcess } from '../e2e/stack/proc.js';
 import { requireStackState } from '../e2e/stack/state.js';
+import { installCrd } from '../e2e/support/stack-clients.js';
 
 /**
  * `npm run bench -- operator`: 200 AdPipelines applied at once to one operator process (the compiled
@@ -36,11 +37,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const kafkaPorts = { broker: await freePort(), controller: await freePort() };
 const hbasePorts = { zookeeper: await freePort(), master: await freePort(), regionServer: await freePort() };
 say(`starting a private Kafka and HBase in ${dir}`);
-const [kafkaPid, hbasePid] = await Promise.all([
+const started = await Promise.allSettled([
   startKafka(path.join(cacheRoot(), 'kafka-4.1.1', 'lib'), path.join(dir, 'kafka'), kafkaPorts, newClusterId(), path.join(dir, 'kafka.log')),
   startHBase(path.join(cacheRoot(), 'hbase-2.6.4-hadoop3', 'lib'), path.join(dir, 'hbase'), hbasePorts, path.join(dir, 'hbase.log')),
 ]);
+const failed = started.find((r) => r.status === 'rejected');
+if (failed) {
+  // One server did not come up: the other must not outlive the bench.
+  await Promise.all(started.map((r) => (r.status === 'fulfilled' ? stopProcess(r.value) : undefined)));
+  throw (failed as PromiseRejectedResult).reason;
+}
+const [kafkaPid, hbasePid] = started.map((r) => (r as PromiseFulfilledResult<number>).value);
 
+// The operator never installs its CRD; the bench does, as the demo does.
+await installCrd();
 const namespace = `bench-op-${process.pid}`;
 await core.createNamespace({ body: { metadata: { name: namespace } } });
 const operatorLog = path.join(dir, 'operator.log');
@@ -64,10 +74,14 @@ async function cleanUp(): Promise<void> {
 }
 // An interrupted bench must not leave its private servers running.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().then(() => process.exit(130)));
-for (;;) {
-  const up = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-  if (up) break;
+for (const deadline = Date.now() + 120_000; ; ) {
+  const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => ({ ok: r.ok, body: await r.text() }), () => ({ ok: false, body: 'no answer' }));
+  if (ready.ok) break;
   if (child.exitCode !== null) throw new Error(`the operator exited; see ${operatorLog}`);
+  if (Date.now() > deadline) {
+    await cleanUp();
+    throw new Error(`the operator was not ready after 120 s: ${ready.body.trim()}`);
+  }
   await sleep(200);
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { kafka, stack, uniqueName } from '../e2e/support/stack-clients.js';
+import { eventually, installCrd, kafka, kubectl, stack, uniqueName } from '../e2e/support/stack-clients.js';
 import { main } from './adpipe.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -89,4 +89,48 @@ describe('adpipe', () => {
       await admin.disconnect();
     }
   });
+
+  it('inspects a pipeline\'s dead letters with their headers and replays the chosen ones to their source topic', async () => {
+    await installCrd();
+    const namespace = uniqueName('cli-dlq');
+    const [dlq, source] = [uniqueName('dlq'), uniqueName('src')];
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      await kubectl('create', 'namespace', namespace);
+      const manifest = path.join(dir, 'p.json');
+      // Only the object is read (no operator runs here): its brokers and its dead-letter topic.
+      fs.writeFileSync(manifest, JSON.stringify({ apiVersion: 'adpipe.io/v1alpha1', kind: 'AdPipeline', metadata: { name: 'p', namespace }, spec: { kafka: { bootstrapServers: [stack().kafka.bootstrap] }, hbase: { zookeeperQuorum: 'zk:2181' }, sources: { impressions: { topic: source } }, deadLetter: { topic: dlq } } }));
+      await kubectl('apply', '-f', manifest);
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: dlq }, { topic: source }] });
+      const producer = kafka().producer();
+      await producer.connect();
+      const origin = (reason: string, offset: string, code?: string) => ({ 'adpipe-source': 'impressions', 'adpipe-reason': reason, 'adpipe-topic': source, 'adpipe-partition': '0', 'adpipe-offset': offset, ...(code ? { 'adpipe-error-code': code } : {}) });
+      await producer.send({ topic: dlq, messages: [{ value: '{"bad json', headers: origin('json.parse', '3') }, { value: '{"impression_id":"i1"}', headers: origin('processing.failed', '7', 'INJECTED_FAULT') }] });
+      await producer.disconnect();
+      const select = ['--pipeline', `${namespace}/p`, '--kubeconfig', stack().kube.kubeconfig, '-q'];
+
+      const all = await cli('dlq', 'inspect', ...select, '-o', 'json');
+      expect(all.code).toBe(0);
+      const letters = all.stdout.trim().split('\n').map((line) => JSON.parse(line) as { headers: Record<string, string>; value: string });
+      expect(letters.map((l) => l.headers['adpipe-reason'])).toEqual(['json.parse', 'processing.failed']);
+      expect(letters[1]!.headers).toMatchObject({ 'adpipe-error-code': 'INJECTED_FAULT', 'adpipe-topic': source, 'adpipe-offset': '7' });
+      expect((await cli('dlq', 'inspect', ...select)).stdout).toMatch(/processing\.failed\s+INJECTED_FAULT\s+\S+\/0\/7/);
+
+      const replayed = await cli('dlq', 'replay', ...select, '--reason', 'processing.failed');
+      expect(replayed).toMatchObject({ code: 0, stdout: `replayed 1 dead letters to ${source}\n` });
+      const consumer = kafka().consumer({ groupId: uniqueName('cli-dlq-check') });
+      const got: { value: string; from: string }[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topic: source, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void got.push({ value: message.value!.toString(), from: message.headers?.['adpipe-replayed-from']?.toString() ?? '' }) });
+      await eventually('the replayed record', async () => (got.length ? true : undefined), 30_000);
+      await consumer.disconnect();
+      expect(got).toEqual([{ value: '{"impression_id":"i1"}', from: `${dlq}/0/1` }]);
+    } finally {
+      await admin.deleteTopics({ topics: [dlq, source] }).catch(() => undefined);
+      await admin.disconnect();
+      await kubectl('delete', 'namespace', namespace, '--wait=false').catch(() => undefined);
+    }
+  }, 120_000);
 });

@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// First: the read_committed filter the workers run with (decision 0073), before kafkajs loads (dlq reads;
+// tests that load kafkajs earlier keep kafkajs's own).
+import '../runtime/kafka/read-committed-if-possible.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dispatch, helpText, type Command, type Io } from './command.js';
@@ -8,7 +11,7 @@ import { EXIT, UsageError } from './errors.js';
 /** The `adpipe` command: subcommands from cli/commands/, exit codes 0 ok, 1 failure, 2 usage. */
 export const ROOT: Command = {
   name: 'adpipe',
-  summary: 'Tools for adpipe, ad-event ingestion on Kubernetes: generate traffic, produce it into Kafka, query pipelines.',
+  summary: 'Tools for adpipe, ad-event ingestion on Kubernetes: generate traffic, produce it into Kafka, query pipelines, inspect and replay dead letters.',
   subcommands: COMMANDS,
 };
 

@@ -47,7 +47,7 @@ async function main(): Promise<number> {
     step('applying examples/adpipeline.yaml (Kafka and HBase addresses set to the local stack)');
     const pipeline = run.example(NAME);
     run.apply(pipeline);
-    await run.waitForCondition(NAME, 'Ready', 'True', 240_000);
+    const ready = await run.waitForCondition(NAME, 'Ready', 'True', 240_000);
     step('pipeline Ready: topics, table and workers are up');
 
     const dataDir = path.join(state.dir, 'demo', `seed-${values.seed}-${values.impressions}`);
@@ -59,10 +59,11 @@ async function main(): Promise<number> {
 
     step('producing it into Kafka');
     const kafka = new Kafka({ clientId: 'adpipe-demo', brokers: [state.kafka.bootstrap], logLevel: logLevel.WARN });
-    const sources = pipeline.spec.sources!;
+    // The topics as the operator resolved them (the example leaves the names to it).
+    const names = ready.status!.topicNames!;
     const summary = await produceDirectory(dataDir, {
       kafka,
-      topics: { bidRequests: sources.bidRequests!.topic!, impressions: sources.impressions!.topic!, clicks: sources.clicks!.topic!, conversions: sources.conversions!.topic! },
+      topics: { bidRequests: names.bidRequests!, impressions: names.impressions!, clicks: names.clicks!, conversions: names.conversions! },
     });
     for (const [source, s] of Object.entries(summary)) step(`  ${source.padEnd(12)} ${String(s!.messages).padStart(8)} messages  ${(s!.bytes / 1048576).toFixed(1).padStart(6)} MiB  ${Math.round(s!.messages / s!.seconds).toString().padStart(7)} msg/s`);
 

@@ -131,6 +131,8 @@ describe('the example pipeline', () => {
       ['same topic twice', (p) => (p.spec.sources!.clicks!.topic = p.spec.sources!.impressions!.topic), /each source needs its own topic/],
       ['header and columns', (p) => (p.spec.sources!.clicks!.csv = { header: true, columns: ['a'] }), /exclude each other/],
       ['replication change', (p) => (p.spec.sources!.clicks!.replicationFactor = 2), /replicationFactor cannot be changed/],
+      ['commit interval too short', (p) => (p.spec.workers!.commitInterval = '5ms'), /commitInterval must be between 10ms and 60s/],
+      ['unknown log level', (p) => (p.spec.workers!.logLevel = 'loud' as 'info'), /Unsupported value: "loud"/],
     ];
     for (const [, change, message] of invalid) {
       const copy = structuredClone(pipeline);

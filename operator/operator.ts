@@ -8,6 +8,7 @@ import { Controller, controllerMetrics } from './controller/controller.js';
 import { Informer, keyOf } from './controller/informer.js';
 import { KubeClient, type KubeObject } from './controller/kube.js';
 import { LeaderElector } from './controller/leader.js';
+import { CRD_MISSING_MESSAGE, CrdPresence } from './crd-presence.js';
 import { FINALIZER, OWNED_SELECTOR } from './render/names.js';
 import { EventRecorder } from './reconcile/events.js';
 import { KafkaAdminPool } from './reconcile/kafka.js';
@@ -69,6 +70,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   new Gauge({ name: 'adpipe_operator_hbase_admin_requests', help: 'HBase admin requests sent since start', registers: [registry], collect() { this.set(options.tables?.calls ?? 0); } });
   const events = new EventRecorder(kube, identity, options.eventRepeatMs ?? 300_000, (error) => log.warn({ err: String(error) }, 'could not record an event'));
   const metrics = controllerMetrics(registry);
+  const crd = new CrdPresence(registry, log);
 
   let controller: Controller | undefined;
   const enqueue = (key: string) => controller?.enqueue(key);
@@ -84,7 +86,13 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       },
       delete: () => undefined,
     },
-    { namespace: options.namespace, onError: (error) => log.warn({ err: String(error) }, 'AdPipeline watch failed; retrying') },
+    {
+      namespace: options.namespace,
+      onError: (error) => {
+        if (!crd.failed(error)) log.warn({ err: String(error) }, 'AdPipeline watch failed; retrying');
+      },
+      onListed: () => crd.listed(),
+    },
   );
   const ownerKey = (object: KubeObject): string | undefined => {
     const owner = object.metadata?.ownerReferences?.find((ref) => ref.kind === KIND && ref.controller);
@@ -183,7 +191,10 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     void Promise.all([pipelines.synced, ...[...owned.values()].map((i) => i.synced)]).then(() => (synced = true));
     server = http.createServer((req, res) => {
       if (req.url === '/healthz') return void res.writeHead(200).end('ok\n');
-      if (req.url === '/readyz') return void res.writeHead(synced ? 200 : 503).end(synced ? 'ok\n' : 'caches not synced\n');
+      if (req.url === '/readyz') {
+        if (crd.missing) return void res.writeHead(503).end(`${CRD_MISSING_MESSAGE}\n`);
+        return void res.writeHead(synced ? 200 : 503).end(synced ? 'ok\n' : 'caches not synced\n');
+      }
       if (req.url === '/metrics') {
         metrics.depth.set({ controller: 'adpipeline' }, controller?.queue.depth ?? 0);
         void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
@@ -227,7 +238,7 @@ export function needsReconcile(before: AdPipeline, after: AdPipeline): boolean {
   const b = after.metadata;
   if (a.generation !== b.generation || a.uid !== b.uid) return true;
   if (!a.deletionTimestamp !== !b.deletionTimestamp) return true;
-  for (const key of [ANNOTATIONS.paused, ANNOTATIONS.managed]) if (a.annotations?.[key] !== b.annotations?.[key]) return true;
+  for (const key of [ANNOTATIONS.paused, ANNOTATIONS.managed, ANNOTATIONS.adopt]) if (a.annotations?.[key] !== b.annotations?.[key]) return true;
   if (!b.finalizers?.includes(FINALIZER) && !b.deletionTimestamp) return true;
   return false;
 }

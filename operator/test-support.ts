@@ -3,17 +3,14 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { parse } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
-import { CRD_NAME, type AdPipeline } from '../api/v1alpha1/index.js';
+import type { AdPipeline } from '../api/v1alpha1/index.js';
 import { REPO_ROOT } from '../e2e/stack/paths.js';
 import { eventually, kubeConfig, kubectl, stack, uniqueName } from '../e2e/support/stack-clients.js';
 import { startOperator, type Operator, type OperatorOptions } from './operator.js';
 
 /** Helpers shared by the operator's tests against the local stack. */
 
-export async function installCrd(): Promise<void> {
-  await kubectl('apply', '--server-side', '--force-conflicts', '-f', path.join(REPO_ROOT, 'crds', 'adpipelines.adpipe.io.yaml'));
-  await kubectl('wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`);
-}
+export { installCrd } from '../e2e/support/stack-clients.js';
 
 export async function freshNamespace(prefix: string): Promise<string> {
   const namespace = uniqueName(prefix);

@@ -21,8 +21,7 @@ export interface DirectoryOptions {
   avro?: AvroEncoding;
   /** Register the bid requests' writer schemas here and frame every record with their ids. */
   registry?: RegistryTarget;
-  csvAsJson?: boolean;
-  createTopics?: { partitions: number };
+  createTopics?: { partitions: number; replicationFactor: number };
   /** One source after the other instead of all at once (e.g. to have every bid request first). */
   sequential?: boolean;
   send?: Omit<SendOptions, 'topic' | 'onProgress'>;
@@ -58,7 +57,6 @@ export async function produceDirectory(dir: string, options: DirectoryOptions): 
         file: path.join(dir, entry.file),
         format: LINE_FORMATS[entry.encoding]!,
         ...(avro ? { avro } : {}),
-        ...(options.csvAsJson && (source === 'clicks' || source === 'conversions') ? { csvAsJson: true } : {}),
       });
       summary[source] = await sendMessages(producer, messages, {
         ...options.send,

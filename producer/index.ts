@@ -6,4 +6,4 @@ export { ensureTopics, kafkaClient, newProducer } from './kafka.js';
 export { keyOfCsv, keyOfJson } from './keys.js';
 export { registerWriterSchemas, type RegistryTarget } from './registry.js';
 export { sendMessages, type MessageStream, type Progress, type SendOptions, type SendSummary } from './produce.js';
-export { csvToJson, detectFormat, readMessageChunks, readMessages, type FileFormat, type OutMessage, type ReadOptions } from './read.js';
+export { detectFormat, readMessageChunks, readMessages, type FileFormat, type OutMessage, type ReadOptions } from './read.js';

@@ -15,12 +15,12 @@ export function newProducer(kafka: Kafka): Producer {
  * Makes sure the topics exist: creates missing ones when asked, otherwise says which are missing
  * (the brokers may not create topics on first use; the operator normally creates them).
  */
-export async function ensureTopics(admin: Admin, topics: string[], create: { partitions: number } | undefined): Promise<void> {
+export async function ensureTopics(admin: Admin, topics: string[], create: { partitions: number; replicationFactor: number } | undefined): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = [...new Set(topics)].filter((t) => !existing.has(t));
   if (!missing.length) return;
   if (!create) {
     throw new ProducerError('PRODUCE_TOPIC', `topic(s) ${missing.join(', ')} do not exist: apply the AdPipeline first, or pass --create-topics [--partitions N]`);
   }
-  await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: create.partitions, replicationFactor: -1 })) });
+  await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor })) });
 }

@@ -5,7 +5,7 @@ import avro from 'avsc';
 import { BID_REQUEST_SCHEMA, type BidRequest } from '../generator/contract.js';
 import { avroEncoder } from './avro.js';
 import { keyOfCsv, keyOfJson } from './keys.js';
-import { csvToJson, readMessages, type OutMessage, type ReadOptions } from './read.js';
+import { readMessages, type OutMessage, type ReadOptions } from './read.js';
 
 const bid: BidRequest = {
   request_id: 'r1', ts: 1767607200000, exchange: 'adx', publisher_id: 'p', site_domain: 'a.example', app_bundle: null,
@@ -63,21 +63,6 @@ describe('reading files', () => {
     const f = file('clicks.csv', 'click_id,impression_id,ts,user_id\r\nk1,i,1,"u\r\nx"\r\nk2,i,2,\nk3,i,3,\n');
     expect((await all({ source: 'clicks', file: f, skipHeader: true })).map((m) => m.value.toString())).toEqual(['k1,i,1,"u\nx"', 'k2,i,2,', 'k3,i,3,']);
     expect((await all({ source: 'clicks', file: f, skipHeader: true, recordsPerMessage: 2 })).map((m) => m.value.toString())).toEqual(['k1,i,1,"u\nx"\nk2,i,2,', 'k3,i,3,']);
-  });
-
-  it('converts CSV to JSON with canonical names when asked; a broken line goes as it was', async () => {
-    expect(JSON.parse(csvToJson('conversions', 'v1,k1,1767607200000,"add, ""x""",1500'))).toEqual({
-      conversion_id: 'v1', click_id: 'k1', ts: 1767607200000, type: 'add, "x"', value_micros: 1500,
-    });
-    expect(JSON.parse(csvToJson('clicks', 'k1,i,2026-01-05T10:00:00Z,\nk2,i,2026-01-05T10:00:00Z,u'))).toEqual([
-      { click_id: 'k1', impression_id: 'i', ts: '2026-01-05T10:00:00Z', user_id: null },
-      { click_id: 'k2', impression_id: 'i', ts: '2026-01-05T10:00:00Z', user_id: 'u' },
-    ]);
-    expect(csvToJson('clicks', 'k1,i,1')).toBe('k1,i,1');
-    const f = file('c.csv', 'k1,i,1,u\n');
-    const [m] = await all({ source: 'clicks', file: f, csvAsJson: true });
-    expect(m!.key).toBe('k1');
-    expect(JSON.parse(m!.value.toString())).toEqual({ click_id: 'k1', impression_id: 'i', ts: 1, user_id: 'u' });
   });
 
   it('encodes bid requests as plain Avro or with Confluent framing; raw lines go as they are', async () => {

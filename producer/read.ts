@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLICK_COLUMNS, CONVERSION_COLUMNS, type Source } from '../generator/contract.js';
-import { splitCsvMessage } from '../generator/reference/csv.js';
+import type { Source } from '../generator/contract.js';
 import type { AvroMessage } from '../generator/types.js';
 import { isWrittenRecord } from '../generator/writer-versions.js';
 import { avroEncoder, type AvroEncoding } from './avro.js';
@@ -29,8 +28,6 @@ export interface ReadOptions {
   file: string;
   format?: FileFormat;
   avro?: AvroEncoding;
-  /** CSV sources only: send each CSV message as JSON (one object per record, an array for several). */
-  csvAsJson?: boolean;
   /** `csv` format: records per message (default 1). */
   recordsPerMessage?: number;
   /** `csv` format: the file's first record is a header, not data. */
@@ -90,24 +87,6 @@ async function* csvRecordChunks(file: string): AsyncGenerator<string[]> {
   if (pending) yield [pending];
 }
 
-const numeric = /^\d+$/;
-
-/** CSV text → JSON text with the canonical column names; a line that is not a record is sent as it was. */
-export function csvToJson(source: 'clicks' | 'conversions', text: string): string {
-  const columns: readonly string[] = source === 'clicks' ? CLICK_COLUMNS : CONVERSION_COLUMNS;
-  const objects: unknown[] = [];
-  for (const record of splitCsvMessage(text)) {
-    if ('error' in record || record.fields.length !== columns.length) return text;
-    const obj: Record<string, string | number | null> = {};
-    columns.forEach((name, i) => {
-      const value = record.fields[i]!;
-      obj[name] = (name === 'ts' || name === 'value_micros') && numeric.test(value) ? Number(value) : name === 'user_id' && value === '' ? null : value;
-    });
-    objects.push(obj);
-  }
-  return JSON.stringify(objects.length === 1 ? objects[0] : objects);
-}
-
 function where(file: string, n: number): string {
   return `${file} line ${n}`;
 }
@@ -117,12 +96,10 @@ export async function* readMessageChunks(options: ReadOptions): AsyncGenerator<O
   const { source, file } = options;
   const format = options.format ?? detectFormat(source, file);
   const csvSource = source === 'clicks' || source === 'conversions' ? source : undefined;
-  if (options.csvAsJson && !csvSource) throw new ProducerError('PRODUCE_OPTIONS', `--csv-as-json applies to clicks and conversions, not ${source}`);
   if ((format === 'avro-json') !== (source === 'bidRequests')) {
     throw new ProducerError('PRODUCE_OPTIONS', `format ${format} does not fit source ${source}: bid requests are Avro, the others text`);
   }
   const text = (value: string): OutMessage => {
-    if (csvSource && options.csvAsJson) return { key: keyOfCsv(value), value: Buffer.from(csvToJson(csvSource, value)) };
     return { key: csvSource ? keyOfCsv(value) : keyOfJson(value), value: Buffer.from(value) };
   };
   let n = 0;

@@ -22,6 +22,12 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
   readonly schemaFetches = new Counter({ name: 'adpipe_schema_fetches_total', help: 'Writer schemas fetched from the schema registry by id (answers, known or unknown id; each id once per worker).', registers: [this.registry] });
+  readonly processingFailed = new Counter({ name: 'adpipe_records_processing_failed_total', help: 'Records dead-lettered as processing.failed: they failed the same non-retriable way every attempt.', labelNames: ['source', 'code'] as const, registers: [this.registry] });
+  /** Tasks failing without progress for longer than the stall threshold, read when scraped. */
+  stalledTasks: () => number = () => 0;
+  readonly stalled: Gauge = new Gauge({ name: 'adpipe_tasks_stalled', help: 'Tasks of this worker that have made no progress (no commit) while failing for longer than the stall threshold.', registers: [this.registry],
+    collect: (): void => this.stalled.set(this.stalledTasks()),
+  });
   readonly retries = new Counter({ name: 'adpipe_batch_retries_total', help: 'Batches retried after a retriable failure.', labelNames: ['source', 'code'] as const, registers: [this.registry] });
 
   /**

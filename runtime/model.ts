@@ -79,6 +79,8 @@ export interface Invalid {
   reason: string;
   /** The original bytes: the whole message, or the one CSV line / JSON array element that failed. */
   raw: Buffer;
+  /** For `processing.failed`: the code of the error the record kept causing. */
+  errorCode?: string;
   ref: SourceRef;
 }
 

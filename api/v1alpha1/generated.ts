@@ -63,7 +63,7 @@ export interface AdPipelineSpec {
      */
     bidRequests?: {
       /**
-       * A Kafka topic name.
+       * Unset means adpipe.<namespace>.<name>.bid-requests (computed by the operator, never written here; shown in status.topicNames).
        */
       topic?: string;
       /**
@@ -119,7 +119,7 @@ export interface AdPipelineSpec {
      */
     impressions?: {
       /**
-       * A Kafka topic name.
+       * Unset means adpipe.<namespace>.<name>.ad-impressions (computed by the operator, never written here; shown in status.topicNames).
        */
       topic?: string;
       /**
@@ -153,7 +153,7 @@ export interface AdPipelineSpec {
      */
     clicks?: {
       /**
-       * A Kafka topic name.
+       * Unset means adpipe.<namespace>.<name>.ad-clicks (computed by the operator, never written here; shown in status.topicNames).
        */
       topic?: string;
       /**
@@ -200,7 +200,7 @@ export interface AdPipelineSpec {
      */
     conversions?: {
       /**
-       * A Kafka topic name.
+       * Unset means adpipe.<namespace>.<name>.ad-conversions (computed by the operator, never written here; shown in status.topicNames).
        */
       topic?: string;
       /**
@@ -312,6 +312,30 @@ export interface AdPipelineSpec {
         memory?: number | string;
       };
     };
+    /**
+     * The workers' log level.
+     */
+    logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    /**
+     * Topic-partitions a worker processes at once.
+     */
+    partitionConcurrency?: number;
+    /**
+     * How often each task commits its Kafka transaction and writes its changed partial sums to HBase (the most a query lags behind processing).
+     */
+    commitInterval?: string;
+    /**
+     * How often each task snapshots its state to HBase (a restart replays the internal topic from the last snapshot).
+     */
+    snapshotInterval?: string;
+    /**
+     * Failures of one record, the same non-retriable way, before it goes to the dead letters as processing.failed.
+     */
+    poisonAttempts?: number;
+    /**
+     * A task that fails without progress for longer than this makes its worker unready and counts in adpipe_tasks_stalled.
+     */
+    stallThreshold?: string;
   };
   /**
    * Where invalid records go, with their reason in headers.
@@ -349,6 +373,23 @@ export interface AdPipelineStatus {
     reason: string;
     message: string;
   }[];
+  /**
+   * What adpipe created for this pipeline or adopted with consent (annotation adpipe.io/adopt). Only these are changed, and deleted under deletionPolicy Delete; a topic or table that existed before is left alone.
+   */
+  owned?: {
+    topics?: string[];
+    table?: string;
+  };
+  /**
+   * The topic of each source and of the dead letters, as the operator resolved them (defaults derive from the pipeline's namespace and name).
+   */
+  topicNames?: {
+    bidRequests?: string;
+    impressions?: string;
+    clicks?: string;
+    conversions?: string;
+    deadLetter?: string;
+  };
   /**
    * The Kafka topics this pipeline owns.
    */

@@ -19,6 +19,13 @@ export const ANNOTATIONS = {
   paused: 'adpipe.io/paused',
   /** "false": detached; deleting the AdPipeline keeps its topics and table whatever deletionPolicy says. */
   managed: 'adpipe.io/managed',
+  /**
+   * Consent to take over topics or a table that exist already and adpipe did not create: "true" for
+   * every one the spec names, or a comma-separated list of topic and table names. Without it such a
+   * pipeline is Stalled (TopicExists / TableExists). Adopted objects are managed, and deleted under
+   * deletionPolicy Delete, like created ones.
+   */
+  adopt: 'adpipe.io/adopt',
 } as const;
 
 export interface ObjectMeta {

@@ -18,25 +18,28 @@ import { intOption, noPositionals, numberOption, stringOption, type Command, typ
 import { UsageError } from '../errors.js';
 import { bytes, count, table } from '../format.js';
 import { ProgressBar } from '../progress.js';
+import { sourceTopicOf } from '../../operator/render/names.js';
+import { loadKubeConfig, pipelineRef, readPipeline } from '../pipeline-access.js';
 
 const FORMATS: readonly FileFormat[] = ['text-lines', 'json-string-lines', 'csv', 'avro-json'];
 
 export const produceCommand: Command = {
   name: 'produce',
   summary: 'load JSON, CSV and Avro data into Kafka, in batch or at a steady rate',
-  usage: '(--source SOURCE --file PATH | --dir DIR) --brokers HOST:PORT[,...] [options]',
+  usage: '(--source SOURCE --file PATH | --dir DIR) (--pipeline [NS/]NAME | --brokers HOST:PORT[,...]) [options]',
   options: {
+    pipeline: { type: 'string', value: '[NS/]NAME', description: "an AdPipeline: its topics (status.topicNames) and brokers (spec.kafka), read with the kubeconfig" },
+    kubeconfig: { type: 'string', value: 'FILE', description: 'with --pipeline: kubeconfig (default: KUBECONFIG or ~/.kube/config)' },
     source: { type: 'string', value: 'SOURCE', description: `with --file: ${SOURCES.join(' | ')}` },
     file: { type: 'string', value: 'PATH', description: 'a file of messages for --source (JSON lines, .csv, Avro records as JSON lines)' },
     dir: { type: 'string', value: 'DIR', description: "a set written by 'adpipe generate': every source into its topic" },
-    brokers: { type: 'string', value: 'LIST', description: 'Kafka bootstrap servers, comma-separated (default $KAFKA_BOOTSTRAP)' },
+    brokers: { type: 'string', value: 'LIST', description: "Kafka bootstrap servers, comma-separated (default: the pipeline's, else $KAFKA_BOOTSTRAP)" },
     topic: { type: 'string', value: 'NAME', description: 'with --file: the topic (default the source\'s contract default, e.g. ad-impressions)' },
     topics: { type: 'string', value: 'MAP', description: 'with --dir: topics per source, e.g. impressions=p1-imps,clicks=p1-clicks' },
     sources: { type: 'string', value: 'LIST', description: 'with --dir: only these sources, comma-separated' },
     format: { type: 'string', value: 'FORMAT', description: `how the file holds messages: ${FORMATS.join(' | ')} (default by source and extension)` },
     'records-per-message': { type: 'string', value: 'N', description: 'csv format: CSV records per message (default 1)' },
     'skip-header': { type: 'boolean', description: 'csv format: the first line is a header, not data' },
-    'csv-as-json': { type: 'boolean', description: 'send clicks/conversions as JSON objects (canonical field names) instead of CSV' },
     'schema-id': { type: 'string', value: 'ID', description: 'bid requests: Confluent framing with this schema-registry id (default plain Avro binary)' },
     schema: { type: 'string', value: 'FILE', description: 'bid requests: the writer schema (.avsc; default the contract\'s)' },
     registry: { type: 'string', value: 'URL', description: 'bid requests: register the writer schema(s) in this schema registry (Confluent API) and frame records with their ids' },
@@ -46,7 +49,8 @@ export const produceCommand: Command = {
     'in-flight': { type: 'string', value: 'N', description: 'produce requests in flight per source (default 1; more may reorder messages within a partition)' },
     sequential: { type: 'boolean', description: 'with --dir: one source after the other (default all at once)' },
     'create-topics': { type: 'boolean', description: 'create missing topics (brokers here do not create them on first use)' },
-    partitions: { type: 'string', value: 'N', description: 'partitions of created topics (default 3)' },
+    partitions: { type: 'string', value: 'N', description: 'partitions of created topics (default 6, as an AdPipeline)' },
+    'replication-factor': { type: 'string', value: 'N', description: 'replication factor of created topics (default 1, as an AdPipeline)' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
     output: { type: 'string', short: 'o', value: 'FORMAT', description: "'json' prints the summary as one JSON line" },
   },
@@ -54,14 +58,16 @@ export const produceCommand: Command = {
 copies of an id share a partition. The summary gives messages, bytes, seconds and msg/s per topic.
 
 examples:
+  adpipe produce --dir /tmp/set7 --pipeline team-a/demo
   adpipe produce --dir /tmp/set7 --brokers 127.0.0.1:9092 --create-topics
   adpipe produce --source clicks --file clicks.csv --skip-header --brokers 127.0.0.1:9092 --rate 200
   adpipe produce --source bidRequests --file bids.jsonl --schema-id 3 --brokers 127.0.0.1:9092
   adpipe produce --dir /tmp/set7 --registry http://127.0.0.1:8081/apis/ccompat/v7 --brokers 127.0.0.1:9092`,
   async run(ctx) {
     noPositionals(ctx);
-    const brokers = (stringOption(ctx, 'brokers') ?? ctx.io.env.KAFKA_BOOTSTRAP ?? '').split(',').map((b) => b.trim()).filter(Boolean);
-    if (!brokers.length) throw new UsageError('--brokers is required (or set KAFKA_BOOTSTRAP)', ctx.path);
+    const pipeline = stringOption(ctx, 'pipeline') ? await pipelineTopics(ctx) : undefined;
+    const brokers = (stringOption(ctx, 'brokers') ?? pipeline?.brokers.join(',') ?? ctx.io.env.KAFKA_BOOTSTRAP ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+    if (!brokers.length) throw new UsageError('--brokers is required (or --pipeline, or set KAFKA_BOOTSTRAP)', ctx.path);
     const dir = stringOption(ctx, 'dir');
     const file = stringOption(ctx, 'file');
     if ((dir === undefined) === (file === undefined)) throw new UsageError('give either --dir DIR or --source SOURCE --file PATH', ctx.path);
@@ -73,8 +79,8 @@ examples:
     const batch = intOption(ctx, 'batch', 1);
     const inFlight = intOption(ctx, 'in-flight', 1);
     const send = { ...(rate ? { rate } : {}), ...(batch ? { batchMessages: batch } : {}), ...(inFlight ? { inFlight } : {}) };
-    const createTopics = ctx.values['create-topics'] ? { partitions: intOption(ctx, 'partitions', 1) ?? 3 } : undefined;
-    const csvAsJson = ctx.values['csv-as-json'] === true;
+    // The defaults of an AdPipeline's source topics (crds/source: partitions 6, replicationFactor 1).
+    const createTopics = ctx.values['create-topics'] ? { partitions: intOption(ctx, 'partitions', 1) ?? 6, replicationFactor: intOption(ctx, 'replication-factor', 1) ?? 1 } : undefined;
     const kafka = kafkaClient(brokers);
     let summaries: Partial<Record<Source, SendSummary>>;
 
@@ -84,7 +90,7 @@ examples:
       }
       const manifest = readManifest(dir);
       const sources = listOption(ctx, 'sources')?.map((s) => sourceName(s, ctx)) ?? [...SOURCES];
-      const topics = topicMap(ctx);
+      const topics = { ...pipeline?.topics, ...topicMap(ctx) };
       const total = sources.reduce((sum, s) => sum + manifest.files[s].messages, 0);
       const bar = new ProgressBar(ctx.io.stderr, total, !ctx.values.quiet);
       summaries = await produceDirectory(dir, {
@@ -93,7 +99,6 @@ examples:
         topics,
         ...(avro ? { avro } : {}),
         ...(registry ? { registry } : {}),
-        csvAsJson,
         ...(createTopics ? { createTopics } : {}),
         sequential: ctx.values.sequential === true,
         send,
@@ -109,7 +114,7 @@ examples:
       const format = stringOption(ctx, 'format');
       if (format !== undefined && !FORMATS.includes(format as FileFormat)) throw new UsageError(`--format ${format}: use one of ${FORMATS.join(', ')}`, ctx.path);
       const perMessage = intOption(ctx, 'records-per-message', 1);
-      const topic = stringOption(ctx, 'topic') ?? DEFAULT_TOPICS[source];
+      const topic = stringOption(ctx, 'topic') ?? pipeline?.topics[source] ?? DEFAULT_TOPICS[source];
       const admin = kafka.admin();
       await admin.connect();
       try {
@@ -127,7 +132,6 @@ examples:
           file: file!,
           ...(format ? { format: format as FileFormat } : {}),
           ...(encoding ? { avro: encoding } : {}),
-          csvAsJson,
           ...(perMessage ? { recordsPerMessage: perMessage } : {}),
           skipHeader: ctx.values['skip-header'] === true,
         });
@@ -141,6 +145,14 @@ examples:
     return 0;
   },
 };
+
+/** The pipeline's source topics as the operator resolved them, and its brokers. */
+async function pipelineTopics(ctx: CommandContext): Promise<{ topics: Record<Source, string>; brokers: string[] }> {
+  const kc = loadKubeConfig(ctx);
+  const pipeline = await readPipeline(kc, pipelineRef(ctx, kc));
+  const topics = Object.fromEntries(SOURCES.map((s) => [s, pipeline.status?.topicNames?.[s] ?? sourceTopicOf(pipeline, s)])) as Record<Source, string>;
+  return { topics, brokers: pipeline.spec.kafka.bootstrapServers };
+}
 
 function sourceName(name: string, ctx: CommandContext): Source {
   if (!(SOURCES as readonly string[]).includes(name)) throw new UsageError(`--source '${name}': use one of ${SOURCES.join(', ')}`, ctx.path);

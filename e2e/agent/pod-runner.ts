@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
 import { freePort } from '../stack/ports.js';
 import { MaterializeError, type VolumeSources } from './materialize.js';
+import { attachPodNetwork, type PodNetwork } from './pod-network.js';
 import type { ContainerRuntime, RunningContainer, ServiceAccountAccess } from './runtime.js';
 import { volumeDir, writeVolumes } from './volumes.js';
 
@@ -39,6 +40,7 @@ export class PodRunner {
   private stopping = false;
   private supervisor?: NodeJS.Timeout;
   private serviceAccount?: ServiceAccountAccess;
+  private network?: PodNetwork;
 
   constructor(
     private pod: V1Pod,
@@ -63,6 +65,8 @@ export class PodRunner {
     for (const container of this.containers) {
       for (const port of container.spec.ports ?? []) if (port.name) this.hostPorts[port.name] = await freePort();
     }
+    const forwarded = this.containers.flatMap((c) => (c.spec.ports ?? []).filter((p) => p.name).map((p) => ({ containerPort: p.containerPort, hostPort: this.hostPorts[p.name!]! })));
+    if (forwarded.length) this.network = await attachPodNetwork(forwarded);
     try {
       writeVolumes(this.pod, this.dir, sources);
     } catch (error) {
@@ -223,6 +227,7 @@ export class PodRunner {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const container of this.containers) for (const timer of container.probeTimers) clearTimeout(timer);
+    await this.network?.close();
   }
 
   /** The PodStatus a kubelet would report now. */
@@ -270,8 +275,8 @@ export class PodRunner {
       containerStatuses: statuses,
       hostIP: '127.0.0.1',
       hostIPs: [{ ip: '127.0.0.1' }],
-      podIP: '127.0.0.1',
-      podIPs: [{ ip: '127.0.0.1' }],
+      podIP: this.network?.ip ?? '127.0.0.1',
+      podIPs: [{ ip: this.network?.ip ?? '127.0.0.1' }],
       startTime: toDate(this.startTime),
       qosClass: previous?.qosClass,
     };

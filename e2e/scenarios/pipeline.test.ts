@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { writeGeneratedDirectory, type Expected } from '../../generator/index.js
 import { produceDirectory } from '../../producer/index.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import { IMAGE_BUILD_TIMEOUT_MS, testImage } from '../support/image.js';
+import { REPO_ROOT } from '../stack/paths.js';
 import { stack, uniqueName } from '../support/stack-clients.js';
 import { E2E_TARGET, getJson, PipelineRun, settledComparison, statsCaughtUp, waitFor, type Stats } from '../support/pipeline-run.js';
 
@@ -89,6 +91,16 @@ test('applied → Ready; traffic with a scale-out 1 → 3 and a deleted worker P
   const comparison = await settledComparison(url!, expected, 120_000);
   expect(comparison.mismatches).toEqual([]);
   expect(await getJson<Stats>(`${url}/v1/pipeline/stats`)).toEqual(expected.stats);
+  const campaigns = await getJson(`${url}/v1/campaigns`);
+
+  // The CLI from a laptop: through the API server's service proxy, with the kubeconfig's identity.
+  const cli = (...args: string[]) => {
+    const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli', 'adpipe.js'), 'query', ...args, '--pipeline', `${run.namespace}/${NAME}`, '--kubeconfig', run.kubeconfig, '-o', 'json'], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    return JSON.parse(result.stdout) as unknown;
+  };
+  expect(cli('stats')).toEqual(expected.stats);
+  expect(cli('campaigns')).toEqual(campaigns);
 }, 600_000);
 
 test('changing retention updates the topics and the table TTL', async () => {

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
+import { CRD_NAME } from '../../api/v1alpha1/index.js';
+import { REPO_ROOT } from '../stack/paths.js';
 import { requireStackState, type StackState } from '../stack/state.js';
 
 /** Clients for the running local stack, for tests. Nothing here is shared between test files. */
@@ -24,6 +27,12 @@ export async function kubectl(...args: string[]): Promise<string> {
   const state = stack();
   const { stdout } = await run(state.kubectl, ['--kubeconfig', state.kube.kubeconfig, ...args], { maxBuffer: 32 * 1024 * 1024 });
   return stdout;
+}
+
+/** Applies the AdPipeline CRD (as the demo does) and waits until the API server serves it. */
+export async function installCrd(): Promise<void> {
+  await kubectl('apply', '--server-side', '--force-conflicts', '-f', path.join(REPO_ROOT, 'crds', `${CRD_NAME}.yaml`));
+  await kubectl('wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`);
 }
 
 export function kafka(clientId = 'adpipe-test'): Kafka {

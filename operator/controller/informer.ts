@@ -22,6 +22,8 @@ export interface InformerOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   onError?(error: unknown): void;
+  /** Called after every successful list (the first sync and each relist). */
+  onListed?(): void;
 }
 
 export const keyOf = (object: KubeObject): string => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
@@ -133,6 +135,7 @@ export class Informer<T extends KubeObject> {
     }
     this.resourceVersion = listVersion;
     this.syncedResolve?.();
+    this.options.onListed?.();
   }
 
   private upsert(key: string, object: T): void {

@@ -22,12 +22,14 @@ export const Reason = {
   SecretNotFound: 'SecretNotFound',
   SecretNotAllowed: 'SecretNotAllowed',
   TopicClaimedByAnotherPipeline: 'TopicClaimedByAnotherPipeline',
+  TopicExists: 'TopicExists',
   // StorageReady
   TableReady: 'TableReady',
   HBaseUnavailable: 'HBaseUnavailable',
   TableOperationFailed: 'TableOperationFailed',
   StorageNotConfigured: 'StorageNotConfigured',
   TableClaimedByAnotherPipeline: 'TableClaimedByAnotherPipeline',
+  TableExists: 'TableExists',
   // WorkersReady
   WorkersAvailable: 'WorkersAvailable',
   WorkersScaledToZero: 'WorkersScaledToZero',

@@ -3,6 +3,7 @@ import kafkajs, { type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs
 import { Batcher, type Outcome } from '../controller/batch.js';
 import type { ObservedTopic } from '../render/topics.js';
 import { describeError, OperatorError } from './errors.js';
+import { incrementalAlterConfigs, protocolCluster } from './incremental-alter-configs.js';
 
 // kafkajs is CommonJS; Node's ESM loader does not see all of its named exports.
 const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
@@ -60,6 +61,8 @@ class ClusterAdmin {
   readonly create: Batcher<TopicSpec, void>;
   readonly raise: Batcher<{ name: string; count: number }, void>;
   readonly alter: Batcher<{ name: string; configs: Record<string, string> }, void>;
+  /** The protocol-level client IncrementalAlterConfigs goes through (kafkajs's admin has no such call). */
+  private protocol: ReturnType<typeof protocolCluster> | undefined;
   readonly remove: Batcher<string, void>;
 
   constructor(
@@ -175,20 +178,27 @@ class ClusterAdmin {
     });
   }
 
+  /**
+   * Sets only the given keys (IncrementalAlterConfigs): overrides someone else put on the topic stay
+   * (decision 0100; the plain AlterConfigs would replace the whole override set).
+   */
   private async alterBatch(items: Array<{ name: string; configs: Record<string, string> }>): Promise<Outcome<void>[]> {
-    return this.withAdmin(async (admin) => {
-      const unique = [...new Map(items.map((i) => [i.name, i])).values()];
-      // AlterConfigs (non-incremental) replaces a topic's whole override set: the owned configs are
-      // written and any foreign override is removed in the same call.
-      this.rpcs++;
-      const result = await admin.alterConfigs({
-        validateOnly: false,
-        resources: unique.map((i) => ({ type: ConfigResourceTypes.TOPIC, name: i.name, configEntries: Object.entries(i.configs).map(([name, value]) => ({ name, value })) })),
-      });
-      const errors = new Map<string, string>();
-      for (const r of result.resources) if (r.errorCode) errors.set(r.resourceName, `${r.errorCode} ${r.errorMessage ?? ''}`);
-      return items.map((i) => (errors.has(i.name) ? { ok: false as const, error: new Error(`alterConfigs ${i.name}: ${errors.get(i.name)}`) } : { ok: true as const, value: undefined }));
-    });
+    const unique = [...new Map(items.map((i) => [i.name, i])).values()];
+    this.rpcs++;
+    let results;
+    try {
+      this.protocol ??= protocolCluster(new Kafka(this.config));
+      await this.protocol.connect();
+      results = await incrementalAlterConfigs(this.protocol, unique.map((i) => ({ name: i.name, set: i.configs })));
+    } catch (error) {
+      const protocol = this.protocol;
+      this.protocol = undefined;
+      await protocol?.disconnect().catch(() => undefined);
+      throw error;
+    }
+    const errors = new Map<string, string>();
+    for (const r of results) if (r.errorCode) errors.set(r.name, `error ${r.errorCode}${r.errorMessage ? ` ${r.errorMessage}` : ''}`);
+    return items.map((i) => (errors.has(i.name) ? { ok: false as const, error: new Error(`incrementalAlterConfigs ${i.name}: ${errors.get(i.name)}`) } : { ok: true as const, value: undefined }));
   }
 
   private async removeBatch(names: string[]): Promise<Outcome<void>[]> {
@@ -204,8 +214,11 @@ class ClusterAdmin {
 
   async close(): Promise<void> {
     const admin = this.admin;
+    const protocol = this.protocol;
     this.admin = undefined;
+    this.protocol = undefined;
     await admin?.disconnect().catch(() => undefined);
+    await protocol?.disconnect().catch(() => undefined);
   }
 }
 

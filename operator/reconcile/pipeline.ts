@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, API_VERSION, KIND, PLURAL, type AdPipeline, type AdPipelineStatus } from '../../api/v1alpha1/index.js';
 import type { ReconcileResult } from '../controller/controller.js';
 import { CONTENT, isConflict, isNotFound, type KubeClient, type KubeObject, type ResourceType } from '../controller/kube.js';
-import { FINALIZER, namespaceOf } from '../render/names.js';
+import { SOURCE_NAMES } from '../../api/runtime-config.js';
+import { deadLetterTopicOf, FINALIZER, namespaceOf, sourceTopicOf } from '../render/names.js';
+import { consentsToAdopt, ownedOf, ownedStatus, type Ownership } from '../render/ownership.js';
 import { renderRuntimeConfig } from '../render/runtime-config.js';
 import { mergeConditions, Reason, summarize, type ComponentReport, type Condition } from './conditions.js';
 import { describeError } from './errors.js';
@@ -78,9 +80,10 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   // Schemas next: a change the contract's reader cannot follow never reaches the workers.
   const schemas = refused ? undefined : await checkSchemas(deps.kube, pipeline, config);
   const workersHeldBy = refused ?? (schemas && !schemas.ok ? schemas.report : undefined);
+  const ownership = recordingOwnership(deps, pipeline);
   const [topics, table, workers] = await Promise.all([
-    refused ? { report: refused, changes: [], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines()),
-    reconcileTable(deps.tables, pipeline, deps.allPipelines()),
+    refused ? { report: refused, changes: [], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership),
+    reconcileTable(deps.tables, pipeline, deps.allPipelines(), ownership),
     workersHeldBy ? heldBack(pipeline, workersHeldBy) : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
@@ -104,6 +107,8 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   const status = buildStatus(pipeline, { topics: topics.report, storage: table.report, workers: workers.report }, generation, {
     topics: topics.topics,
     topicsSummary: `${topics.readyCount}/${topics.topics.length}`,
+    owned: ownedStatus(ownership.owned),
+    topicNames: { ...Object.fromEntries(SOURCE_NAMES.map((source) => [source, sourceTopicOf(pipeline, source)])), deadLetter: deadLetterTopicOf(pipeline) },
     table: table.table,
     workers: { replicas: workers.replicas, readyReplicas: workers.readyReplicas, summary: `${workers.readyReplicas}/${workers.replicas}`, configHash: workers.configHash },
   });
@@ -116,6 +121,29 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
 function heldBack(pipeline: AdPipeline, report: ComponentReport): WorkersOutcome {
   const known = pipeline.status?.workers;
   return { report, changes: [], replicas: known?.replicas ?? 0, readyReplicas: known?.readyReplicas ?? 0, configHash: known?.configHash ?? '' };
+}
+
+/**
+ * The pipeline's ownership record; `record` persists additions in status before the reconciler
+ * creates or adopts anything, one write at a time (topics and table reconcile side by side).
+ */
+function recordingOwnership(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Ownership {
+  const owned = ownedOf(pipeline);
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    owned,
+    consents: (name) => consentsToAdopt(pipeline, name),
+    record(add) {
+      const next = writing.then(async () => {
+        for (const topic of add.topics ?? []) owned.topics.add(topic);
+        if (add.table) owned.table = add.table;
+        const written = await deps.kube.patch<AdPipeline & KubeObject>(ADPIPELINE_TYPE, namespaceOf(pipeline), pipeline.metadata.name, { status: { owned: ownedStatus(owned) } }, CONTENT.merge, 'status');
+        pipeline.status = written.status;
+      });
+      writing = next.catch(() => undefined);
+      return next;
+    },
+  };
 }
 
 /**
@@ -181,9 +209,10 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
   }
   try {
     const others = deps.allPipelines();
-    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others);
-    const table = await deleteTable(deps.tables, pipeline, others);
-    await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources another AdPipeline names are kept)`, 'Delete');
+    const owned = ownedOf(pipeline);
+    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others, owned.topics);
+    const table = await deleteTable(deps.tables, pipeline, others, owned.table);
+    await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources adpipe did not create or adopt, or another AdPipeline names, are kept)`, 'Delete');
     await release();
     return {};
   } catch (error) {

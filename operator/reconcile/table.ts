@@ -4,6 +4,8 @@ import { desiredTable, type DesiredFamily, type DesiredTable } from '../render/t
 import { Reason, type ComponentReport } from './conditions.js';
 import { describeError } from './errors.js';
 import type { Change } from './topics.js';
+import { ANNOTATIONS } from '../../api/v1alpha1/index.js';
+import type { Ownership } from '../render/ownership.js';
 
 /**
  * The HBase table of a pipeline. The operator talks to HBase only through `TableAdmin`, a small
@@ -81,7 +83,7 @@ function failure(error: unknown, table: string): ComponentReport {
     : { status: 'False', reason: Reason.TableOperationFailed, message: `table ${table}: ${describeError(error)}`, retrying: retriable, stalled: !retriable };
 }
 
-export async function reconcileTable(admins: TableAdmins | undefined, pipeline: AdPipeline, others: AdPipeline[] = []): Promise<TableOutcome> {
+export async function reconcileTable(admins: TableAdmins | undefined, pipeline: AdPipeline, others: AdPipeline[], ownership: Ownership): Promise<TableOutcome> {
   const desired = desiredTable(pipeline);
   const changes: Change[] = [];
   const claimant = tableClaimant(pipeline, others);
@@ -95,9 +97,18 @@ export async function reconcileTable(admins: TableAdmins | undefined, pipeline: 
     const admin = admins.admin(hbaseConnection(pipeline));
     const observed = await admin.describe(desired.name);
     if (!observed) {
+      await ownership.record({ table: desired.name });
       await admin.create(desired);
       changes.push({ reason: 'TableCreated', note: `created table ${desired.name} with families ${desired.families.map((f) => `${f.name} (TTL ${f.ttlSeconds} s)`).join(', ')} and ${desired.splitKeys.length + 1} regions` });
     } else {
+      if (ownership.owned.table !== desired.name) {
+        if (!ownership.consents(desired.name)) {
+          const message = `table ${desired.name} exists and was not created by this AdPipeline: adpipe leaves it alone. To let this pipeline use and manage it (family TTLs; deleted under deletionPolicy Delete) annotate the AdPipeline ${ANNOTATIONS.adopt}: "true" (or list the name); else set another storage.table`;
+          return { report: { status: 'False', reason: Reason.TableExists, message, stalled: true }, changes, table: desired.name };
+        }
+        await ownership.record({ table: desired.name });
+        changes.push({ reason: 'TableAdopted', note: `adopted existing table ${desired.name} (${ANNOTATIONS.adopt})` });
+      }
       const diff = diffTable(desired, observed);
       for (const family of diff.add) {
         await admin.addFamily(desired.name, family);
@@ -114,9 +125,10 @@ export async function reconcileTable(admins: TableAdmins | undefined, pipeline: 
   }
 }
 
-export async function deleteTable(admins: TableAdmins | undefined, pipeline: AdPipeline, others: AdPipeline[] = []): Promise<string | undefined> {
-  if (!admins || tableClaimant(pipeline, others, true)) return undefined;
+/** Drops the table (deletionPolicy Delete) when adpipe created or adopted it and no other live pipeline names it. */
+export async function deleteTable(admins: TableAdmins | undefined, pipeline: AdPipeline, others: AdPipeline[], owned: string | undefined): Promise<string | undefined> {
   const name = desiredTable(pipeline).name;
+  if (!admins || owned !== name || tableClaimant(pipeline, others, true)) return undefined;
   await admins.admin(hbaseConnection(pipeline)).drop(name);
   return name;
 }

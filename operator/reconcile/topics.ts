@@ -3,6 +3,8 @@ import type { KubeClient, KubeObject, ResourceType } from '../controller/kube.js
 import { desiredTopics, diffTopic } from '../render/topics.js';
 import { claimedTopics, sharedTopics } from '../render/claims.js';
 import { namespaceOf } from '../render/names.js';
+import { ANNOTATIONS } from '../../api/v1alpha1/index.js';
+import type { Ownership } from '../render/ownership.js';
 import { Reason, type ComponentReport } from './conditions.js';
 import { checkCredentials } from './credentials.js';
 import { describeError, OperatorError } from './errors.js';
@@ -74,7 +76,7 @@ function failure(error: unknown): ComponentReport {
   return { status: 'False', reason: Reason.TopicOperationFailed, message: describeError(error), retrying: true };
 }
 
-export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[] = []): Promise<TopicsOutcome> {
+export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[], ownership: Ownership): Promise<TopicsOutcome> {
   const all = desiredTopics(pipeline);
   const names = all.map((t) => t.name);
   const changes: Change[] = [];
@@ -97,9 +99,32 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
     return { report: failure(error), changes, topics: names, readyCount: 0 };
   }
 
+  // A topic that exists is changed only when adpipe created it or may adopt it (decision 0101).
+  const foreign = desired.filter((topic, i) => observed[i] && !ownership.owned.topics.has(topic.name));
+  const adopted = foreign.filter((topic) => ownership.consents(topic.name)).map((topic) => topic.name);
+  const refused = new Set(foreign.map((topic) => topic.name).filter((name) => !adopted.includes(name)));
+  for (const name of refused) {
+    problems.push({
+      status: 'False',
+      reason: Reason.TopicExists,
+      message: `topic ${name} exists and was not created by this AdPipeline: adpipe leaves it alone. To let this pipeline manage it (partitions, retention.ms, cleanup.policy; deleted under deletionPolicy Delete) annotate the AdPipeline ${ANNOTATIONS.adopt}: "true" (or list the name); else choose another topic name`,
+      stalled: true,
+    });
+  }
+  const created = desired.filter((_, i) => !observed[i]).map((topic) => topic.name);
+  if (adopted.length || created.length) {
+    try {
+      await ownership.record({ topics: [...adopted, ...created] });
+    } catch (error) {
+      return { report: failure(error), changes, topics: names, readyCount: 0 };
+    }
+    if (adopted.length) changes.push({ reason: 'TopicAdopted', note: `adopted existing topics ${adopted.join(', ')} (${ANNOTATIONS.adopt})` });
+  }
+
   let ready = 0;
   await Promise.all(
     desired.map(async (topic, i) => {
+      if (refused.has(topic.name)) return;
       const diff = diffTopic(topic, observed[i]);
       try {
         if (diff.create) {
@@ -147,12 +172,15 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
   return { report, changes, topics: names, readyCount: ready };
 }
 
-/** Deletes the pipeline's topics (deletionPolicy Delete). Topics already gone count as deleted. */
-export async function deleteTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[] = []): Promise<string[]> {
+/**
+ * Deletes the pipeline's topics (deletionPolicy Delete): only those adpipe created or adopted for it
+ * and no other live pipeline names. Topics already gone count as deleted.
+ */
+export async function deleteTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[], owned: Set<string>): Promise<string[]> {
   const shared = sharedTopics(pipeline, others);
   const names = desiredTopics(pipeline)
     .map((t) => t.name)
-    .filter((name) => !shared.has(name));
+    .filter((name) => owned.has(name) && !shared.has(name));
   if (!names.length) return names;
   const cluster = pool.cluster(await kafkaConnection(kube, pipeline));
   await Promise.all(names.map((name) => cluster.remove.submit(name)));

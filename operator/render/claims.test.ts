@@ -5,10 +5,18 @@ const pipeline = (name: string, created: string, spec: Partial<AdPipeline['spec'
   apiVersion: 'adpipe.io/v1alpha1',
   kind: 'AdPipeline',
   metadata: { name, namespace, uid: `${namespace}/${name}`, creationTimestamp: created },
-  spec: { kafka: { bootstrapServers: ['k1:9092', 'k2:9092'] }, hbase: { zookeeperQuorum: 'z:2181' }, ...spec },
+  spec: { kafka: { bootstrapServers: ['k1:9092', 'k2:9092'] }, hbase: { zookeeperQuorum: 'z:2181' }, sources: sharedSources, ...spec },
+});
+const sharedSources = { bidRequests: { topic: 'bid-requests' }, impressions: { topic: 'ad-impressions' }, clicks: { topic: 'ad-clicks' }, conversions: { topic: 'ad-conversions' } };
+
+test('pipelines left on default source topic names never share a topic', () => {
+  const old = pipeline('a', '2026-01-01T00:00:00Z', { sources: {} });
+  const young = pipeline('b', '2026-01-02T00:00:00Z', { sources: {} });
+  expect(claimedTopics(young, [old, young]).size).toBe(0);
+  expect(sharedTopics(old, [old, young]).size).toBe(0);
 });
 
-test('the older pipeline claims default topic names; the younger sees the conflict', () => {
+test('the older pipeline claims topic names both set; the younger sees the conflict', () => {
   const old = pipeline('a', '2026-01-01T00:00:00Z');
   const young = pipeline('b', '2026-01-02T00:00:00Z');
   expect([...claimedTopics(young, [old, young]).keys()]).toEqual(['bid-requests', 'ad-impressions', 'ad-clicks', 'ad-conversions']);

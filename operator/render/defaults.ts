@@ -7,7 +7,8 @@ import type { SourceName } from '../../api/runtime-config.js';
  * test checks each value against crds/source so the two can never disagree.
  */
 export const DEFAULTS = {
-  sourceTopics: { bidRequests: 'bid-requests', impressions: 'ad-impressions', clicks: 'ad-clicks', conversions: 'ad-conversions' } satisfies Record<SourceName, string>,
+  /** A source topic left unset is adpipe.<namespace>.<name>.<this> (names.ts, sourceTopicOf). */
+  sourceTopicSuffixes: { bidRequests: 'bid-requests', impressions: 'ad-impressions', clicks: 'ad-clicks', conversions: 'ad-conversions' } satisfies Record<SourceName, string>,
   partitions: 6,
   deadLetterPartitions: 1,
   replicationFactor: 1,
@@ -22,6 +23,10 @@ export const DEFAULTS = {
   image: 'adpipe:0.1.0',
   replicas: 1,
   batchSize: 5000,
+  logLevel: 'info',
+  partitionConcurrency: 8,
+  poisonAttempts: 3,
+  stallThreshold: '5m',
   /** Tasks per pipeline: fixed for its life (state is owned per task), decision 0051. */
   tasks: 6,
   taskCommitInterval: '200ms',

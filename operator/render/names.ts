@@ -1,4 +1,6 @@
+import type { SourceName } from '../../api/runtime-config.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
+import { DEFAULTS } from './defaults.js';
 
 /**
  * Names derived from an AdPipeline, in one place: the operator creates things under these names and
@@ -54,9 +56,23 @@ export function tableNameOf(pipeline: AdPipeline): string {
   return pipeline.spec.storage?.table ?? defaultTableName(namespaceOf(pipeline), pipeline.metadata.name);
 }
 
+/** Every topic name the operator derives for a pipeline starts so: unique per (namespace, name). */
+function topicPrefix(pipeline: AdPipeline): string {
+  return `adpipe.${namespaceOf(pipeline)}.${pipeline.metadata.name}.`;
+}
+
 /** The internal topic of the pipeline's tasks (decision 0051): never a user's topic, so named like the group. */
 export function tasksTopicOf(pipeline: AdPipeline): string {
-  return `adpipe.${namespaceOf(pipeline)}.${pipeline.metadata.name}.tasks`;
+  return `${topicPrefix(pipeline)}tasks`;
+}
+
+/**
+ * A source's topic: the spec's, else derived from the pipeline, so two pipelines left on defaults
+ * never share a topic. Computed here on every read and never written to spec (GitOps tools would
+ * see a diff); status.topicNames shows the result.
+ */
+export function sourceTopicOf(pipeline: AdPipeline, source: SourceName): string {
+  return pipeline.spec.sources?.[source]?.topic ?? `${topicPrefix(pipeline)}${DEFAULTS.sourceTopicSuffixes[source]}`;
 }
 
 export function deadLetterTopicOf(pipeline: AdPipeline): string {

@@ -20,6 +20,7 @@ test('runtime config: resolved, durations in ms, group id and default table from
   expect(config.correlation).toEqual({ attributionWindowMs: 86_400_000, conversionWindowMs: 604_800_000, latenessMs: 86_400_000 });
   expect(config.storage).toEqual({ saltBuckets: 8, aggregatesTtlSeconds: 31_536_000, families: { aggregates: 'a', state: 's', dedup: 'd' } });
   expect(config.deadLetterTopic).toBe('demo-dlq');
+  expect(config.sources.clicks.topic).toBe('adpipe.default.demo.ad-clicks');
   expect(config.http.port).toBe(8080);
   expect(config.sources.clicks.csv).toEqual({ header: false, delimiter: ',' });
 });
@@ -57,23 +58,23 @@ test('default table names keep namespace and name apart and use only HBase chara
 test('topics: four sources, the dead-letter topic and the tasks\' internal topic, with retention in ms', () => {
   const topics = desiredTopics(pipeline);
   expect(topics.map((t) => [t.name, t.partitions, t.configs['retention.ms']])).toEqual([
-    ['bid-requests', 6, '604800000'],
-    ['ad-impressions', 6, '604800000'],
-    ['ad-clicks', 6, '604800000'],
-    ['ad-conversions', 6, '604800000'],
+    ['adpipe.default.demo.bid-requests', 6, '604800000'],
+    ['adpipe.default.demo.ad-impressions', 6, '604800000'],
+    ['adpipe.default.demo.ad-clicks', 6, '604800000'],
+    ['adpipe.default.demo.ad-conversions', 6, '604800000'],
     ['demo-dlq', 1, '1209600000'],
     [`adpipe.${pipeline.metadata.namespace ?? 'default'}.demo.tasks`, 6, '604800000'],
   ]);
 });
 
-test('topic diff: raise, refuse decrease, drift both ways including foreign overrides', () => {
+test('topic diff: raise, refuse decrease, drift of owned keys only (foreign overrides stay)', () => {
   const [topic] = desiredTopics(pipeline);
   expect(diffTopic(topic!, undefined).create).toBe(true);
   expect(diffTopic(topic!, { partitions: 3, replicationFactor: 1, overrides: { ...topic!.configs } })).toMatchObject({ raisePartitionsTo: 6, drifted: [] });
   expect(diffTopic(topic!, { partitions: 9, replicationFactor: 1, overrides: { ...topic!.configs } }).partitionDecrease).toEqual({ actual: 9, desired: 6 });
   const drift = diffTopic(topic!, { partitions: 6, replicationFactor: 1, overrides: { 'cleanup.policy': 'delete', 'retention.ms': '1000', 'max.message.bytes': '10' } });
-  expect(drift.drifted).toEqual(['retention.ms', 'max.message.bytes']);
-  expect(drift.alterConfigs).toEqual(topic!.configs);
+  expect(drift.drifted).toEqual(['retention.ms']);
+  expect(drift.alterConfigs).toEqual({ 'retention.ms': topic!.configs['retention.ms'] });
 });
 
 test('table: families with TTLs and one region per salt bucket', () => {
@@ -116,10 +117,8 @@ test('the defaults used by render are the schema defaults', () => {
   const crd = parse(text) as { spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, SchemaNode> } } } } }> } };
   const spec = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties;
   const at = (...p: string[]) => p.reduce<SchemaNode | undefined>((node, key) => node?.properties?.[key], { properties: spec })?.default;
-  expect(at('sources', 'impressions', 'topic')).toBe(DEFAULTS.sourceTopics.impressions);
-  expect(at('sources', 'bidRequests', 'topic')).toBe(DEFAULTS.sourceTopics.bidRequests);
-  expect(at('sources', 'clicks', 'topic')).toBe(DEFAULTS.sourceTopics.clicks);
-  expect(at('sources', 'conversions', 'topic')).toBe(DEFAULTS.sourceTopics.conversions);
+  // Source topics have no schema default: the operator derives them (never written to spec).
+  for (const source of ['impressions', 'bidRequests', 'clicks', 'conversions']) expect(at('sources', source, 'topic')).toBeUndefined();
   expect(at('sources', 'clicks', 'partitions')).toBe(DEFAULTS.partitions);
   expect(at('sources', 'clicks', 'replicationFactor')).toBe(DEFAULTS.replicationFactor);
   expect(at('deadLetter', 'partitions')).toBe(DEFAULTS.deadLetterPartitions);
@@ -134,6 +133,12 @@ test('the defaults used by render are the schema defaults', () => {
   expect(at('workers', 'image')).toBe(DEFAULTS.image);
   expect(at('workers', 'replicas')).toBe(DEFAULTS.replicas);
   expect(at('workers', 'batchSize')).toBe(DEFAULTS.batchSize);
+  expect(at('workers', 'logLevel')).toBe(DEFAULTS.logLevel);
+  expect(at('workers', 'partitionConcurrency')).toBe(DEFAULTS.partitionConcurrency);
+  expect(at('workers', 'commitInterval')).toBe(DEFAULTS.taskCommitInterval);
+  expect(at('workers', 'snapshotInterval')).toBe(DEFAULTS.taskSnapshotInterval);
+  expect(at('workers', 'poisonAttempts')).toBe(DEFAULTS.poisonAttempts);
+  expect(at('workers', 'stallThreshold')).toBe(DEFAULTS.stallThreshold);
   expect(at('hbase', 'znodeParent')).toBe(DEFAULTS.znodeParent);
   expect(at('deletionPolicy')).toBe(DEFAULTS.deletionPolicy);
 });
@@ -142,3 +147,11 @@ interface SchemaNode {
   default?: unknown;
   properties?: Record<string, SchemaNode>;
 }
+
+test('worker settings of spec.workers reach the runtime config', () => {
+  const tuned = structuredClone(pipeline);
+  tuned.spec.workers = { ...tuned.spec.workers, logLevel: 'debug', partitionConcurrency: 3, commitInterval: '500ms', snapshotInterval: '2m', poisonAttempts: 5, stallThreshold: '90s' };
+  const config = renderRuntimeConfig(tuned);
+  expect(config.worker).toEqual({ logLevel: 'debug', partitionConcurrency: 3, poisonAttempts: 5, stallThresholdMs: 90_000 });
+  expect(config.tasks).toMatchObject({ commitIntervalMs: 500, snapshotIntervalMs: 120_000 });
+});

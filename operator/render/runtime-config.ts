@@ -2,7 +2,7 @@ import { parseDuration } from '../../api/duration.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import type { CsvConfig, RuntimeConfig } from '../../api/runtime-config.js';
 import { DEFAULTS } from './defaults.js';
-import { consumerGroupId, deadLetterTopicOf, HTTP_PORT, namespaceOf, tableNameOf, tasksTopicOf } from './names.js';
+import { consumerGroupId, deadLetterTopicOf, HTTP_PORT, namespaceOf, sourceTopicOf, tableNameOf, tasksTopicOf } from './names.js';
 
 /** Column families; short names because HBase stores the family name in every cell. */
 export const FAMILIES = { aggregates: 'a', state: 's', dedup: 'd' } as const;
@@ -67,10 +67,10 @@ export function renderRuntimeConfig(pipeline: AdPipeline): RuntimeConfig {
     kafka,
     hbase: { zookeeperQuorum: spec.hbase.zookeeperQuorum, znodeParent: spec.hbase.znodeParent ?? DEFAULTS.znodeParent, table: tableNameOf(pipeline) },
     sources: {
-      bidRequests: { topic: sources.bidRequests?.topic ?? DEFAULTS.sourceTopics.bidRequests, avro },
-      impressions: { topic: sources.impressions?.topic ?? DEFAULTS.sourceTopics.impressions, fieldMapping: { ...(sources.impressions?.fieldMapping ?? {}) } },
-      clicks: { topic: sources.clicks?.topic ?? DEFAULTS.sourceTopics.clicks, csv: csv(sources.clicks?.csv), fieldMapping: { ...(sources.clicks?.fieldMapping ?? {}) } },
-      conversions: { topic: sources.conversions?.topic ?? DEFAULTS.sourceTopics.conversions, csv: csv(sources.conversions?.csv), fieldMapping: { ...(sources.conversions?.fieldMapping ?? {}) } },
+      bidRequests: { topic: sourceTopicOf(pipeline, 'bidRequests'), avro },
+      impressions: { topic: sourceTopicOf(pipeline, 'impressions'), fieldMapping: { ...(sources.impressions?.fieldMapping ?? {}) } },
+      clicks: { topic: sourceTopicOf(pipeline, 'clicks'), csv: csv(sources.clicks?.csv), fieldMapping: { ...(sources.clicks?.fieldMapping ?? {}) } },
+      conversions: { topic: sourceTopicOf(pipeline, 'conversions'), csv: csv(sources.conversions?.csv), fieldMapping: { ...(sources.conversions?.fieldMapping ?? {}) } },
     },
     deadLetterTopic: deadLetterTopicOf(pipeline),
     correlation: {
@@ -87,10 +87,16 @@ export function renderRuntimeConfig(pipeline: AdPipeline): RuntimeConfig {
     tasks: {
       count: DEFAULTS.tasks,
       topic: tasksTopicOf(pipeline),
-      commitIntervalMs: parseDuration(DEFAULTS.taskCommitInterval),
-      snapshotIntervalMs: parseDuration(DEFAULTS.taskSnapshotInterval),
+      commitIntervalMs: parseDuration(spec.workers?.commitInterval ?? DEFAULTS.taskCommitInterval),
+      snapshotIntervalMs: parseDuration(spec.workers?.snapshotInterval ?? DEFAULTS.taskSnapshotInterval),
       evictionGraceMs: 3_600_000,
     },
     http: { port: HTTP_PORT },
+    worker: {
+      logLevel: spec.workers?.logLevel ?? DEFAULTS.logLevel,
+      partitionConcurrency: spec.workers?.partitionConcurrency ?? DEFAULTS.partitionConcurrency,
+      poisonAttempts: spec.workers?.poisonAttempts ?? DEFAULTS.poisonAttempts,
+      stallThresholdMs: parseDuration(spec.workers?.stallThreshold ?? DEFAULTS.stallThreshold),
+    },
   };
 }

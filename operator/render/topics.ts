@@ -2,7 +2,7 @@ import { parseDuration } from '../../api/duration.js';
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import { DEFAULTS } from './defaults.js';
-import { deadLetterTopicOf, tasksTopicOf } from './names.js';
+import { deadLetterTopicOf, sourceTopicOf, tasksTopicOf } from './names.js';
 
 /** A Kafka topic as the pipeline wants it: plain data, compared with what Kafka reports. */
 export interface DesiredTopic {
@@ -10,7 +10,7 @@ export interface DesiredTopic {
   role: SourceName | 'deadLetter' | 'tasks';
   partitions: number;
   replicationFactor: number;
-  /** Topic-level configs the operator owns; any other dynamic override is drift too. */
+  /** Topic-level configs the operator owns; other overrides belong to whoever set them and stay. */
   configs: Record<string, string>;
 }
 
@@ -20,7 +20,7 @@ export function desiredTopics(pipeline: AdPipeline): DesiredTopic[] {
   const topics: DesiredTopic[] = SOURCE_NAMES.map((role) => {
     const source = spec.sources?.[role];
     return {
-      name: source?.topic ?? DEFAULTS.sourceTopics[role],
+      name: sourceTopicOf(pipeline, role),
       role,
       partitions: source?.partitions ?? DEFAULTS.partitions,
       replicationFactor: source?.replicationFactor ?? DEFAULTS.replicationFactor,
@@ -54,7 +54,7 @@ export interface TopicDiff {
   /** The topic has more partitions than desired: Kafka cannot lower them. */
   partitionDecrease?: { actual: number; desired: number };
   replicationMismatch?: { actual: number; desired: number };
-  /** Configs to set (the whole owned set) when any owned config differs or a foreign override exists. */
+  /** Owned configs to set back (only those that differ; IncrementalAlterConfigs leaves the rest). */
   alterConfigs?: Record<string, string>;
   drifted: string[];
 }
@@ -73,7 +73,6 @@ export function diffTopic(desired: DesiredTopic, observed: ObservedTopic | undef
   if (observed.partitions > desired.partitions) diff.partitionDecrease = { actual: observed.partitions, desired: desired.partitions };
   if (observed.replicationFactor !== desired.replicationFactor) diff.replicationMismatch = { actual: observed.replicationFactor, desired: desired.replicationFactor };
   for (const [key, value] of Object.entries(desired.configs)) if (observed.overrides[key] !== value) diff.drifted.push(key);
-  for (const key of Object.keys(observed.overrides)) if (!(key in desired.configs)) diff.drifted.push(key);
-  if (diff.drifted.length) diff.alterConfigs = { ...desired.configs };
+  if (diff.drifted.length) diff.alterConfigs = Object.fromEntries(diff.drifted.map((key) => [key, desired.configs[key]!]));
   return diff;
 }

@@ -16,9 +16,20 @@ export function decodersFor(sources: RuntimeConfig['sources'], fetcher?: SchemaF
   const clicks = clickDecoder(sources.clicks);
   const conversions = conversionDecoder(sources.conversions);
   return {
-    bidRequests: (messages, nowMs) => avro.decode(messages, nowMs),
-    impressions: async (messages, nowMs) => impressions(messages, nowMs),
-    clicks: async (messages, nowMs) => clicks(messages, nowMs),
-    conversions: async (messages, nowMs) => conversions(messages, nowMs),
+    bidRequests: (messages, nowMs) => avro.decode(injectFault(messages), nowMs),
+    impressions: async (messages, nowMs) => impressions(injectFault(messages), nowMs),
+    clicks: async (messages, nowMs) => clicks(injectFault(messages), nowMs),
+    conversions: async (messages, nowMs) => conversions(injectFault(messages), nowMs),
   };
+}
+
+/**
+ * Test hook (like ADPIPE_TASK_CRASH_AT): with `ADPIPE_TEST_FAULT_MARKER` set, a message whose bytes
+ * contain the marker makes the decode stage throw, as a stage with a bug would (issue 18's poison
+ * records). Unset in production: the check is one comparison per batch.
+ */
+const FAULT_MARKER = process.env.ADPIPE_TEST_FAULT_MARKER ? Buffer.from(process.env.ADPIPE_TEST_FAULT_MARKER) : undefined;
+function injectFault(messages: readonly InMessage[]): readonly InMessage[] {
+  if (FAULT_MARKER && messages.some((m) => m.value?.includes(FAULT_MARKER))) throw Object.assign(new Error('injected fault: the decode stage threw'), { code: 'INJECTED_FAULT' });
+  return messages;
 }

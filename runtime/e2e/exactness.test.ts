@@ -137,14 +137,25 @@ test('no user id leaves the source topics: the internal topic and the HBase tabl
   }
 }, 180_000);
 
-test('adpipe query performance answers the same JSON from the same query module', async () => {
-  const picks = [expected.queries[0]!, expected.queries.find((q) => q.query.by === 'country' && q.query.granularity === 'day')!];
-  for (const { query, response } of picks) {
+test('adpipe query performance|stats|campaigns answer the same JSON, from the worker (--url) and from HBase (--direct)', async () => {
+  const cli = async (...argv: string[]) => {
     let out = '';
     let err = '';
     const io = { stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((err += s), true) }, env: {} } as unknown as Parameters<typeof adpipe>[1];
-    const argv = ['query', 'performance', '--config', pipeline.configFile, '--campaign', query.campaign_id, '--from', query.from, '--to', query.to, '--granularity', query.granularity, ...(query.by ? ['--by', query.by] : []), '-o', 'json'];
     expect({ code: await adpipe(argv, io), err }).toEqual({ code: 0, err: '' });
-    expect(JSON.parse(out)).toEqual(response);
+    return JSON.parse(out) as unknown;
+  };
+  const url = `http://127.0.0.1:${worker!.port}`;
+  const picks = [expected.queries[0]!, expected.queries.find((q) => q.query.by === 'country' && q.query.granularity === 'day')!];
+  for (const { query, response } of picks) {
+    const args = ['--campaign', query.campaign_id, '--from', query.from, '--to', query.to, '--granularity', query.granularity, ...(query.by ? ['--by', query.by] : []), '-o', 'json'];
+    expect(await cli('query', 'performance', '--direct', '--config', pipeline.configFile, ...args)).toEqual(response);
+    expect(await cli('query', 'performance', '--url', url, ...args)).toEqual(response);
   }
+  expect(await cli('query', 'stats', '--url', url, '-o', 'json')).toEqual(expected.stats);
+  expect(await cli('query', 'stats', '--direct', '--config', pipeline.configFile, '-o', 'json')).toEqual(expected.stats);
+  const campaigns = [...new Set(expected.queries.map((q) => q.query.campaign_id))];
+  const listed = (await cli('query', 'campaigns', '--url', url, '-o', 'json')) as { campaigns: string[] };
+  expect(listed.campaigns).toEqual(expect.arrayContaining(campaigns));
+  expect(await cli('query', 'campaigns', '--direct', '--config', pipeline.configFile, '-o', 'json')).toEqual(listed);
 }, 60_000);

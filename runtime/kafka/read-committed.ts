@@ -50,12 +50,13 @@ export function committedRecords<R extends FetchedRecord>(records: readonly R[],
  * once, when it is first loaded, so this must run before anything loads kafkajs: the worker's entry
  * imports this module first, and it refuses to run late rather than leave the old filter in place.
  */
-export function installReadCommittedFilter(): void {
+export function installReadCommittedFilter(options: { ifStillPossible?: boolean } = {}): void {
   const require = createRequire(import.meta.url);
   const batchPath = require.resolve('kafkajs/src/consumer/batch.js');
   const filterPath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
   const cache = require.cache;
   if (cache[filterPath]?.exports === kafkajsFilter) return;
+  if (cache[batchPath] && options.ifStillPossible) return;
   if (cache[batchPath]) throw new Error('kafkajs was loaded before its read_committed filter could be replaced: import runtime/kafka/read-committed-fix.js first');
   const original = require(filterPath) as unknown;
   if (typeof original !== 'function') throw new Error('kafkajs has no filterAbortedMessages module where 2.2.4 has it: check runtime/kafka/read-committed.ts against this version');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { listCampaigns } from './campaigns.js';
 import { RuntimeError, isRetriable } from '../errors.js';
 import type { Store } from '../storage/store.js';
 import { campaignPerformance, performanceQuery, pipelineStats, type QuerySettings } from './performance.js';
@@ -54,6 +55,7 @@ async function handle(deps: HttpDependencies, request: http.IncomingMessage, res
   if (request.method !== 'GET') return send(response, jsonReply(405, { error: { code: 'METHOD', message: 'only GET is served' } }));
   if (isMainRoute(url.pathname)) return send(response, await deps.mainRoute(url.pathname));
   if (url.pathname === '/v1/pipeline/stats') return send(response, jsonReply(200, await pipelineStats(deps.store, deps.settings)));
+  if (url.pathname === '/v1/campaigns') return send(response, jsonReply(200, await listCampaigns(deps.store, deps.settings)));
   const match = /^\/v1\/campaigns\/([^/]+)\/performance$/.exec(url.pathname);
   if (match) {
     const query = performanceQuery(campaignIdOf(match[1]!), {

@@ -7,6 +7,8 @@ export interface MainState {
   registry: () => Registry | Promise<Registry>;
   ready: () => boolean | Promise<boolean>;
   healthy: () => boolean | Promise<boolean>;
+  /** Why not ready, when known (a stalled task names itself and its last error). */
+  notReadyReason?: () => string | undefined | Promise<string | undefined>;
 }
 
 /**
@@ -22,7 +24,8 @@ export async function answerMainRoute(state: MainState, route: MainRoute): Promi
     }
     case '/readyz': {
       const ready = await state.ready();
-      return jsonReply(ready ? 200 : 503, { ready });
+      const reason = ready ? undefined : await state.notReadyReason?.();
+      return jsonReply(ready ? 200 : 503, reason ? { ready, reason } : { ready });
     }
     case '/metrics': {
       const registry = await state.registry();

@@ -10,6 +10,7 @@ export function deadLetterHeaders(source: SourceName, topic: string, item: Inval
     'adpipe-topic': topic,
     'adpipe-partition': String(item.ref.partition),
     'adpipe-offset': item.ref.offset,
+    ...(item.errorCode ? { 'adpipe-error-code': item.errorCode } : {}),
   };
 }
 

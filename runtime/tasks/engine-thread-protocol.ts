@@ -1,11 +1,13 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { RuntimeConfig } from '../../api/runtime-config.js';
+import type { EngineSettings } from './engine-wiring.js';
 
 /** What the worker's main thread and an engine thread say to each other (decision 0074). Plain data only. */
 
 export interface EngineThreadData {
   /** The config as the main thread resolved it (environment overrides applied). */
   config: RuntimeConfig;
+  settings: EngineSettings;
   /** The main thread's pino level and bindings, so every thread's lines carry the same fields. */
   log: { level: string; bindings: Record<string, unknown> };
   /** 1, 2, …: the main thread runs engine 0. */
@@ -19,6 +21,6 @@ export type MainToEngine = { type: 'status'; id: number } | { type: 'metrics'; i
 export type EngineToMain =
   | { type: 'started' }
   | { type: 'start-failed'; message: string }
-  | { type: 'status'; id: number; ready: boolean; healthy: boolean }
+  | { type: 'status'; id: number; ready: boolean; healthy: boolean; reason: string | undefined }
   | { type: 'metrics'; id: number; metrics: EngineMetrics }
   | { type: 'stopped' };

@@ -16,12 +16,12 @@ const port: MessagePort = parentPort;
 const data = workerData as EngineThreadData;
 const tell = (message: EngineToMain): void => port.postMessage(message);
 const log = pino({ base: { ...data.log.bindings, thread: `engine-${data.index}` }, level: data.log.level });
-const { engine, metrics, stop } = wireEngine(data.config, log, { defaultMetrics: false });
+const { engine, metrics, stop } = wireEngine(data.config, log, data.settings, { defaultMetrics: false });
 
 port.on('message', (message: MainToEngine) => {
   switch (message.type) {
     case 'status':
-      return tell({ type: 'status', id: message.id, ready: engine.ready, healthy: engine.healthy });
+      return tell({ type: 'status', id: message.id, ready: engine.ready, healthy: engine.healthy, reason: engine.notReadyReason() });
     case 'metrics':
       return void metrics.registry.getMetricsAsJSON().then((json) => tell({ type: 'metrics', id: message.id, metrics: json }));
     case 'stop':

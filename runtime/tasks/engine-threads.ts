@@ -3,6 +3,15 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { RuntimeConfig } from '../../api/runtime-config.js';
 import type { EngineMetrics, EngineThreadData, EngineToMain, MainToEngine } from './engine-thread-protocol.js';
+import type { EngineSettings } from './engine-wiring.js';
+
+/** What the probes read of one engine. */
+export interface EngineStatus {
+  ready: boolean;
+  healthy: boolean;
+  /** Why not ready, when known. */
+  reason: string | undefined;
+}
 
 /** A thread that does not answer a probe within this is counted as neither ready nor healthy. */
 const ANSWER_TIMEOUT_MS = 2_000;
@@ -57,9 +66,9 @@ export class EngineThread {
     });
   }
 
-  async status(): Promise<{ ready: boolean; healthy: boolean }> {
+  async status(): Promise<EngineStatus> {
     const answer = await this.ask<Extract<EngineToMain, { type: 'status' }>>((id) => ({ type: 'status', id }));
-    return answer ?? { ready: false, healthy: false };
+    return answer ? { ready: answer.ready, healthy: answer.healthy, reason: answer.reason } : { ready: false, healthy: false, reason: `an engine thread did not answer in ${ANSWER_TIMEOUT_MS / 1000} s` };
   }
 
   async metrics(): Promise<EngineMetrics> {
@@ -88,8 +97,8 @@ export function engineCountFromEnv(env: NodeJS.ProcessEnv = process.env): number
   return count;
 }
 
-export function startEngineThreads(config: RuntimeConfig, log: Logger, count: number, onFailure: (error: Error) => void): EngineThread[] {
-  return Array.from({ length: count }, (_, i) => new EngineThread({ config, log: { level: log.level, bindings: log.bindings() }, index: i + 1 }, onFailure));
+export function startEngineThreads(config: RuntimeConfig, settings: EngineSettings, log: Logger, count: number, onFailure: (error: Error) => void): EngineThread[] {
+  return Array.from({ length: count }, (_, i) => new EngineThread({ config, settings, log: { level: log.level, bindings: log.bindings() }, index: i + 1 }, onFailure));
 }
 
 /** The main engine's registry and every thread's, summed into one (counters, gauges and histograms add up). */

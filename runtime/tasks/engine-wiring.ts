@@ -1,10 +1,18 @@
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../../api/runtime-config.js';
 import { HBaseClient } from '../../hbase/index.js';
-import { DEFAULT_PARTITION_CONCURRENCY, kafkaClient } from '../kafka.js';
+import { kafkaClient } from '../kafka.js';
 import { WorkerMetrics } from '../metrics.js';
 import { HBaseStore } from '../storage/hbase-store.js';
 import { TaskEngine } from './engine.js';
+
+/** The engine settings the main thread resolves once (spec.workers, then the environment) for every engine. */
+export interface EngineSettings {
+  partitionConcurrency: number;
+  sessionTimeoutMs: number;
+  poisonAttempts: number;
+  stallThresholdMs: number;
+}
 
 /** A task engine with the clients of its own: one per engine thread (decision 0074). */
 export interface WiredEngine {
@@ -14,7 +22,7 @@ export interface WiredEngine {
   stop: () => Promise<void>;
 }
 
-export function wireEngine(config: RuntimeConfig, log: Logger, options: { defaultMetrics: boolean }): WiredEngine {
+export function wireEngine(config: RuntimeConfig, log: Logger, settings: EngineSettings, options: { defaultMetrics: boolean }): WiredEngine {
   const hbase = new HBaseClient({ zookeeperQuorum: config.hbase.zookeeperQuorum, znodeParent: config.hbase.znodeParent });
   const metrics = new WorkerMetrics(options);
   const engine = new TaskEngine({
@@ -23,8 +31,10 @@ export function wireEngine(config: RuntimeConfig, log: Logger, options: { defaul
     store: new HBaseStore(hbase, config.hbase.table),
     log,
     metrics,
-    partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
-    sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
+    partitionsConsumedConcurrently: settings.partitionConcurrency,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+    poisonAttempts: settings.poisonAttempts,
+    stallThresholdMs: settings.stallThresholdMs,
   });
   return {
     engine,

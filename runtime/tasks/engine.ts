@@ -17,6 +17,10 @@ export interface EngineOptions {
   metrics: WorkerMetrics;
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
+  /** Failures of one record, the same non-retriable way, before it is dead-lettered (default 3). */
+  poisonAttempts?: number;
+  /** A task failing without progress for longer than this makes the worker unready (default 5 min). */
+  stallThresholdMs?: number;
 }
 
 /**
@@ -70,7 +74,9 @@ export class TaskEngine {
       seek: (partition, offset) => this.consumer.seek({ topic: tasks.topic, partition, offset }),
       rewindSources: (task) => this.rewindSources(task),
       onReady: (task) => this.resumeSources(task),
+      poisonAttempts: options.poisonAttempts ?? 3,
     };
+    options.metrics.stalledTasks = () => this.stalledTasks().length;
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.joined = true;
       const assignment = event.payload.memberAssignment as Record<string, number[]>;
@@ -85,7 +91,27 @@ export class TaskEngine {
   }
 
   get ready(): boolean {
-    return this.joined && !this.stopping && !this.crashed;
+    return this.joined && !this.stopping && !this.crashed && this.stalledTasks().length === 0;
+  }
+
+  /** Tasks that have failed without progress for longer than the threshold: what keeps the worker unready. */
+  stalledTasks(): { task: number; seconds: number; error: string }[] {
+    const threshold = this.options.stallThresholdMs ?? 300_000;
+    const now = Date.now();
+    return [...this.runners.values()].flatMap((runner) => {
+      const stuck = runner.stuck(now);
+      return stuck.ms > threshold ? [{ task: runner.task, seconds: Math.round(stuck.ms / 1000), error: stuck.error }] : [];
+    });
+  }
+
+  /** Why the worker is not ready, in words for /readyz. */
+  notReadyReason(): string | undefined {
+    if (this.crashed) return `the consumer crashed: ${this.crashed.message}`;
+    if (this.stopping) return 'stopping';
+    if (!this.joined) return 'joining the consumer group';
+    const stalled = this.stalledTasks();
+    if (stalled.length) return stalled.map((s) => `task ${s.task} has made no progress for ${s.seconds} s (last error ${s.error})`).join('; ');
+    return undefined;
   }
 
   get healthy(): boolean {

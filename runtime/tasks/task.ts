@@ -4,9 +4,11 @@ import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../../api/run
 import type { Decoders } from '../decode/index.js';
 import { sendOffsetsWhenCoordinatorReady } from '../kafka/send-offsets.js';
 import type { WorkerMetrics } from '../metrics.js';
+import { isRetriable } from '../errors.js';
 import type { InMessage, Item, RecordOf } from '../model.js';
 import { deadLetterHeaders } from '../sinks/deadletter.js';
 import type { Store } from '../storage/store.js';
+import { errorCode, PoisonGuard } from './poison.js';
 import { FrameWriter, readFrame, routingKey, type ProgressRecord, type TaskRecord } from './records.js';
 import { routeBatch, taskOf } from './route.js';
 import { BARRIER, SOURCE_INDEX, TaskState } from './state.js';
@@ -56,7 +58,11 @@ export interface TaskContext {
   rewindSources: (task: number) => Promise<void>;
   /** Called once the task is ready to read its source partitions. */
   onReady: (task: number) => void;
+  /** A message that fails the same non-retriable way this many times is dead-lettered (decision 0104). */
+  poisonAttempts: number;
 }
+
+type Decode = (messages: readonly InMessage[], nowMs: number) => Promise<Item<RecordOf[SourceName]>[]>;
 
 /** How long a restore may go without reading anything before the task starts over. */
 const RESTORE_WATCHDOG_MS = Number(process.env.ADPIPE_TASK_RESTORE_WATCHDOG_MS ?? 30_000);
@@ -94,12 +100,27 @@ export class TaskRunner {
   /** The task's counters changed (or their last write failed) since they were last written. */
   private statsBehind = false;
   private timer: NodeJS.Timeout | undefined;
+  private readonly poison: PoisonGuard;
+  /** Since when the task has failed without committing anything in between (no progress), and why. */
+  private failingSince: number | undefined;
+  private lastFailure = '';
 
   constructor(
     readonly task: number,
     private readonly ctx: TaskContext,
   ) {
     this.state = new TaskState(ctx.config.correlation);
+    this.poison = new PoisonGuard(ctx.poisonAttempts);
+  }
+
+  /** How long the task has been failing without progress (0 when it is not), and the last error. */
+  stuck(now = Date.now()): { ms: number; error: string } {
+    return { ms: this.failingSince === undefined ? 0 : now - this.failingSince, error: this.lastFailure };
+  }
+
+  private failed(error: unknown): void {
+    this.failingSince ??= Date.now();
+    this.lastFailure = `${errorCode(error)}: ${(error as Error)?.message ?? String(error)}`.slice(0, 300);
   }
 
   /** Runs `work` after everything queued before it; a failure restarts the task. */
@@ -112,6 +133,7 @@ export class TaskRunner {
         // Closing or shutting down: the next owner fences and restores; starting over here would
         // fence it back and hold up SIGTERM.
         if (this.closed || this.stopping) return;
+        this.failed(error);
         this.ctx.log.warn({ err: error, task: this.task }, 'task failed; starting it over from its snapshot and log');
         const failure = error as { type?: string; code?: string; name?: string };
         this.ctx.metrics.retries.inc({ source: 'task', code: String(failure.type ?? failure.code ?? failure.name) });
@@ -158,6 +180,7 @@ export class TaskRunner {
         await this.open();
         return;
       } catch (error) {
+        this.failed(error);
         this.ctx.log.warn({ err: error, task: this.task, attempt }, 'task start failed; retrying');
         await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
       }
@@ -265,8 +288,7 @@ export class TaskRunner {
     if (!this.ready || messages.length === 0) return;
     const { metrics, decoders, settings } = this.ctx;
     const inMessages: InMessage[] = messages.map((m) => ({ partition, offset: m.offset, timestamp: m.timestamp, value: m.value }));
-    const decode = decoders[source] as (messages: readonly InMessage[], nowMs: number) => Promise<Item<RecordOf[SourceName]>[]>;
-    const items = await decode(inMessages, Date.now());
+    const items = await this.decodeGuarded(decoders[source] as Decode, topic, inMessages);
     const key = `${SOURCE_INDEX[source]}:${partition}`;
     const skip = Math.max(this.state.appliedThrough.get(key) ?? -1, this.routed.get(key) ?? -1);
     const lastOffset = Number(messages[messages.length - 1]!.offset);
@@ -277,10 +299,48 @@ export class TaskRunner {
     }
     if (lastOffset > skip) this.write(this.task, routed.progress);
     this.routed.set(key, Math.max(skip, lastOffset));
+    this.poison.forget(topic, partition, lastOffset);
+    const poisoned = routed.invalid.filter((item) => item.errorCode !== undefined);
+    for (const item of poisoned) metrics.processingFailed.inc({ source, code: item.errorCode! });
     this.offset(topic, partition, BigInt(lastOffset) + 1n);
     metrics.records.inc({ source, outcome: 'in' }, items.length);
     metrics.records.inc({ source, outcome: 'invalid' }, routed.invalid.length);
     await this.maybeCommit();
+  }
+
+  /**
+   * Decodes a batch; when that throws a non-retriable error, message by message, to find the one
+   * that fails: its failure is counted and thrown (the task starts over and tries again) until it
+   * has failed the same way `poisonAttempts` times, then it is a dead letter, `processing.failed`.
+   * A retriable error is always thrown and never counted: an outage waits, it never skips.
+   */
+  private async decodeGuarded(decode: Decode, topic: string, messages: InMessage[]): Promise<Item<RecordOf[SourceName]>[]> {
+    const now = Date.now();
+    if (!messages.some((m) => this.poison.poisoned(topic, m) !== undefined)) {
+      try {
+        return await decode(messages, now);
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+      }
+    }
+    const items: Item<RecordOf[SourceName]>[] = [];
+    for (const message of messages) {
+      const code = this.poison.poisoned(topic, message);
+      if (code !== undefined) {
+        items.push(PoisonGuard.deadLetter(message, code));
+        continue;
+      }
+      try {
+        items.push(...(await decode([message], now)));
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+        const failure = errorCode(error);
+        if (!this.poison.fail(topic, message, failure)) throw error;
+        this.ctx.log.error({ err: error, task: this.task, topic, partition: message.partition, offset: message.offset, code: failure }, `a record failed ${this.poison.attempts} times the same way; it goes to the dead letters (processing.failed)`);
+        items.push(PoisonGuard.deadLetter(message, failure));
+      }
+    }
+    return items;
   }
 
   private send(record: Exclude<TaskRecord, ProgressRecord>): void {
@@ -341,6 +401,7 @@ export class TaskRunner {
         if (this.offsets.size) await sendOffsetsWhenCoordinatorReady(txn, config.kafka.groupId, [...this.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
         crashPoint('after-offsets');
         await txn.commit();
+        this.failingSince = undefined;
         crashPoint('after-commit');
       } catch (error) {
         await txn.abort().catch(() => undefined);

@@ -54,7 +54,11 @@ export async function startEtcd(binDir: string, dataDir: string, port: number, p
   return pid;
 }
 
-export async function startApiserver(binDir: string, dir: string, ports: KubePorts, logFile: string): Promise<{ pid: number; pki: Pki; kubeconfig: string; server: string }> {
+/**
+ * `etcdPrefix` gives the API server its own key space in a shared etcd: a second, empty cluster
+ * (tests that need a cluster without the CRD use one; the stack's own keeps the default).
+ */
+export async function startApiserver(binDir: string, dir: string, ports: KubePorts, logFile: string, options: { etcdPrefix?: string } = {}): Promise<{ pid: number; pki: Pki; kubeconfig: string; server: string }> {
   const pki = await ensurePki(path.join(dir, 'pki'));
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const kubeconfig = path.join(dir, 'kubeconfig');
@@ -63,6 +67,7 @@ export async function startApiserver(binDir: string, dir: string, ports: KubePor
     path.join(binDir, 'kube-apiserver'),
     [
       `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
+      ...(options.etcdPrefix ? [`--etcd-prefix=${options.etcdPrefix}`] : []),
       `--bind-address=127.0.0.1`,
       `--advertise-address=127.0.0.1`,
       `--secure-port=${ports.apiserver}`,
