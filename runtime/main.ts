@@ -33,6 +33,7 @@ const worker = new TaskEngine({
   metrics,
   partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
+  lagIntervalMs: millisFromEnv('ADPIPE_LAG_INTERVAL_MS', 10_000, 100),
 });
 // The HTTP server runs on a thread of its own so a query never waits behind the tasks' processing
 // on this loop (decision 0069); probes and metrics are still answered here, from this thread's state.

@@ -5,8 +5,9 @@ import { pkiPaths } from './pki.js';
 import { apiserverHealthy, httpGet, startApiserver, startControllerManager, startEtcd } from './components/kubernetes.js';
 import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
 import { hbaseHealthy, startHBase } from './components/hbase.js';
+import { alertmanagerHealthy, prometheusHealthy, startAlertmanager, startPrometheus, targetsDir, type PrometheusPorts } from './components/prometheus.js';
 import { removeStackContainers } from '../image/podman.js';
-import { obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes } from './obtain.js';
+import { obtainAlertmanager, obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes, obtainPrometheus } from './obtain.js';
 import { choosePort } from './ports.js';
 import { dataPlaneHost, stackDir } from './paths.js';
 import { isAlive, rssBytes, stopProcess } from './proc.js';
@@ -34,7 +35,7 @@ export async function stackUp(log: Log): Promise<StackState> {
   const started = Date.now();
   // Go builds share two cores, so they run one after the other while Maven downloads alongside.
   const goBuilds = obtainEtcd(log).then(async (etcd) => ({ etcd, kube: await obtainKubernetes(log) }));
-  const [{ etcd, kube }, kafkaLib, hbaseLib, kubectl] = await Promise.all([goBuilds, obtainKafka(log), obtainHBase(log), findKubectl(log)]);
+  const [{ etcd, kube }, kafkaLib, hbaseLib, kubectl, prometheusBin, alertmanagerBin] = await Promise.all([goBuilds, obtainKafka(log), obtainHBase(log), findKubectl(log), obtainPrometheus(log), obtainAlertmanager(log)]);
 
   const taken = new Set<number>();
   const ports = {
@@ -47,7 +48,12 @@ export async function stackUp(log: Log): Promise<StackState> {
     zookeeper: await choosePort(previous?.hbase.zookeeperPort, taken),
     hbaseMaster: await choosePort(previous?.hbase.masterPort, taken),
     regionServer: await choosePort(previous?.hbase.regionServerPort, taken),
+    prometheus: await choosePort(previous?.monitoring?.prometheusPort, taken),
+    alertmanager: await choosePort(previous?.monitoring?.alertmanagerPort, taken),
+    alertmanagerCluster: await choosePort(previous?.monitoring?.alertmanagerClusterPort, taken),
+    webhook: await choosePort(previous?.monitoring?.webhookPort, taken),
   };
+  const monitoringPorts: PrometheusPorts = { prometheus: ports.prometheus, alertmanager: ports.alertmanager, alertmanagerCluster: ports.alertmanagerCluster, webhook: ports.webhook };
   const logs = Object.fromEntries(SERVER_NAMES.map((name) => [name, path.join(dir, 'logs', `${name}.log`)])) as Record<ServerName, string>;
   const state: StackState = {
     dir,
@@ -63,6 +69,16 @@ export async function stackUp(log: Log): Promise<StackState> {
     },
     kafka: { bootstrap: `${dataPlaneHost()}:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
     hbase: { zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
+    monitoring: {
+      prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
+      alertmanagerUrl: `http://127.0.0.1:${ports.alertmanager}`,
+      prometheusPort: ports.prometheus,
+      alertmanagerPort: ports.alertmanager,
+      alertmanagerClusterPort: ports.alertmanagerCluster,
+      webhookPort: ports.webhook,
+      targetsDir: targetsDir(dir),
+      promtool: path.join(prometheusBin.dir, 'bin', 'promtool'),
+    },
     pids: {},
     logs,
   };
@@ -85,7 +101,9 @@ export async function stackUp(log: Log): Promise<StackState> {
       const api = await timed('kube-apiserver', () => startApiserver(kube.dir, dir, { etcd: ports.etcd, etcdPeer: ports.etcdPeer, apiserver: ports.apiserver, controllerManager: ports.controllerManager }, logs['kube-apiserver']));
       saveAs('kube-apiserver')(api.pid);
       saveAs('kube-controller-manager')(await timed('kube-controller-manager', () => startControllerManager(kube.dir, dir, api.pki, api.kubeconfig, ports.controllerManager, logs['kube-controller-manager'])));
+      saveAs('prometheus')(await timed('prometheus', () => startPrometheus(path.join(prometheusBin.dir, 'bin'), path.join(dir, 'prometheus'), dir, monitoringPorts, logs.prometheus)));
     })(),
+    timed('alertmanager', () => startAlertmanager(alertmanagerBin.dir, path.join(dir, 'alertmanager'), monitoringPorts, logs.alertmanager)).then(saveAs('alertmanager')),
     timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController }, state.kafka.clusterId, logs.kafka)).then(saveAs('kafka')),
     timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
   ]).catch(async (error: unknown) => {
@@ -106,6 +124,7 @@ export async function stackDown(log: Log, options: { purge?: boolean } = {}): Pr
   if (removed) log(`removed ${removed} container(s) left running against this stack`);
   if (state) {
     // Reverse dependency order: the controller manager before the API server before etcd.
+    await Promise.all([stopProcess(state.pids.prometheus), stopProcess(state.pids.alertmanager)]);
     await stopProcess(state.pids['kube-controller-manager']);
     await Promise.all([stopProcess(state.pids['kube-apiserver']).then(() => stopProcess(state.pids.etcd)), stopProcess(state.pids.kafka, 30_000), stopProcess(state.pids.hbase, 30_000)]);
     writeStackState({ ...state, pids: {} });
@@ -122,14 +141,16 @@ export async function stackDown(log: Log, options: { purge?: boolean } = {}): Pr
 export async function serverHealth(state: StackState): Promise<Record<ServerName, boolean>> {
   const alive = (name: ServerName) => isAlive(state.pids[name]);
   const pki = pkiPaths(path.join(state.dir, 'pki'));
-  const [etcd, apiserver, kcm, kafka, hbase] = await Promise.all([
+  const [etcd, apiserver, kcm, kafka, hbase, prometheus, alertmanager] = await Promise.all([
     alive('etcd') && httpGet(`http://127.0.0.1:${state.kube.etcdPort}/health`).then((r) => r.body.includes('"health":"true"'), () => false),
     alive('kube-apiserver') && apiserverHealthy(state.kube.server, pki),
     alive('kube-controller-manager') && httpGet(`https://127.0.0.1:${state.kube.controllerManagerPort}/healthz`, { insecure: true }).then((r) => r.status === 200, () => false),
     alive('kafka') && kafkaHealthy(state.kafka.bootstrap),
     alive('hbase') && hbaseHealthy({ zookeeper: state.hbase.zookeeperPort, master: state.hbase.masterPort, regionServer: state.hbase.regionServerPort }).catch(() => false),
+    alive('prometheus') && state.monitoring !== undefined && prometheusHealthy(state.monitoring.prometheusPort),
+    alive('alertmanager') && state.monitoring !== undefined && alertmanagerHealthy(state.monitoring.alertmanagerPort),
   ]);
-  return { etcd, 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, kafka, hbase };
+  return { etcd, 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, kafka, hbase, prometheus, alertmanager };
 }
 
 export interface ServerStatus {
@@ -151,6 +172,8 @@ export async function stackStatus(): Promise<ServerStatus[] | undefined> {
     'kube-controller-manager': `https://127.0.0.1:${state.kube.controllerManagerPort}`,
     kafka: state.kafka.bootstrap,
     hbase: `zookeeper ${state.hbase.zookeeperQuorum}`,
+    prometheus: state.monitoring?.prometheusUrl ?? '-',
+    alertmanager: state.monitoring ? `${state.monitoring.alertmanagerUrl} (webhook 127.0.0.1:${state.monitoring.webhookPort})` : '-',
   };
   const version: Record<ServerName, string> = {
     etcd: VERSIONS.etcd,
@@ -158,6 +181,8 @@ export async function stackStatus(): Promise<ServerStatus[] | undefined> {
     'kube-controller-manager': VERSIONS.kubernetes,
     kafka: VERSIONS.kafka,
     hbase: VERSIONS.hbase,
+    prometheus: VERSIONS.prometheus,
+    alertmanager: VERSIONS.alertmanager,
   };
   return SERVER_NAMES.map((name) => ({ name, version: version[name], pid: state.pids[name], healthy: health[name], rssBytes: rssBytes(state.pids[name]), address: address[name] }));
 }

@@ -19,11 +19,13 @@ export interface StackState {
   };
   kafka: { bootstrap: string; port: number; controllerPort: number; clusterId: string };
   hbase: { zookeeperQuorum: string; zookeeperPort: number; masterPort: number; regionServerPort: number };
+  /** Prometheus and Alertmanager; `webhookPort` is where Alertmanager delivers every alert (a test listens there). */
+  monitoring: { prometheusUrl: string; alertmanagerUrl: string; prometheusPort: number; alertmanagerPort: number; alertmanagerClusterPort: number; webhookPort: number; targetsDir: string; promtool: string };
   pids: Partial<Record<ServerName, number>>;
   logs: Record<ServerName, string>;
 }
 
-export const SERVER_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kafka', 'hbase'] as const;
+export const SERVER_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kafka', 'hbase', 'prometheus', 'alertmanager'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 export function readStackState(): StackState | undefined {

@@ -8,4 +8,8 @@ export const VERSIONS = {
   kafka: '4.1.1',
   hbase: '2.6.4-hadoop3',
   helm: 'v3.22.0',
+  // Debian 12 (bookworm) package: `apt-get download` fetches exactly this version.
+  prometheus: '2.42.0+ds-5+deb12u1',
+  // Built from the Go module proxy: Debian's build reads its templates from /usr/share (decision 0080).
+  alertmanager: 'v0.25.0',
 } as const;

@@ -7,6 +7,7 @@ import type { WorkerMetrics } from '../metrics.js';
 import type { InMessage, Item, RecordOf } from '../model.js';
 import { deadLetterHeaders } from '../sinks/deadletter.js';
 import type { Store } from '../storage/store.js';
+import { PendingFreshness } from './freshness.js';
 import { FrameWriter, readFrame, routingKey, type ProgressRecord, type TaskRecord } from './records.js';
 import { routeBatch, taskOf } from './route.js';
 import { BARRIER, SOURCE_INDEX, TaskState } from './state.js';
@@ -94,6 +95,8 @@ export class TaskRunner {
   /** The task's counters changed (or their last write failed) since they were last written. */
   private statsBehind = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Records applied since the last successful write to HBase (freshness metrics). */
+  private readonly unstored = new PendingFreshness();
 
   constructor(
     readonly task: number,
@@ -151,6 +154,7 @@ export class TaskRunner {
     this.state = new TaskState(config.correlation);
     this.resetPending();
     this.routed.clear();
+    this.unstored.clear();
     this.phase = 'starting';
     for (let attempt = 0; !this.closed; attempt++) {
       try {
@@ -234,6 +238,7 @@ export class TaskRunner {
           return;
         }
         this.state.apply(record, replay ? discard : send);
+        if (!replay) this.unstored.note(record);
       });
       this.internalNext = offset + 1n;
       if (!replay) this.offset(this.ctx.settings.topic, this.task, this.internalNext);
@@ -272,6 +277,7 @@ export class TaskRunner {
     for (const { task, record } of routed.records) this.write(task, record);
     for (const item of routed.invalid) {
       this.deadLetters.push({ key: `${topic}/${item.ref.partition}/${item.ref.offset}`, value: item.raw, headers: deadLetterHeaders(source, topic, item) });
+      metrics.deadLetters.inc({ source, reason: item.reason.slice(0, 64) });
     }
     if (lastOffset > skip) this.write(this.task, routed.progress);
     this.routed.set(key, Math.max(skip, lastOffset));
@@ -360,6 +366,7 @@ export class TaskRunner {
       await store.putMany([stats]);
       this.viewBehind.clear();
       this.statsBehind = false;
+      this.reportStored();
       crashPoint('after-view');
     } catch (error) {
       // Kafka holds the state; the view catches up at a later commit.
@@ -372,6 +379,12 @@ export class TaskRunner {
     this.state.evict(settings.evictionGraceMs);
     // 0 turns snapshots off: a restore then replays the task's whole internal partition.
     if (settings.snapshotIntervalMs > 0 && Date.now() - this.lastSnapshotMs >= settings.snapshotIntervalMs) await this.snapshot();
+  }
+
+  /** Freshness: what the write that just succeeded stored, per source. */
+  private reportStored(): void {
+    const nowMs = Date.now();
+    for (const stored of this.unstored.take()) this.ctx.metrics.stored(stored, nowMs);
   }
 
   private async snapshot(): Promise<void> {
