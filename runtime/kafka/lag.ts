@@ -44,7 +44,7 @@ export class LagProbe {
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly options: { admin: Admin; groupId: string; metrics: WorkerMetrics; log: Logger; owned: () => Assignment; intervalMs: number },
+    private readonly options: { admin: Admin; groupId: string; metrics: WorkerMetrics; log: Logger; owned: () => Assignment; intervalMs: number; internalTopic: string },
   ) {}
 
   start(): void {
@@ -75,12 +75,14 @@ export class LagProbe {
       for (const entry of await admin.fetchOffsets({ groupId, topics })) committed.set(entry.topic, entry.partitions);
     }
     const lags = partitionLags(owned, highs, committed);
+    const kind = (topic: string) => (topic === this.options.internalTopic ? 'internal' : 'source');
     for (const key of this.reported) {
       if (lags.has(key)) continue;
       const at = key.lastIndexOf(':');
-      metrics.lag.remove({ topic: key.slice(0, at), partition: key.slice(at + 1) });
+      const topic = key.slice(0, at);
+      metrics.lag.remove({ topic, partition: key.slice(at + 1), kind: kind(topic) });
     }
-    for (const { topic, partition, lag } of lags.values()) metrics.lag.set({ topic, partition: String(partition) }, lag);
+    for (const { topic, partition, lag } of lags.values()) metrics.lag.set({ topic, partition: String(partition), kind: kind(topic) }, lag);
     this.reported = new Set(lags.keys());
   }
 }

@@ -56,7 +56,7 @@ export class TaskEngine {
     });
     this.admin = kafka.admin();
     options.metrics.stateFootprint = () => this.stateFootprint();
-    this.lagProbe = new LagProbe({ admin: this.admin, groupId: config.kafka.groupId, metrics: options.metrics, log: options.log, owned: () => this.assignment, intervalMs: options.lagIntervalMs ?? 10_000 });
+    this.lagProbe = new LagProbe({ admin: this.admin, groupId: config.kafka.groupId, metrics: options.metrics, log: options.log, owned: () => this.assignment, intervalMs: options.lagIntervalMs ?? 10_000, internalTopic: tasks.topic });
     this.sourceByTopic = new Map(SOURCE_NAMES.map((source) => [config.sources[source].topic, source]));
     this.ctx = {
       config,

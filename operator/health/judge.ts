@@ -1,0 +1,154 @@
+import { parseDuration } from '../../api/duration.js';
+import type { AdPipeline } from '../../api/v1alpha1/index.js';
+
+/**
+ * The data-health verdict of one pipeline (the DataHealthy condition), from what its workers'
+ * metrics say. Pure: the sensor (sensor.ts) gathers the figures from Prometheus, this decides.
+ * docs/monitoring.md describes each reason; decision 0083 the baseline method.
+ */
+
+export const DataHealthReason = {
+  Healthy: 'Healthy',
+  WorkersStuck: 'WorkersStuck',
+  Stale: 'Stale',
+  Lagging: 'Lagging',
+  InvalidRecordsSpike: 'InvalidRecordsSpike',
+  TrafficDrop: 'TrafficDrop',
+  TrafficSpike: 'TrafficSpike',
+  /** Unknown: no worker of the pipeline is scraped yet (starting, scaled to zero, or not scraped). */
+  NoMetrics: 'NoMetrics',
+  /** Unknown: Prometheus did not answer. */
+  MetricsUnavailable: 'MetricsUnavailable',
+} as const;
+export type DataHealthReason = (typeof DataHealthReason)[keyof typeof DataHealthReason];
+
+/** The order a verdict names its reason in when several hold: the cause before its symptoms. */
+export const PROBLEM_ORDER: DataHealthReason[] = ['WorkersStuck', 'Stale', 'Lagging', 'InvalidRecordsSpike', 'TrafficDrop', 'TrafficSpike'];
+
+export type Sensitivity = 'Off' | 'Low' | 'Medium' | 'High';
+
+/** Traffic below `drop` × baseline is a drop, above `spike` × baseline a spike. */
+export const SENSITIVITY: Record<Exclude<Sensitivity, 'Off'>, { drop: number; spike: number }> = {
+  Low: { drop: 0.05, spike: 20 },
+  Medium: { drop: 0.25, spike: 5 },
+  High: { drop: 0.5, spike: 3 },
+};
+
+export interface Thresholds {
+  maxLag: number;
+  maxStalenessSeconds: number;
+  maxInvalidRatio: number;
+  sensitivity: Sensitivity;
+  windowSeconds: number;
+  baselineSeconds: number;
+}
+
+/** spec.monitoring with the schema's defaults (the API server fills them in; objects written before the field existed lack them). */
+export function thresholdsOf(pipeline: AdPipeline): Thresholds {
+  const m = pipeline.spec.monitoring ?? {};
+  return {
+    maxLag: m.maxLag ?? 100_000,
+    maxStalenessSeconds: parseDuration(m.maxStaleness ?? '1m') / 1000,
+    maxInvalidRatio: (m.maxInvalidPercent ?? 5) / 100,
+    sensitivity: m.anomalySensitivity ?? 'Medium',
+    windowSeconds: parseDuration(m.window ?? '2m') / 1000,
+    baselineSeconds: parseDuration(m.baselineWindow ?? '1h') / 1000,
+  };
+}
+
+export interface SourceFigures {
+  /** Records read per second over the window. */
+  inRate: number;
+  invalidRate: number;
+  /** Median rate over the baseline window before the current one, when that much history exists. */
+  rollingBaseline: number | undefined;
+  /** Rates over the same window on previous days (1 to 7 days back), those Prometheus holds. */
+  sameTimeOnPreviousDays: number[];
+}
+
+export interface HealthFigures {
+  nowSeconds: number;
+  /** Worker processes of the pipeline that Prometheus scrapes. */
+  workersScraped: number;
+  /** Newest start time of those workers (seconds), a stand-in for a last store that never happened. */
+  newestWorkerStartSeconds: number | undefined;
+  lastStoredSeconds: number | undefined;
+  /** Records behind on every partition, source and internal. */
+  lag: number;
+  /** Records behind on the source topics only (the internal topic's transaction markers leave a lag of 1 at rest). */
+  sourceLag: number;
+  sources: Record<string, SourceFigures>;
+}
+
+export interface Verdict {
+  status: 'True' | 'False' | 'Unknown';
+  reason: DataHealthReason;
+  message: string;
+  /** Every reason that holds, in PROBLEM_ORDER (the first is `reason`). */
+  problems: DataHealthReason[];
+}
+
+/** Fewer dead letters than this over the window never make a spike (one bad record of three is noise). */
+const MIN_INVALID_RECORDS = 10;
+/** A baseline below this many records per window is too thin to judge traffic by. */
+const MIN_BASELINE_RECORDS = 20;
+
+/**
+ * The baseline of one source: the median of the same window on previous days when at least three
+ * days are known (daily seasonality), else the median over the recent baseline window.
+ */
+export function baselineOf(figures: SourceFigures): number | undefined {
+  if (figures.sameTimeOnPreviousDays.length >= 3) return median(figures.sameTimeOnPreviousDays);
+  return figures.rollingBaseline;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function judge(figures: HealthFigures, thresholds: Thresholds): Verdict {
+  if (figures.workersScraped === 0) {
+    return { status: 'Unknown', reason: DataHealthReason.NoMetrics, message: 'no worker of this pipeline is scraped by Prometheus yet', problems: [] };
+  }
+  const found = new Map<DataHealthReason, string>();
+  const sources = Object.entries(figures.sources);
+  const totalIn = sources.reduce((sum, [, s]) => sum + s.inRate, 0);
+  const lastProgress = Math.max(figures.lastStoredSeconds ?? -Infinity, figures.newestWorkerStartSeconds ?? -Infinity);
+  const sinceStored = Number.isFinite(lastProgress) ? figures.nowSeconds - lastProgress : Infinity;
+  const window = thresholds.windowSeconds;
+
+  if (figures.sourceLag > 0 && totalIn === 0 && sinceStored > thresholds.maxStalenessSeconds) {
+    found.set('WorkersStuck', `${figures.sourceLag} records wait in Kafka but the workers read none in the last ${window} s and stored nothing for ${Math.round(sinceStored)} s`);
+  }
+  if (totalIn > 0 && sinceStored > thresholds.maxStalenessSeconds) {
+    found.set('Stale', `records arrive (${totalIn.toFixed(1)}/s) but none reached HBase for ${Math.round(sinceStored)} s (maxStaleness ${thresholds.maxStalenessSeconds} s)`);
+  }
+  if (figures.lag > thresholds.maxLag) found.set('Lagging', `the workers are ${figures.lag} records behind the brokers (maxLag ${thresholds.maxLag})`);
+
+  const invalid = sources.filter(([, s]) => s.inRate > 0 && s.invalidRate * window >= MIN_INVALID_RECORDS && s.invalidRate / s.inRate > thresholds.maxInvalidRatio);
+  if (invalid.length) {
+    found.set('InvalidRecordsSpike', invalid.map(([name, s]) => `${percent(s.invalidRate / s.inRate)} of ${name} records are invalid`).join(', ') + ` (max ${percent(thresholds.maxInvalidRatio)}; see the dead-letter topic)`);
+  }
+
+  if (thresholds.sensitivity !== 'Off') {
+    const { drop, spike } = SENSITIVITY[thresholds.sensitivity];
+    const drops: string[] = [];
+    const spikes: string[] = [];
+    for (const [name, s] of sources) {
+      const baseline = baselineOf(s);
+      if (baseline === undefined || baseline * window < MIN_BASELINE_RECORDS) continue;
+      if (s.inRate < baseline * drop) drops.push(`${name} at ${s.inRate.toFixed(1)}/s against a baseline of ${baseline.toFixed(1)}/s`);
+      else if (s.inRate > baseline * spike) spikes.push(`${name} at ${s.inRate.toFixed(1)}/s against a baseline of ${baseline.toFixed(1)}/s`);
+    }
+    if (drops.length) found.set('TrafficDrop', drops.join(', '));
+    if (spikes.length) found.set('TrafficSpike', spikes.join(', '));
+  }
+
+  const problems = PROBLEM_ORDER.filter((reason) => found.has(reason));
+  if (!problems.length) return { status: 'True', reason: DataHealthReason.Healthy, message: 'records flow and reach HBase within the thresholds of spec.monitoring', problems };
+  return { status: 'False', reason: problems[0]!, message: problems.map((reason) => `${reason}: ${found.get(reason)}`).join('; '), problems };
+}
+
+const percent = (ratio: number) => `${(ratio * 100).toFixed(ratio < 0.1 ? 1 : 0)}%`;
