@@ -29,8 +29,8 @@ export interface AgentOptions {
   runtime?: RuntimeName;
   /**
    * A Prometheus file_sd file the agent keeps listing its running Pods' `http` ports (what a
-   * PodMonitor finds through a kubelet's Pod IPs), labelled namespace, pod, pipeline
-   * (app.kubernetes.io/instance) and job (app.kubernetes.io/name).
+   * PodMonitor finds through a kubelet's Pod IPs), labelled namespace, pod, pipeline (adpipe.io/pipeline)
+   * and job (app.kubernetes.io/name).
    */
   scrapeTargetsFile?: string;
   log?: (line: string) => void;
@@ -172,7 +172,7 @@ export class NodeAgent {
       .filter(({ runner, stopping, pod }) => !stopping && !pod.metadata?.deletionTimestamp && runner.hostPorts['http'] !== undefined)
       .map(({ runner, pod }) => ({
         targets: [`127.0.0.1:${runner.hostPorts['http']}`],
-        labels: { namespace: pod.metadata!.namespace!, pod: pod.metadata!.name!, pipeline: pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '', job: pod.metadata?.labels?.['app.kubernetes.io/name'] ?? 'pods' },
+        labels: { namespace: pod.metadata!.namespace!, pod: pod.metadata!.name!, pipeline: pod.metadata?.labels?.['adpipe.io/pipeline'] ?? '', job: pod.metadata?.labels?.['app.kubernetes.io/name'] ?? 'pods' },
       }));
     const text = JSON.stringify(targets, null, 1);
     if (text === this.writtenTargets) return;
