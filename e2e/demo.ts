@@ -36,7 +36,7 @@ async function main(): Promise<number> {
     await run.ensureNamespace();
     step(`starting the operator and a node agent for namespace ${NAMESPACE} (logs in ${path.join(state.dir, 'logs')})`);
     run.startNodeAgent();
-    run.startOperator();
+    await run.startOperator();
 
     if (await run.get(NAME)) {
       step('removing the previous demo pipeline with its topics and table (deletionPolicy Delete)');

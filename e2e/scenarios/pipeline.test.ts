@@ -42,7 +42,7 @@ beforeAll(async () => {
   run.installCrd();
   await run.ensureNamespace();
   run.startNodeAgent('podman');
-  run.startOperator();
+  await run.startOperator();
   await admin.connect();
 }, IMAGE_BUILD_TIMEOUT_MS);
 

@@ -3,7 +3,7 @@ import type { AdPipeline } from '../../api/v1alpha1/index.js';
 
 const thresholds: Thresholds = { maxLag: 1000, maxStalenessSeconds: 60, maxInvalidRatio: 0.05, sensitivity: 'Medium', windowSeconds: 120, baselineSeconds: 3600 };
 const NOW = 1_800_000_000;
-const source = (over: Partial<SourceFigures> = {}): SourceFigures => ({ inRate: 100, invalidRate: 0.1, rollingBaseline: 100, sameTimeOnPreviousDays: [], ...over });
+const source = (over: Partial<SourceFigures> = {}): SourceFigures => ({ inRate: 100, invalidRate: 0.1, rollingBaseline: 100, rollingHigh: 120, sameTimeOnPreviousDays: [], ...over });
 const healthy = (over: Partial<HealthFigures> = {}): HealthFigures => ({ nowSeconds: NOW, workersScraped: 2, newestWorkerStartSeconds: NOW - 3600, lastStoredSeconds: NOW - 2, lag: 10, sourceLag: 3, sources: { impressions: source(), clicks: source({ inRate: 10, invalidRate: 0.01, rollingBaseline: 10 }) }, ...over });
 
 test('normal traffic within every threshold is Healthy', () => {
@@ -53,7 +53,9 @@ test('traffic far below or above its baseline is TrafficDrop or TrafficSpike, by
   expect(judge(healthy({ sources: { impressions: source({ inRate: 0 }) } }), thresholds)).toMatchObject({ reason: 'TrafficDrop' });
   expect(judge(healthy({ sources: { impressions: source({ inRate: 30 }) } }), thresholds).status).toBe('True');
   expect(judge(healthy({ sources: { impressions: source({ inRate: 30 }) } }), { ...thresholds, sensitivity: 'High' }).reason).toBe('TrafficDrop');
-  expect(judge(healthy({ sources: { impressions: source({ inRate: 600 }) } }), thresholds)).toMatchObject({ reason: 'TrafficSpike' });
+  expect(judge(healthy({ sources: { impressions: source({ inRate: 601 }) } }), thresholds)).toMatchObject({ reason: 'TrafficSpike' });
+  // Traffic back after a lull: the median is low but the busy moments of the window were not.
+  expect(judge(healthy({ sources: { impressions: source({ inRate: 100, rollingBaseline: 5, rollingHigh: 100 }) } }), thresholds).status).toBe('True');
   expect(judge(healthy({ sources: { impressions: source({ inRate: 0 }) } }), { ...thresholds, sensitivity: 'Off' }).status).toBe('True');
 });
 
@@ -63,8 +65,8 @@ test('no baseline (too little history) or a thin one gives no traffic verdict', 
 });
 
 test('the baseline is the same time on previous days once three are known (daily seasonality), else the rolling median', () => {
-  expect(baselineOf(source({ rollingBaseline: 5, sameTimeOnPreviousDays: [100, 90] }))).toBe(5);
-  expect(baselineOf(source({ rollingBaseline: 5, sameTimeOnPreviousDays: [100, 90, 500] }))).toBe(100);
+  expect(baselineOf(source({ rollingBaseline: 5, rollingHigh: 8, sameTimeOnPreviousDays: [100, 90] }))).toEqual({ typical: 5, high: 8 });
+  expect(baselineOf(source({ rollingBaseline: 5, sameTimeOnPreviousDays: [100, 90, 500] }))).toEqual({ typical: 100, high: 500 });
   // Night traffic at a tenth of the day's is normal when it was so on previous nights.
   expect(judge(healthy({ sources: { impressions: source({ inRate: 10, rollingBaseline: 100, sameTimeOnPreviousDays: [11, 9, 10, 12] }) } }), thresholds).status).toBe('True');
 });

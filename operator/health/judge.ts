@@ -62,6 +62,8 @@ export interface SourceFigures {
   invalidRate: number;
   /** Median rate over the baseline window before the current one, when that much history exists. */
   rollingBaseline: number | undefined;
+  /** 90th percentile of the same (a spike must beat the busy moments, not the typical one). */
+  rollingHigh: number | undefined;
   /** Rates over the same window on previous days (1 to 7 days back), those Prometheus holds. */
   sameTimeOnPreviousDays: number[];
 }
@@ -94,12 +96,16 @@ const MIN_INVALID_RECORDS = 10;
 const MIN_BASELINE_RECORDS = 20;
 
 /**
- * The baseline of one source: the median of the same window on previous days when at least three
- * days are known (daily seasonality), else the median over the recent baseline window.
+ * The baseline of one source: from the same window on previous days when at least three days are
+ * known (daily seasonality), else from the recent baseline window. `typical` (the median) is what
+ * a drop is judged against, `high` (the busiest previous day, or the 90th percentile of the recent
+ * window) what a spike is: traffic coming back after a lull is no spike.
  */
-export function baselineOf(figures: SourceFigures): number | undefined {
-  if (figures.sameTimeOnPreviousDays.length >= 3) return median(figures.sameTimeOnPreviousDays);
-  return figures.rollingBaseline;
+export function baselineOf(figures: SourceFigures): { typical: number; high: number } | undefined {
+  const days = figures.sameTimeOnPreviousDays;
+  if (days.length >= 3) return { typical: median(days), high: Math.max(...days) };
+  if (figures.rollingBaseline === undefined) return undefined;
+  return { typical: figures.rollingBaseline, high: Math.max(figures.rollingBaseline, figures.rollingHigh ?? figures.rollingBaseline) };
 }
 
 export function median(values: number[]): number {
@@ -138,9 +144,9 @@ export function judge(figures: HealthFigures, thresholds: Thresholds): Verdict {
     const spikes: string[] = [];
     for (const [name, s] of sources) {
       const baseline = baselineOf(s);
-      if (baseline === undefined || baseline * window < MIN_BASELINE_RECORDS) continue;
-      if (s.inRate < baseline * drop) drops.push(`${name} at ${s.inRate.toFixed(1)}/s against a baseline of ${baseline.toFixed(1)}/s`);
-      else if (s.inRate > baseline * spike) spikes.push(`${name} at ${s.inRate.toFixed(1)}/s against a baseline of ${baseline.toFixed(1)}/s`);
+      if (baseline === undefined || baseline.typical * window < MIN_BASELINE_RECORDS) continue;
+      if (s.inRate < baseline.typical * drop) drops.push(`${name} at ${s.inRate.toFixed(1)}/s against a baseline of ${baseline.typical.toFixed(1)}/s`);
+      else if (s.inRate > baseline.high * spike) spikes.push(`${name} at ${s.inRate.toFixed(1)}/s against a baseline of ${baseline.typical.toFixed(1)}/s (busiest ${baseline.high.toFixed(1)}/s)`);
     }
     if (drops.length) found.set('TrafficDrop', drops.join(', '));
     if (spikes.length) found.set('TrafficSpike', spikes.join(', '));

@@ -113,7 +113,7 @@ export class DataHealthSensor {
     const w = `${windowSeconds}s`;
     const step = Math.max(5, Math.round(baselineSeconds / 120));
     const perSource = (outcome: string, offset = '') => `sum by (namespace, pipeline, source) (rate(adpipe_records_total{outcome="${outcome}"}[${w}]${offset}))`;
-    const [inRates, invalidRates, lag, sourceLag, stored, workers, started, rolling, coverage, ...days] = await Promise.all([
+    const [inRates, invalidRates, lag, sourceLag, stored, workers, started, rolling, rollingHigh, coverage, ...days] = await Promise.all([
       prom.query(perSource('in'), nowSeconds),
       prom.query(perSource('invalid'), nowSeconds),
       prom.query('sum by (namespace, pipeline) (adpipe_consumer_lag)', nowSeconds),
@@ -122,6 +122,7 @@ export class DataHealthSensor {
       prom.query('count by (namespace, pipeline) (adpipe_process_start_time_seconds)', nowSeconds),
       prom.query('max by (namespace, pipeline) (adpipe_process_start_time_seconds)', nowSeconds),
       prom.query(`quantile_over_time(0.5, (${perSource('in')})[${baselineSeconds}s:${step}s] offset ${w})`, nowSeconds),
+      prom.query(`quantile_over_time(0.9, (${perSource('in')})[${baselineSeconds}s:${step}s] offset ${w})`, nowSeconds),
       prom.query(`count_over_time((${perSource('in')})[${baselineSeconds}s:${step}s] offset ${w})`, nowSeconds),
       ...DAYS_BACK.map((d) => prom.query(perSource('in', ` offset ${d}d`), nowSeconds)),
     ]);
@@ -134,7 +135,7 @@ export class DataHealthSensor {
     const source = (s: Sample): SourceFigures => {
       const f = of(s);
       const name = s.labels['source'] ?? 'unknown';
-      return (f.sources[name] ??= { inRate: 0, invalidRate: 0, rollingBaseline: undefined, sameTimeOnPreviousDays: [] });
+      return (f.sources[name] ??= { inRate: 0, invalidRate: 0, rollingBaseline: undefined, rollingHigh: undefined, sameTimeOnPreviousDays: [] });
     };
     for (const s of workers!) of(s).workersScraped = s.value;
     for (const s of started!) of(s).newestWorkerStartSeconds = s.value;
@@ -145,7 +146,9 @@ export class DataHealthSensor {
     for (const s of invalidRates!) source(s).invalidRate = s.value;
     // The rolling baseline counts only with (nearly) the whole baseline window of history.
     const covered = new Set(coverage!.filter((s) => s.value >= 0.9 * (baselineSeconds / step)).map((s) => JSON.stringify([s.labels['namespace'], s.labels['pipeline'], s.labels['source']])));
-    for (const s of rolling!) if (covered.has(JSON.stringify([s.labels['namespace'], s.labels['pipeline'], s.labels['source']]))) source(s).rollingBaseline = s.value;
+    const isCovered = (s: Sample) => covered.has(JSON.stringify([s.labels['namespace'], s.labels['pipeline'], s.labels['source']]));
+    for (const s of rolling!) if (isCovered(s)) source(s).rollingBaseline = s.value;
+    for (const s of rollingHigh!) if (isCovered(s)) source(s).rollingHigh = s.value;
     for (const day of days) for (const s of day) source(s).sameTimeOnPreviousDays.push(s.value);
     return figures;
   }
