@@ -11,6 +11,7 @@ export class WorkerMetrics {
   /** Set from the broker on a timer for the partitions this worker owns (runtime/kafka/lag.ts). */
   readonly lag = new Gauge({ name: 'adpipe_consumer_lag', help: "Messages between the group's committed offset and the broker's high watermark, per partition this worker owns (measured on a timer); kind is source or internal (the task topic, whose transaction markers leave a lag of 1 at rest).", labelNames: ['topic', 'partition', 'kind'] as const, registers: [this.registry] });
   readonly lastEventSeconds = new Gauge({ name: 'adpipe_last_event_timestamp_seconds', help: 'Newest event time (the record ts) of the records of a source stored in HBase by this worker.', labelNames: ['source'] as const, registers: [this.registry] });
+  readonly lastReadSeconds = new Gauge({ name: 'adpipe_last_read_timestamp_seconds', help: 'Wall time this worker last read valid records of a source (read, not yet necessarily stored).', labelNames: ['source'] as const, registers: [this.registry] });
   readonly lastStoredSeconds = new Gauge({ name: 'adpipe_last_stored_timestamp_seconds', help: 'Wall time of the last write to HBase that stored records of a source (freshness).', labelNames: ['source'] as const, registers: [this.registry] });
   readonly delaySeconds = new Histogram({
     name: 'adpipe_processing_delay_seconds',

@@ -49,8 +49,9 @@ export class WebhookReceiver {
     return receiver;
   }
 
-  find(alertname: string, status: Notification['status'], labels: Record<string, string> = {}): Notification | undefined {
-    return this.notifications.find((n) => n.status === status && n.labels['alertname'] === alertname && Object.entries(labels).every(([k, v]) => n.labels[k] === v));
+  /** The first notification of `alertname` with this status and labels received after `sinceMs`. */
+  find(alertname: string, status: Notification['status'], labels: Record<string, string> = {}, sinceMs = 0): Notification | undefined {
+    return this.notifications.find((n) => n.receivedMs > sinceMs && n.status === status && n.labels['alertname'] === alertname && Object.entries(labels).every(([k, v]) => n.labels[k] === v));
   }
 
   close(): Promise<void> {

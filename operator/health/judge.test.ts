@@ -4,7 +4,7 @@ import type { AdPipeline } from '../../api/v1alpha1/index.js';
 const thresholds: Thresholds = { maxLag: 1000, maxStalenessSeconds: 60, maxInvalidRatio: 0.05, sensitivity: 'Medium', windowSeconds: 120, baselineSeconds: 3600 };
 const NOW = 1_800_000_000;
 const source = (over: Partial<SourceFigures> = {}): SourceFigures => ({ inRate: 100, invalidRate: 0.1, rollingBaseline: 100, rollingHigh: 120, sameTimeOnPreviousDays: [], ...over });
-const healthy = (over: Partial<HealthFigures> = {}): HealthFigures => ({ nowSeconds: NOW, workersScraped: 2, newestWorkerStartSeconds: NOW - 3600, lastStoredSeconds: NOW - 2, lag: 10, sourceLag: 3, sources: { impressions: source(), clicks: source({ inRate: 10, invalidRate: 0.01, rollingBaseline: 10 }) }, ...over });
+const healthy = (over: Partial<HealthFigures> = {}): HealthFigures => ({ nowSeconds: NOW, workersScraped: 2, newestWorkerStartSeconds: NOW - 3600, lastStoredSeconds: NOW - 2, lastReadSeconds: NOW - 1, lag: 10, sourceLag: 3, sources: { impressions: source(), clicks: source({ inRate: 10, invalidRate: 0.01, rollingBaseline: 10 }) }, ...over });
 
 test('normal traffic within every threshold is Healthy', () => {
   expect(judge(healthy(), thresholds)).toMatchObject({ status: 'True', reason: 'Healthy', problems: [] });
@@ -14,25 +14,25 @@ test('no worker scraped is Unknown (NoMetrics), not healthy and not unhealthy', 
   expect(judge(healthy({ workersScraped: 0 }), thresholds)).toMatchObject({ status: 'Unknown', reason: 'NoMetrics' });
 });
 
-test('records arriving but nothing stored for longer than maxStaleness is Stale', () => {
-  const verdict = judge(healthy({ lastStoredSeconds: NOW - 61 }), thresholds);
+test('records read but nothing stored for longer than maxStaleness is Stale', () => {
+  const verdict = judge(healthy({ lastStoredSeconds: NOW - 62, lastReadSeconds: NOW }), thresholds);
   expect(verdict).toMatchObject({ status: 'False', reason: 'Stale' });
-  expect(verdict.message).toMatch(/none reached HBase for 61 s/);
-  // No records arriving: nothing to store, not stale.
-  expect(judge(healthy({ lastStoredSeconds: NOW - 600, sourceLag: 0, sources: { impressions: source({ inRate: 0, rollingBaseline: undefined }) } }), thresholds).status).toBe('True');
+  expect(verdict.message).toMatch(/none reached HBase for 62 s/);
+  // Traffic stopped: the last read is not ahead of the last store, however long ago both were.
+  expect(judge(healthy({ lastStoredSeconds: NOW - 600, lastReadSeconds: NOW - 601, sourceLag: 0, sources: { impressions: source({ inRate: 0, rollingBaseline: undefined }) } }), thresholds).status).toBe('True');
 });
 
 test('a worker that never stored counts from its start', () => {
-  expect(judge(healthy({ lastStoredSeconds: undefined, newestWorkerStartSeconds: NOW - 30 }), thresholds).status).toBe('True');
-  expect(judge(healthy({ lastStoredSeconds: undefined, newestWorkerStartSeconds: NOW - 90 }), thresholds).reason).toBe('Stale');
+  expect(judge(healthy({ lastStoredSeconds: undefined, newestWorkerStartSeconds: NOW - 30, lastReadSeconds: NOW }), thresholds).status).toBe('True');
+  expect(judge(healthy({ lastStoredSeconds: undefined, newestWorkerStartSeconds: NOW - 90, lastReadSeconds: NOW }), thresholds).reason).toBe('Stale');
 });
 
-test('source records waiting, none read and none stored is WorkersStuck (before Stale and TrafficDrop)', () => {
-  const verdict = judge(healthy({ sourceLag: 500, lastStoredSeconds: NOW - 300, sources: { impressions: source({ inRate: 0 }) } }), thresholds);
+test('source records waiting, nothing read nor stored for maxStaleness is WorkersStuck (before TrafficDrop)', () => {
+  const verdict = judge(healthy({ sourceLag: 500, lastStoredSeconds: NOW - 300, lastReadSeconds: NOW - 301, sources: { impressions: source({ inRate: 0 }) } }), thresholds);
   expect(verdict).toMatchObject({ status: 'False', reason: 'WorkersStuck' });
   expect(verdict.problems).toEqual(['WorkersStuck', 'TrafficDrop']);
   // The internal topic's transaction markers (lag without source lag) are not stuck work.
-  expect(judge(healthy({ lag: 8, sourceLag: 0, lastStoredSeconds: NOW - 300, sources: { impressions: source({ inRate: 0, rollingBaseline: undefined }) } }), thresholds).status).toBe('True');
+  expect(judge(healthy({ lag: 8, sourceLag: 0, lastStoredSeconds: NOW - 300, lastReadSeconds: NOW - 300, sources: { impressions: source({ inRate: 0, rollingBaseline: undefined }) } }), thresholds).status).toBe('True');
 });
 
 test('lag above maxLag is Lagging', () => {

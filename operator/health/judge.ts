@@ -23,7 +23,7 @@ export const DataHealthReason = {
 export type DataHealthReason = (typeof DataHealthReason)[keyof typeof DataHealthReason];
 
 /** The order a verdict names its reason in when several hold: the cause before its symptoms. */
-export const PROBLEM_ORDER: DataHealthReason[] = ['WorkersStuck', 'Stale', 'Lagging', 'InvalidRecordsSpike', 'TrafficDrop', 'TrafficSpike'];
+export const PROBLEM_ORDER: DataHealthReason[] = ['Stale', 'WorkersStuck', 'Lagging', 'InvalidRecordsSpike', 'TrafficDrop', 'TrafficSpike'];
 
 export type Sensitivity = 'Off' | 'Low' | 'Medium' | 'High';
 
@@ -75,6 +75,8 @@ export interface HealthFigures {
   /** Newest start time of those workers (seconds), a stand-in for a last store that never happened. */
   newestWorkerStartSeconds: number | undefined;
   lastStoredSeconds: number | undefined;
+  /** When valid records were last read (seconds). */
+  lastReadSeconds: number | undefined;
   /** Records behind on every partition, source and internal. */
   lag: number;
   /** Records behind on the source topics only (the internal topic's transaction markers leave a lag of 1 at rest). */
@@ -122,14 +124,15 @@ export function judge(figures: HealthFigures, thresholds: Thresholds): Verdict {
   const sources = Object.entries(figures.sources);
   const totalIn = sources.reduce((sum, [, s]) => sum + s.inRate, 0);
   const lastProgress = Math.max(figures.lastStoredSeconds ?? -Infinity, figures.newestWorkerStartSeconds ?? -Infinity);
-  const sinceStored = Number.isFinite(lastProgress) ? figures.nowSeconds - lastProgress : Infinity;
   const window = thresholds.windowSeconds;
-
-  if (figures.sourceLag > 0 && totalIn === 0 && sinceStored > thresholds.maxStalenessSeconds) {
-    found.set('WorkersStuck', `${figures.sourceLag} records wait in Kafka but the workers read none in the last ${window} s and stored nothing for ${Math.round(sinceStored)} s`);
-  }
-  if (totalIn > 0 && sinceStored > thresholds.maxStalenessSeconds) {
-    found.set('Stale', `records arrive (${totalIn.toFixed(1)}/s) but none reached HBase for ${Math.round(sinceStored)} s (maxStaleness ${thresholds.maxStalenessSeconds} s)`);
+  const max = thresholds.maxStalenessSeconds;
+  // Read but not stored: the newest read is far ahead of the newest store (a stop of traffic is not).
+  const unstoredFor = figures.lastReadSeconds !== undefined && Number.isFinite(lastProgress) ? figures.lastReadSeconds - lastProgress : 0;
+  const idleFor = figures.nowSeconds - Math.max(lastProgress, figures.lastReadSeconds ?? -Infinity);
+  if (unstoredFor > max) {
+    found.set('Stale', `records are read (${totalIn.toFixed(1)}/s) but none reached HBase for ${Math.round(figures.nowSeconds - lastProgress)} s (maxStaleness ${max} s)`);
+  } else if (figures.sourceLag > 0 && idleFor > max) {
+    found.set('WorkersStuck', `${figures.sourceLag} records wait in Kafka but the workers read and stored nothing for ${Math.round(idleFor)} s (maxStaleness ${max} s)`);
   }
   if (figures.lag > thresholds.maxLag) found.set('Lagging', `the workers are ${figures.lag} records behind the brokers (maxLag ${thresholds.maxLag})`);
 

@@ -113,12 +113,13 @@ export class DataHealthSensor {
     const w = `${windowSeconds}s`;
     const step = Math.max(5, Math.round(baselineSeconds / 120));
     const perSource = (outcome: string, offset = '') => `sum by (namespace, pipeline, source) (rate(adpipe_records_total{outcome="${outcome}"}[${w}]${offset}))`;
-    const [inRates, invalidRates, lag, sourceLag, stored, workers, started, rolling, rollingHigh, coverage, ...days] = await Promise.all([
+    const [inRates, invalidRates, lag, sourceLag, stored, read, workers, started, rolling, rollingHigh, coverage, ...days] = await Promise.all([
       prom.query(perSource('in'), nowSeconds),
       prom.query(perSource('invalid'), nowSeconds),
       prom.query('sum by (namespace, pipeline) (adpipe_consumer_lag)', nowSeconds),
       prom.query('sum by (namespace, pipeline) (adpipe_consumer_lag{kind="source"})', nowSeconds),
       prom.query('max by (namespace, pipeline) (adpipe_last_stored_timestamp_seconds)', nowSeconds),
+      prom.query('max by (namespace, pipeline) (adpipe_last_read_timestamp_seconds)', nowSeconds),
       prom.query('count by (namespace, pipeline) (adpipe_process_start_time_seconds)', nowSeconds),
       prom.query('max by (namespace, pipeline) (adpipe_process_start_time_seconds)', nowSeconds),
       prom.query(`quantile_over_time(0.5, (${perSource('in')})[${baselineSeconds}s:${step}s] offset ${w})`, nowSeconds),
@@ -140,6 +141,7 @@ export class DataHealthSensor {
     for (const s of workers!) of(s).workersScraped = s.value;
     for (const s of started!) of(s).newestWorkerStartSeconds = s.value;
     for (const s of stored!) of(s).lastStoredSeconds = s.value;
+    for (const s of read!) of(s).lastReadSeconds = s.value;
     for (const s of lag!) of(s).lag = s.value;
     for (const s of sourceLag!) of(s).sourceLag = s.value;
     for (const s of inRates!) source(s).inRate = s.value;
@@ -188,5 +190,5 @@ function isConflict(error: unknown): boolean {
 }
 
 function emptyFigures(nowSeconds: number): HealthFigures {
-  return { nowSeconds, workersScraped: 0, newestWorkerStartSeconds: undefined, lastStoredSeconds: undefined, lag: 0, sourceLag: 0, sources: {} };
+  return { nowSeconds, workersScraped: 0, newestWorkerStartSeconds: undefined, lastStoredSeconds: undefined, lastReadSeconds: undefined, lag: 0, sourceLag: 0, sources: {} };
 }

@@ -283,6 +283,7 @@ export class TaskRunner {
     this.routed.set(key, Math.max(skip, lastOffset));
     this.offset(topic, partition, BigInt(lastOffset) + 1n);
     metrics.records.inc({ source, outcome: 'in' }, items.length);
+    if (routed.records.length) metrics.lastReadSeconds.set({ source }, Date.now() / 1000);
     metrics.records.inc({ source, outcome: 'invalid' }, routed.invalid.length);
     await this.maybeCommit();
   }
