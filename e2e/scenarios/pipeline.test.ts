@@ -7,6 +7,7 @@ import { writeGeneratedDirectory, type Expected } from '../../generator/index.js
 import { produceDirectory } from '../../producer/index.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import { IMAGE_BUILD_TIMEOUT_MS, testImage } from '../support/image.js';
+import { HealthWatch } from '../support/alerts.js';
 import { stack, uniqueName } from '../support/stack-clients.js';
 import { E2E_TARGET, getJson, PipelineRun, settledComparison, statsCaughtUp, waitFor, type Stats } from '../support/pipeline-run.js';
 
@@ -59,6 +60,8 @@ test('applied → Ready; traffic with a scale-out 1 → 3 and a deleted worker P
   run.apply(spec);
   const ready = await run.waitForCondition(NAME, 'Ready', 'True', 180_000);
   expect(ready.status?.topics?.sort()).toEqual(topicsOf(spec).sort());
+  // Normal traffic, scale-out and a Pod deleted: DataHealthy never False, no alert for the pipeline.
+  const health = E2E_TARGET === 'local' ? new HealthWatch(stack(), run.namespace, () => run.dataHealthy(NAME)).start() : undefined;
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-set-'));
   writeGeneratedDirectory(dir, { seed: 11, impressions: 4000 });
@@ -89,6 +92,10 @@ test('applied → Ready; traffic with a scale-out 1 → 3 and a deleted worker P
   const comparison = await settledComparison(url!, expected, 120_000);
   expect(comparison.mismatches).toEqual([]);
   expect(await getJson<Stats>(`${url}/v1/pipeline/stats`)).toEqual(expected.stats);
+  if (health) {
+    await waitFor('DataHealthy=True', async () => ((await run.dataHealthy(NAME))?.status === 'True' ? true : undefined), 60_000, 1000);
+    expect(await health.stop()).toEqual([]);
+  }
 }, 600_000);
 
 test('changing retention updates the topics and the table TTL', async () => {
@@ -104,8 +111,8 @@ test('changing retention updates the topics and the table TTL', async () => {
 
 test('kubectl get and describe show readiness, workers, topics, table, conditions and events', () => {
   const get = run.kubectl(['get', 'adp', NAME, '-n', run.namespace, '-o', 'wide']);
-  expect(get).toMatch(/NAME\s+READY\s+REASON\s+WORKERS\s+TOPICS\s+TABLE\s+AGE/);
-  expect(get).toMatch(new RegExp(`${NAME}\\s+True\\s+Ready\\s+3/3\\s+6/6\\s+adpipe_`));
+  expect(get).toMatch(/NAME\s+READY\s+REASON\s+DATA\s+WORKERS\s+TOPICS\s+TABLE\s+AGE/);
+  expect(get).toMatch(new RegExp(`${NAME}\\s+True\\s+Ready\\s+${E2E_TARGET === 'local' ? 'Healthy' : '\\S+'}\\s+3/3\\s+6/6\\s+adpipe_`));
   const describe = run.kubectl(['describe', 'adp', NAME, '-n', run.namespace]);
   for (const type of ['Ready', 'TopicsReady', 'StorageReady', 'WorkersReady', 'Reconciling', 'Stalled']) expect(describe).toContain(type);
   expect(describe).toMatch(/TopicCreated|TableCreated|WorkersCreated/);

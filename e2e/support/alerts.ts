@@ -17,16 +17,14 @@ export interface Notification {
 }
 
 export class WebhookReceiver {
-  readonly notifications: Notification[] = [];
-  private readonly server: http.Server;
-
-  private constructor(server: http.Server) {
-    this.server = server;
-  }
+  private constructor(
+    private readonly server: http.Server,
+    readonly notifications: Notification[],
+  ) {}
 
   /** Listens on the stack's webhook port (tests run one file at a time, so it is free). */
   static async start(state: StackState): Promise<WebhookReceiver> {
-    let receiver: WebhookReceiver | undefined;
+    const notifications: Notification[] = [];
     const server = http.createServer((req, res) => {
       let body = '';
       req.setEncoding('utf8');
@@ -34,14 +32,14 @@ export class WebhookReceiver {
       req.on('end', () => {
         try {
           const payload = JSON.parse(body) as { alerts: Omit<Notification, 'receivedMs'>[] };
-          for (const alert of payload.alerts) receiver!.notifications.push({ ...alert, receivedMs: Date.now() });
+          for (const alert of payload.alerts) notifications.push({ ...alert, receivedMs: Date.now() });
         } catch {
           /* not a webhook payload: ignored */
         }
         res.writeHead(200).end();
       });
     });
-    receiver = new WebhookReceiver(server);
+    const receiver = new WebhookReceiver(server, notifications);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(state.monitoring.webhookPort, '127.0.0.1', () => resolve());
@@ -80,4 +78,43 @@ export async function promQuery(state: StackState, expr: string): Promise<{ metr
   const body = (await response.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
   if (body.status !== 'success') throw new Error(`query failed (${body.error}): ${expr}`);
   return body.data.result;
+}
+
+/**
+ * Samples a pipeline's data health while a run goes on: any DataHealthy=False and any alert
+ * naming the pipeline's namespace is recorded (the demo and the normal-traffic scenario must see
+ * none). `stop` ends sampling and says what was seen.
+ */
+export class HealthWatch {
+  readonly problems: string[] = [];
+  last: { status: string; reason: string; message: string } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private sampling: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly state: StackState,
+    private readonly namespace: string,
+    private readonly condition: () => Promise<{ status: string; reason: string; message: string } | undefined>,
+    private readonly intervalMs = 2000,
+  ) {}
+
+  start(): this {
+    this.timer = setInterval(() => (this.sampling = this.sampling.then(() => this.sample())), this.intervalMs);
+    return this;
+  }
+
+  async stop(): Promise<string[]> {
+    clearInterval(this.timer);
+    await this.sampling;
+    await this.sample();
+    return [...new Set(this.problems)];
+  }
+
+  private async sample(): Promise<void> {
+    const c = await this.condition().catch(() => undefined);
+    if (c) this.last = c;
+    if (c?.status === 'False') this.problems.push(`DataHealthy=False ${c.reason}: ${c.message}`);
+    const alerts = await alertmanagerAlerts(this.state, { namespace: this.namespace }).catch(() => []);
+    for (const a of alerts) this.problems.push(`alert ${a.labels['alertname']} (${a.annotations['summary'] ?? ''})`);
+  }
 }

@@ -92,7 +92,8 @@ export class PipelineRun {
     const monitoring = this.state.monitoring as StackState['monitoring'] | undefined;
     if (!monitoring) return this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', '0', ...extraArgs]);
     const port = await freePort();
-    const child = this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', String(port), '--prometheus-url', monitoring.prometheusUrl, ...extraArgs]);
+    // Judged every 5 s, as often as the stack's Prometheus scrapes (30 s by default in a cluster).
+    const child = this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', String(port), '--prometheus-url', monitoring.prometheusUrl, '--health-interval-ms', '5000', ...extraArgs]);
     this.operatorTarget = path.join(monitoring.targetsDir, `operator-${this.namespace}.json`);
     fs.mkdirSync(monitoring.targetsDir, { recursive: true });
     fs.writeFileSync(this.operatorTarget, JSON.stringify([{ targets: [`127.0.0.1:${port}`], labels: { job: 'adpipe-operator', instance: `operator-${this.namespace}` } }]));
@@ -137,6 +138,11 @@ export class PipelineRun {
 
   apply(pipeline: AdPipeline): void {
     this.kubectl(['apply', '--server-side', '--field-manager=adpipe-e2e', '-f', '-'], stringify({ ...pipeline, apiVersion: API_VERSION, kind: KIND }));
+  }
+
+  /** The pipeline's DataHealthy condition, when the operator has set one. */
+  async dataHealthy(name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
+    return (await this.get(name))?.status?.conditions?.find((c) => c.type === 'DataHealthy');
   }
 
   async get(name: string): Promise<AdPipeline | undefined> {

@@ -71,7 +71,11 @@ export class DataHealthSensor {
   private async evaluateAll(): Promise<void> {
     const pipelines = this.options.pipelines().filter((p) => !p.metadata.deletionTimestamp);
     const live = new Set(pipelines.map((p) => keyOf(p)));
-    for (const key of this.conditions.keys()) if (!live.has(key)) (this.conditions.delete(key), this.verdicts.delete(key));
+    for (const key of this.conditions.keys()) {
+      if (live.has(key)) continue;
+      this.conditions.delete(key);
+      this.verdicts.delete(key);
+    }
     const groups = new Map<string, { thresholds: Thresholds; pipelines: (AdPipeline & KubeObject)[] }>();
     for (const pipeline of pipelines) {
       let thresholds: Thresholds;
