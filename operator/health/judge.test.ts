@@ -75,3 +75,8 @@ test("thresholds come from spec.monitoring, with the schema's defaults", () => {
   const pipeline = { spec: { monitoring: { maxStaleness: '30s', maxInvalidPercent: 10, window: '1m' } } } as unknown as AdPipeline;
   expect(thresholdsOf(pipeline)).toEqual({ maxLag: 100_000, maxStalenessSeconds: 30, maxInvalidRatio: 0.1, sensitivity: 'Medium', windowSeconds: 60, baselineSeconds: 3600 });
 });
+
+test('the Prometheus URL shown in messages carries no credentials', async () => {
+  const { PrometheusClient } = await import('./prometheus.js');
+  expect(new PrometheusClient('https://user:s3cret@prom.example:9090/').displayUrl).toBe('https://prom.example:9090/');
+});

@@ -15,17 +15,28 @@ interface QueryAnswer {
 }
 
 export class PrometheusClient {
+  /** The URL without user and password, for messages (status, events and logs never carry secrets). */
+  readonly displayUrl: string;
+  /** Basic credentials of the URL, sent as a header (fetch refuses URLs that carry them, naming the URL). */
+  private readonly authorization: string | undefined;
+
   constructor(
-    readonly url: string,
+    url: string,
     private readonly timeoutMs = 10_000,
-  ) {}
+  ) {
+    const parsed = new URL(url);
+    this.authorization = parsed.username ? `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}` : undefined;
+    parsed.username = '';
+    parsed.password = '';
+    this.displayUrl = parsed.toString();
+  }
 
   async query(expr: string, timeSeconds?: number): Promise<Sample[]> {
     const params = new URLSearchParams({ query: expr });
     if (timeSeconds !== undefined) params.set('time', String(timeSeconds));
-    const response = await fetch(`${this.url.replace(/\/$/, '')}/api/v1/query`, {
+    const response = await fetch(`${this.displayUrl.replace(/\/$/, '')}/api/v1/query`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(this.authorization ? { authorization: this.authorization } : {}) },
       body: params.toString(),
       signal: AbortSignal.timeout(this.timeoutMs),
     });

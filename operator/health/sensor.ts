@@ -99,7 +99,7 @@ export class DataHealthSensor {
       for (const pipeline of members) {
         const verdict: Verdict = figures
           ? judge(figures.get(keyOf(pipeline)) ?? emptyFigures(this.now()), thresholdsOf(pipeline))
-          : { status: 'Unknown', reason: DataHealthReason.MetricsUnavailable, message: `Prometheus at ${this.options.prometheus.url} did not answer: ${failure}`, problems: [] };
+          : { status: 'Unknown', reason: DataHealthReason.MetricsUnavailable, message: `Prometheus at ${this.options.prometheus.displayUrl} did not answer: ${failure}`, problems: [] };
         // A conflict means the cache is behind a newer status (the reconciler's): the next evaluation writes again.
         await this.report(pipeline, verdict).catch((error: unknown) => this.options.log[isConflict(error) ? 'debug' : 'warn']({ pipeline: keyOf(pipeline), err: String(error) }, 'could not write DataHealthy; trying again at the next evaluation'));
       }
