@@ -128,8 +128,14 @@ function debianPackage(name: string, version: string, binaries: Record<string, s
     requireTool('apt-get', `download the ${name} package`, APT_HINT);
     requireTool('dpkg', `unpack the ${name} package`, APT_HINT);
     const download = path.join(scratch, 'deb');
+    const fetchDeb = () => runLogged('apt-get', ['download', `${name}=${version}`], { cwd: download, logFile });
     try {
-      await runLogged('apt-get', ['download', `${name}=${version}`], { cwd: download, logFile });
+      await fetchDeb().catch(async (error: unknown) => {
+        // A fresh machine may have no package lists yet: as root (and unless told not to), fetch them once.
+        if (process.getuid?.() !== 0 || process.env['ADPIPE_NO_APT'] === '1') throw error;
+        await runLogged('apt-get', ['update', '-q'], { cwd: download, logFile });
+        await fetchDeb();
+      });
     } catch (error) {
       throw new StackError(`apt-get could not download ${name}=${version} (${error instanceof Error ? error.message.split('\n')[0] : String(error)}). Needs ${APT_HINT}`, { cause: error });
     }
