@@ -9,6 +9,9 @@ import { NodeAgent } from '../e2e/agent/agent.js';
 import { obtainHelm } from '../e2e/stack/obtain.js';
 import { REPO_ROOT } from '../e2e/stack/paths.js';
 import { eventually, kubeConfig, kubectl, stack, uniqueName } from '../e2e/support/stack-clients.js';
+import type { AdPipeline } from '../api/v1alpha1/index.js';
+import { renderRuntimeConfig } from '../operator/render/runtime-config.js';
+import { renderWorkers } from '../operator/render/workers.js';
 import { applyPipeline, examplePipeline, getPipeline, installCrd, waitForCondition } from '../operator/test-support.js';
 
 // The Helm chart, checked the way a platform team would meet it: `helm lint`, `helm template`, the
@@ -84,6 +87,22 @@ test('the operator Pod passes Pod Security "restricted" (and a Pod without the s
   await expect(applyManifests([pod], '--dry-run=server')).resolves.toContain('serverside-applied (server dry run)');
   const loose = { ...pod, spec: { ...pod.spec, securityContext: {}, containers: pod.spec.containers.map((c) => ({ ...c, securityContext: {} })) } };
   await expect(applyManifests([loose], '--dry-run=server')).rejects.toThrow(/violates PodSecurity "restricted/);
+  await kubectl('delete', 'namespace', namespace, '--wait=false');
+});
+
+test('the worker Pod the operator renders passes Pod Security "restricted", with Kafka TLS and SASL Secrets mounted', async () => {
+  const namespace = uniqueName('restricted-workers');
+  await kubectl('create', 'namespace', namespace);
+  await kubectl('label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted');
+  const example = examplePipeline(namespace, 'secure');
+  const pipeline: AdPipeline = { ...example, metadata: { ...example.metadata, uid: 'u-1', generation: 1 }, spec: { ...example.spec, kafka: { ...example.spec.kafka, tls: { enabled: true, caSecretRef: { name: 'kafka-ca', key: 'ca.crt' } }, sasl: { mechanism: 'scram-sha-512', secretRef: { name: 'kafka-user' } } } } };
+  const { deployment } = renderWorkers(pipeline, renderRuntimeConfig(pipeline));
+  const spec = deployment.spec!.template.spec!;
+  // The Secret files are 0440: readable by the worker's user only through the group they get.
+  expect(spec.volumes!.filter((v) => v.secret).map((v) => v.secret!.defaultMode)).toEqual([0o440, 0o440]);
+  expect(spec.securityContext).toMatchObject({ runAsUser: 10001, fsGroup: 10001 });
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'worker', namespace }, spec: { ...spec, serviceAccountName: 'default' } };
+  await expect(applyManifests([pod], '--dry-run=server')).resolves.toContain('serverside-applied (server dry run)');
   await kubectl('delete', 'namespace', namespace, '--wait=false');
 });
 

@@ -13,6 +13,7 @@ export type RuntimeErrorCode =
   | 'STORE_CONFLICT'
   | 'KAFKA'
   | 'QUERY_ARGUMENT'
+  | 'QUERY_RANGE'
   | 'SHUTDOWN';
 
 export class RuntimeError extends Error {

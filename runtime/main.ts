@@ -2,13 +2,10 @@
 import './kafka/read-committed-fix.js';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { HBaseClient } from '../hbase/index.js';
 import { loadConfig, millisFromEnv } from './config.js';
-import { DEFAULT_PARTITION_CONCURRENCY, kafkaClient } from './kafka.js';
-import { WorkerMetrics } from './metrics.js';
 import { QueryThread } from './query/query-thread.js';
-import { HBaseStore } from './storage/hbase-store.js';
-import { TaskEngine } from './tasks/engine.js';
+import { aggregateMetrics, engineCountFromEnv, startEngineThreads } from './tasks/engine-threads.js';
+import { wireEngine } from './tasks/engine-wiring.js';
 
 // Wiring only: `node dist/runtime/main.js --config /etc/adpipe/pipeline.json`.
 const { values } = parseArgs({ options: { config: { type: 'string', default: '/etc/adpipe/pipeline.json' }, port: { type: 'string' } } });
@@ -19,22 +16,19 @@ const config = loadConfig(values.config!);
 const port = Number(process.env.ADPIPE_HTTP_PORT ?? values.port ?? config.http.port);
 const pipelineLog = log.child({ pipeline: `${config.pipeline.namespace}/${config.pipeline.name}` });
 
-const hbase = new HBaseClient({ zookeeperQuorum: config.hbase.zookeeperQuorum, znodeParent: config.hbase.znodeParent });
-const store = new HBaseStore(hbase, config.hbase.table);
-const metrics = new WorkerMetrics();
 // Commit and snapshot intervals may be tightened for tests and benchmarks.
 config.tasks.commitIntervalMs = millisFromEnv('ADPIPE_TASK_COMMIT_INTERVAL_MS', config.tasks.commitIntervalMs, 1);
 config.tasks.snapshotIntervalMs = millisFromEnv('ADPIPE_TASK_SNAPSHOT_INTERVAL_MS', config.tasks.snapshotIntervalMs, 1);
-const worker = new TaskEngine({
-  config,
-  kafka: kafkaClient(config.kafka, pipelineLog),
-  store,
-  log: pipelineLog,
-  metrics,
-  partitionsConsumedConcurrently: Number(process.env.ADPIPE_PARTITION_CONCURRENCY ?? DEFAULT_PARTITION_CONCURRENCY),
-  sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
-  lagIntervalMs: millisFromEnv('ADPIPE_LAG_INTERVAL_MS', 10_000, 100),
+// Engine 0 runs on this thread; ADPIPE_ENGINE_THREADS - 1 more run on threads of their own, each
+// one more member of the consumer group (decision 0074), as Kafka Streams' stream threads.
+const { engine: worker, metrics, stop: stopMainEngine } = wireEngine(config, pipelineLog, { defaultMetrics: true });
+const engineThreads = startEngineThreads(config, pipelineLog, engineCountFromEnv() - 1, (error) => {
+  pipelineLog.fatal({ err: error }, 'an engine thread failed');
+  void shutdown('engine thread failed', 1);
 });
+/** Whether the main engine and every engine thread pass a probe (a thread that does not answer fails it). */
+const everyEngine = async (main: boolean, check: (status: { ready: boolean; healthy: boolean }) => boolean): Promise<boolean> =>
+  main && (await Promise.all(engineThreads.map((thread) => thread.status()))).every(check);
 // The HTTP server runs on a thread of its own so a query never waits behind the tasks' processing
 // on this loop (decision 0069); probes and metrics are still answered here, from this thread's state.
 const queryThread = new QueryThread({
@@ -44,7 +38,11 @@ const queryThread = new QueryThread({
     settings: { saltBuckets: config.storage.saltBuckets, families: config.storage.families },
     log: { level: pipelineLog.level, bindings: pipelineLog.bindings() },
   },
-  state: { registry: metrics.registry, ready: () => worker.ready, healthy: () => worker.healthy },
+  state: {
+    registry: () => aggregateMetrics(metrics.registry, engineThreads),
+    ready: () => everyEngine(worker.ready, (status) => status.ready),
+    healthy: () => everyEngine(worker.healthy, (status) => status.healthy),
+  },
   log: pipelineLog,
   onFailure: (error) => {
     pipelineLog.fatal({ err: error }, 'query thread failed: no HTTP server left');
@@ -58,17 +56,16 @@ async function shutdown(signal: string, exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   pipelineLog.info({ signal }, 'stopping: finishing the batch in hand, committing, leaving the group');
-  await worker.stop().catch((error: unknown) => pipelineLog.error({ err: error }, 'stop failed'));
+  await Promise.all([stopMainEngine(), ...engineThreads.map((thread) => thread.stop().catch((error: unknown) => pipelineLog.error({ err: error }, 'engine thread stop failed')))]);
   // Queries are served until the last commit is done, as before; then the thread ends too.
   await queryThread.close().catch((error: unknown) => pipelineLog.error({ err: error }, 'query thread close failed'));
-  hbase.close();
   pipelineLog.info('stopped');
   process.exit(exitCode);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
-await worker.start().catch((error: unknown) => {
+await Promise.all([worker.start(), ...engineThreads.map((thread) => thread.started)]).catch((error: unknown) => {
   pipelineLog.fatal({ err: error }, 'worker failed to start');
   process.exit(1);
 });

@@ -10,9 +10,9 @@ export class WorkerMetrics {
   readonly hbaseSeconds = new Histogram({ name: 'adpipe_hbase_write_duration_seconds', help: 'Time to apply one batch to HBase (all steps).', labelNames: ['source'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
   /** Set from the broker on a timer for the partitions this worker owns (runtime/kafka/lag.ts). */
   readonly lag = new Gauge({ name: 'adpipe_consumer_lag', help: "Messages between the group's committed offset and the broker's high watermark, per partition this worker owns (measured on a timer); kind is source or internal (the task topic, whose transaction markers leave a lag of 1 at rest).", labelNames: ['topic', 'partition', 'kind'] as const, registers: [this.registry] });
-  readonly lastEventSeconds = new Gauge({ name: 'adpipe_last_event_timestamp_seconds', help: 'Newest event time (the record ts) of the records of a source stored in HBase by this worker.', labelNames: ['source'] as const, registers: [this.registry] });
-  readonly lastReadSeconds = new Gauge({ name: 'adpipe_last_read_timestamp_seconds', help: 'Wall time this worker last read valid records of a source (read, not yet necessarily stored).', labelNames: ['source'] as const, registers: [this.registry] });
-  readonly lastStoredSeconds = new Gauge({ name: 'adpipe_last_stored_timestamp_seconds', help: 'Wall time of the last write to HBase that stored records of a source (freshness).', labelNames: ['source'] as const, registers: [this.registry] });
+  readonly lastEventSeconds = new Gauge({ name: 'adpipe_last_event_timestamp_seconds', help: 'Newest event time (the record ts) of the records of a source stored in HBase by this worker.', labelNames: ['source'] as const, aggregator: 'max', registers: [this.registry] });
+  readonly lastReadSeconds = new Gauge({ name: 'adpipe_last_read_timestamp_seconds', help: 'Wall time this worker last read valid records of a source (read, not yet necessarily stored).', labelNames: ['source'] as const, aggregator: 'max', registers: [this.registry] });
+  readonly lastStoredSeconds = new Gauge({ name: 'adpipe_last_stored_timestamp_seconds', help: 'Wall time of the last write to HBase that stored records of a source (freshness).', labelNames: ['source'] as const, aggregator: 'max', registers: [this.registry] });
   readonly delaySeconds = new Histogram({
     name: 'adpipe_processing_delay_seconds',
     help: 'From the Kafka timestamp of the oldest record of a source in a write to HBase until that write completed (one observation per source and write).',
@@ -39,7 +39,10 @@ export class WorkerMetrics {
 
   private readonly newestEventMs = new Map<SourceName, number>();
 
-  /** A write to HBase stored records of `stored.source` (the tasks of a worker share the gauges: the newest event wins). */
+  /**
+   * A write to HBase stored records of `stored.source` (the tasks of an engine share the gauges: the
+   * newest event wins; the engine threads' registries are merged with `aggregator: 'max'`).
+   */
   stored(stored: Stored, nowMs: number): void {
     const { source, newestEventMs, oldestArrivalMs } = stored;
     this.lastStoredSeconds.set({ source }, nowMs / 1000);
@@ -50,7 +53,12 @@ export class WorkerMetrics {
     this.delaySeconds.observe({ source }, Math.max(0, nowMs - oldestArrivalMs) / 1000);
   }
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'adpipe_' });
+  /**
+   * `defaultMetrics`: the process metrics (CPU, RSS, the heap of this thread's isolate). Engine
+   * threads leave them out: a thread's "process" CPU and RSS are the whole process's, and the worker
+   * sums the threads' registries.
+   */
+  constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'adpipe_' });
   }
 }

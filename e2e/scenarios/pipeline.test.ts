@@ -125,6 +125,9 @@ test('a broken manifest is refused by the API server with a message a person can
   });
   expect(() => run.apply(broken)).toThrow(/attributionWindow must be positive[\s\S]*each source needs its own topic|each source needs its own topic[\s\S]*attributionWindow must be positive/);
   expect(() => run.kubectl(['patch', 'adp', NAME, '-n', run.namespace, '--type=merge', '-p', '{"spec":{"sources":{"clicks":{"partitions":1}}}}'])).toThrow(/partitions cannot be decreased/);
+  // A password over a plain connection is refused before anything reads the Secret.
+  const cleartext = pipeline('cleartext', (p) => (p.spec.kafka.sasl = { mechanism: 'plain', secretRef: { name: 'kafka-user' } }));
+  expect(() => run.apply(cleartext)).toThrow(/plain sends the password in clear text without TLS: set kafka.tls.enabled: true, or use scram-sha-512/);
 });
 
 test('deleting with Retain keeps topics and table; with Delete removes them', async () => {

@@ -79,7 +79,8 @@ export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig): Work
         spec: {
           serviceAccountName: name,
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          // fsGroup: Secret files are mounted 0440 and owned by this group, so the worker's user can read them.
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
           terminationGracePeriodSeconds: 30,
           containers: [
             {

@@ -4,6 +4,8 @@ import { freePort } from '../../e2e/stack/ports.js';
 import { eventually, stack, uniqueName } from '../../e2e/support/stack-clients.js';
 import { main as adpipe } from '../../cli/adpipe.js';
 import { generate, type Expected } from '../../generator/index.js';
+import { HBaseClient } from '../../hbase/index.js';
+import { HBaseStore } from '../storage/hbase-store.js';
 import { untilExact, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, performancePath, produce, startWorker, stopWorker, type TestPipeline, type WorkerProcess } from './harness.js';
 
 // Generated data in → the worker's answers equal the generator's ground truth, against the shared
@@ -97,6 +99,43 @@ test('every invalid record is in the dead-letter topic once, with its source, re
   // Every kind the generator makes shows up (its edge cases cover each source's failure modes).
   expect(seen.map((m) => m.reason)).toEqual(expect.arrayContaining(['json.parse', 'csv.column_count', 'csv.quote', 'avro.decode', 'field.future:ts']));
 }, 120_000);
+
+test('no user id leaves the source topics: the internal topic and the HBase table hold none', async () => {
+  const USER = Buffer.from('usr-');
+  const kafka = new Kafka({ clientId: 'adpipe-pii-check', brokers: [endpoints.bootstrap], logLevel: logLevel.NOTHING });
+  /** Every message of a topic, aborted transactions' too, read until nothing new comes for 2 s. */
+  const everyValue = async (topic: string): Promise<Buffer[]> => {
+    const values: Buffer[] = [];
+    let lastSeen = Date.now();
+    const consumer = kafka.consumer({ groupId: uniqueName('pii-check'), readUncommitted: true });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void (values.push(message.value ?? Buffer.alloc(0)), (lastSeen = Date.now())) });
+    try {
+      await eventually(`all of ${topic}`, async () => (values.length > 0 && Date.now() - lastSeen > 2000 ? true : undefined), 60_000, 250);
+    } finally {
+      await consumer.disconnect();
+    }
+    return values;
+  };
+  // The search finds user ids where they are: the generated impressions carry them.
+  expect((await everyValue(pipeline.config.sources.impressions.topic)).some((value) => value.includes(USER))).toBe(true);
+  const internal = await everyValue(pipeline.config.tasks.topic);
+  expect(internal.filter((value) => value.includes(USER))).toEqual([]);
+  const hbase = new HBaseClient({ zookeeperQuorum: endpoints.zookeeperQuorum });
+  try {
+    let cells = 0;
+    for await (const row of new HBaseStore(hbase, pipeline.config.hbase.table).scan({ startRow: Buffer.alloc(0), stopRow: Buffer.alloc(0) })) {
+      for (const cell of row.cells) {
+        cells++;
+        expect({ row: row.row.includes(USER), value: cell.value.includes(USER) }).toEqual({ row: false, value: false });
+      }
+    }
+    expect(cells).toBeGreaterThan(0);
+  } finally {
+    hbase.close();
+  }
+}, 180_000);
 
 test('adpipe query performance answers the same JSON from the same query module', async () => {
   const picks = [expected.queries[0]!, expected.queries.find((q) => q.query.by === 'country' && q.query.granularity === 'day')!];

@@ -54,9 +54,9 @@ async function pipelineOn(endpoints: Endpoints, prefix: string): Promise<TestPip
   return pipeline;
 }
 
-async function launch(pipeline: TestPipeline): Promise<WorkerProcess> {
+async function launch(pipeline: TestPipeline, env: Record<string, string> = {}): Promise<WorkerProcess> {
   // A short session: the group notices a killed worker in seconds instead of 30 s.
-  const worker = startWorker(pipeline, await freePort(), { ADPIPE_KAFKA_SESSION_TIMEOUT_MS: '8000' });
+  const worker = startWorker(pipeline, await freePort(), { ADPIPE_KAFKA_SESSION_TIMEOUT_MS: '8000', ...env });
   workers.push(worker);
   return worker;
 }
@@ -177,6 +177,25 @@ test('two workers in one group, one joining and one leaving mid-stream: exact', 
   await stopWorker(first, 'SIGTERM');
   expect(await first.exited).toBe(0);
   await expectExact(second);
+}, 300_000);
+
+test('engine threads: a worker of three engines beside one of one, mid-stream, then SIGTERM of the three: exact, with summed metrics', async () => {
+  const pipeline = await pipelineOn(shared, 'rt-threads');
+  await produceAll(shared, pipeline, messages, [0, 0.5]);
+  const threaded = await launch(pipeline, { ADPIPE_ENGINE_THREADS: '3' });
+  await progress(threaded, 0.1);
+  // Four members now (three threads and this one): the six tasks move between them.
+  const single = await launch(pipeline);
+  await produceAll(shared, pipeline, messages, [0.5, 1]);
+  await progress(single, 0.6);
+  // The probes ask every thread; the metrics are the threads' sums (each thread counts its own tasks).
+  expect((await fetch(`http://127.0.0.1:${threaded.port}/readyz`)).status).toBe(200);
+  const text = await (await fetch(`http://127.0.0.1:${threaded.port}/metrics`)).text();
+  expect(text.match(/^adpipe_process_resident_memory_bytes /gm)).toHaveLength(1);
+  expect(Number(/^adpipe_task_live_ids (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
+  await stopWorker(threaded, 'SIGTERM');
+  expect(await threaded.exited).toBe(0);
+  await expectExact(single);
 }, 300_000);
 
 test('consumer offsets reset to the beginning and everything replayed: still exact', async () => {

@@ -233,12 +233,12 @@ export async function untilExact(port: number, expected: { stats: unknown; queri
     const stats = await getJson<unknown>(port, '/v1/pipeline/stats').catch((error: unknown) => String(error));
     if (JSON.stringify(stats) !== JSON.stringify(expected.stats)) first = `stats ${JSON.stringify(stats)}`;
     else {
-      for (const { query, response } of expected.queries) {
-        const answer = await getJson<unknown>(port, performancePath(query)).catch((error: unknown) => String(error));
-        if (JSON.stringify(answer) !== JSON.stringify(response)) {
-          first = `${JSON.stringify(query)} answered ${JSON.stringify(answer)}, expected ${JSON.stringify(response)}`;
-          break;
-        }
+      // Eight at a time: a pass over a bench's hundred-odd queries then adds little to its timing.
+      for (let at = 0; at < expected.queries.length && !first; at += 8) {
+        const slice = expected.queries.slice(at, at + 8);
+        const answers = await Promise.all(slice.map(({ query }) => getJson<unknown>(port, performancePath(query)).catch((error: unknown) => String(error))));
+        const wrong = slice.findIndex(({ response }, i) => JSON.stringify(answers[i]) !== JSON.stringify(response));
+        if (wrong >= 0) first = `${JSON.stringify(slice[wrong]!.query)} answered ${JSON.stringify(answers[wrong])}, expected ${JSON.stringify(slice[wrong]!.response)}`;
       }
     }
     if (!first) return;

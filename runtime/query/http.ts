@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { RuntimeError, isRetriable } from '../errors.js';
@@ -28,13 +29,24 @@ function send(response: http.ServerResponse, reply: HttpReply): void {
  */
 export function createHttpServer(deps: HttpDependencies): http.Server {
   return http.createServer((request, response) => {
-    void handle(deps, request, response).catch((error: unknown) => {
-      if (error instanceof RuntimeError && error.code === 'QUERY_ARGUMENT') return send(response, jsonReply(400, { error: { code: error.code, message: error.message } }));
-      deps.log.error({ err: error, url: request.url }, 'request failed');
-      const status = isRetriable(error) ? 503 : 500;
-      send(response, jsonReply(status, { error: { code: (error as { code?: string }).code ?? 'INTERNAL', message: (error as Error).message } }));
-    });
+    void handle(deps, request, response).catch((error: unknown) => send(response, errorReply(deps.log, request, error)));
   });
+}
+
+/** The caller's own mistakes name themselves. */
+const CALLER_ERRORS = new Set(['QUERY_ARGUMENT', 'QUERY_RANGE']);
+
+/**
+ * A failed request's answer. A caller's mistake (400) says what is wrong; anything else says only
+ * whether to retry, with a request id that finds the full error in the worker's log: internal
+ * messages (table names, hosts, stack details) are not the caller's business.
+ */
+export function errorReply(log: Logger, request: http.IncomingMessage, error: unknown): HttpReply {
+  if (error instanceof RuntimeError && CALLER_ERRORS.has(error.code)) return jsonReply(400, { error: { code: error.code, message: error.message } });
+  const requestId = randomUUID();
+  log.error({ err: error, url: request.url, requestId }, 'request failed');
+  if (isRetriable(error)) return jsonReply(503, { error: { code: 'UNAVAILABLE', message: 'storage is not reachable right now; retry', request_id: requestId } });
+  return jsonReply(500, { error: { code: 'INTERNAL', message: 'the query failed; the worker log has the details under this request id', request_id: requestId } });
 }
 
 async function handle(deps: HttpDependencies, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
@@ -44,7 +56,7 @@ async function handle(deps: HttpDependencies, request: http.IncomingMessage, res
   if (url.pathname === '/v1/pipeline/stats') return send(response, jsonReply(200, await pipelineStats(deps.store, deps.settings)));
   const match = /^\/v1\/campaigns\/([^/]+)\/performance$/.exec(url.pathname);
   if (match) {
-    const query = performanceQuery(decodeURIComponent(match[1]!), {
+    const query = performanceQuery(campaignIdOf(match[1]!), {
       from: url.searchParams.get('from'),
       to: url.searchParams.get('to'),
       granularity: url.searchParams.get('granularity'),
@@ -53,4 +65,13 @@ async function handle(deps: HttpDependencies, request: http.IncomingMessage, res
     return send(response, jsonReply(200, await campaignPerformance(deps.store, deps.settings, query)));
   }
   send(response, jsonReply(404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } }));
+}
+
+/** The campaign id of a path segment; a broken %-escape is the caller's mistake, not a 500. */
+function campaignIdOf(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RuntimeError('QUERY_ARGUMENT', `the campaign id in the path is not valid percent-encoding: '${segment.slice(0, 100)}'`);
+  }
 }

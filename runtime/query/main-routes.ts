@@ -3,9 +3,10 @@ import { jsonReply, type HttpReply, type MainRoute } from './reply.js';
 
 /** What the probes and metrics report: the state of the thread that runs the tasks. */
 export interface MainState {
-  registry: Registry;
-  ready: () => boolean;
-  healthy: () => boolean;
+  /** The worker's metrics: the main engine's registry, or the sum of every engine thread's (decision 0074). */
+  registry: () => Registry | Promise<Registry>;
+  ready: () => boolean | Promise<boolean>;
+  healthy: () => boolean | Promise<boolean>;
 }
 
 /**
@@ -16,14 +17,16 @@ export interface MainState {
 export async function answerMainRoute(state: MainState, route: MainRoute): Promise<HttpReply> {
   switch (route) {
     case '/healthz': {
-      const ok = state.healthy();
+      const ok = await state.healthy();
       return jsonReply(ok ? 200 : 500, { ok });
     }
     case '/readyz': {
-      const ready = state.ready();
+      const ready = await state.ready();
       return jsonReply(ready ? 200 : 503, { ready });
     }
-    case '/metrics':
-      return { status: 200, contentType: state.registry.contentType, body: await state.registry.metrics() };
+    case '/metrics': {
+      const registry = await state.registry();
+      return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
+    }
   }
 }

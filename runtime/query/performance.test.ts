@@ -9,6 +9,9 @@ test('query arguments: defaults, and errors that name the parameter', () => {
   expect(() => performanceQuery('c', { from: '2026-11-28T00:00:00Z', to: '2026-11-27T00:00:00Z' })).toThrow(/before/);
   expect(() => performanceQuery('c', { from: '2026-11-27T00:00:00Z', to: '2026-11-28T00:00:00Z', granularity: 'week' })).toThrow(/granularity/);
   expect(() => performanceQuery('c', { from: '2026-11-27T00:00:00Z', to: '2026-11-28T00:00:00Z', by: 'city' })).toThrow(/'by'/);
+  // A range is capped at 366 days (a query reads every hour row in it).
+  expect(performanceQuery('c', { from: '2024-01-01T00:00:00Z', to: '2025-01-01T00:00:00Z', granularity: 'day' })).toMatchObject({ granularity: 'day' });
+  expect(() => performanceQuery('c', { from: '2024-01-01T00:00:00Z', to: '2025-01-01T00:00:01Z' })).toThrow(/longer than 366 days/);
 });
 
 test('ratios: 4 decimals, micros whole, null without a denominator (the contract example)', () => {

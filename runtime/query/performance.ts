@@ -27,6 +27,8 @@ export interface PipelineStats {
 }
 
 const GRANULARITIES: readonly Granularity[] = ['hour', 'day'];
+/** The longest range one query may ask (a query reads every hour row in it): one leap year. */
+export const MAX_QUERY_DAYS = 366;
 const BREAKDOWNS: readonly Breakdown[] = ['country', 'device_type'];
 
 /** Checks and normalises query parameters; a bad one is a QUERY_ARGUMENT error naming it. */
@@ -42,6 +44,7 @@ export function performanceQuery(campaignId: string, params: { from?: string | n
   const [from, fromMs] = instant('from');
   const [to, toMs] = instant('to');
   if (toMs < fromMs) throw new RuntimeError('QUERY_ARGUMENT', `'to' (${to}) is before 'from' (${from})`);
+  if (toMs - fromMs > MAX_QUERY_DAYS * 86_400_000) throw new RuntimeError('QUERY_RANGE', `the range from ${from} to ${to} is longer than ${MAX_QUERY_DAYS} days: ask for it in parts`);
   const granularity = (params.granularity ?? 'hour') as Granularity;
   if (!GRANULARITIES.includes(granularity)) throw new RuntimeError('QUERY_ARGUMENT', `'granularity' must be hour or day, not '${params.granularity}'`);
   const by = params.by ? (params.by as Breakdown) : undefined;

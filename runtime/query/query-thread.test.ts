@@ -45,7 +45,7 @@ beforeAll(async () => {
   await store.putMany([viewPuts(0, state, [], Date.now(), { saltBuckets: settings.saltBuckets, family: settings.families.aggregates }).stats]);
   thread = new QueryThread({
     data: { port: 0, hbase: { zookeeperQuorum: stack().hbase.zookeeperQuorum, znodeParent: '/hbase', table }, settings, log: { level: 'silent', bindings: {} } },
-    state: { registry, ready: () => main.ready, healthy: () => main.healthy },
+    state: { registry: () => registry, ready: () => main.ready, healthy: () => main.healthy },
     log: pino({ level: 'silent' }),
     onFailure: (error) => failures.push(error),
     entry: pathToFileURL(path.join(REPO_ROOT, 'dist', 'runtime', 'query', 'thread.js')),
@@ -73,6 +73,13 @@ test('errors keep their status and body', async () => {
     type: 'application/json',
     body: JSON.stringify({ error: { code: 'QUERY_ARGUMENT', message: "'granularity' must be hour or day, not 'week'" } }),
   });
+  // A broken %-escape in the campaign id and a range over the cap are the caller's mistakes too.
+  const badEscape = await get('/v1/campaigns/cmp%E0%A4%A/performance?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z');
+  expect(badEscape.status).toBe(400);
+  expect(JSON.parse(badEscape.body)).toEqual({ error: { code: 'QUERY_ARGUMENT', message: "the campaign id in the path is not valid percent-encoding: 'cmp%E0%A4%A'" } });
+  const tooLong = await get('/v1/campaigns/c/performance?from=2024-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&granularity=day');
+  expect(tooLong.status).toBe(400);
+  expect(JSON.parse(tooLong.body)).toMatchObject({ error: { code: 'QUERY_RANGE', message: expect.stringContaining('longer than 366 days') } });
   expect(await get('/nowhere')).toEqual({ status: 404, type: 'application/json', body: '{"error":{"code":"NOT_FOUND","message":"no route /nowhere"}}' });
   expect(await get('/healthz', { method: 'POST' })).toEqual({ status: 405, type: 'application/json', body: '{"error":{"code":"METHOD","message":"only GET is served"}}' });
 });
@@ -90,11 +97,14 @@ test('probes and metrics report the main thread', async () => {
   expect(metrics).toEqual({ status: 200, type: registry.contentType, body: await registry.metrics() });
 });
 
-test('a metrics failure on the main thread is a 500 with its message, as before', async () => {
+test('a failure behind a route is a 500 with a request id, not its internal message', async () => {
   const metrics = registry.metrics;
-  registry.metrics = () => Promise.reject(new Error('collector broke'));
+  registry.metrics = () => Promise.reject(new Error('collector broke at zk-0.hbase.internal:2181'));
   try {
-    expect(await get('/metrics')).toEqual({ status: 500, type: 'application/json', body: '{"error":{"code":"INTERNAL","message":"collector broke"}}' });
+    const reply = await get('/metrics');
+    expect(reply.status).toBe(500);
+    expect(reply.body).not.toContain('zk-0');
+    expect(JSON.parse(reply.body)).toEqual({ error: { code: 'INTERNAL', message: expect.stringContaining('request id'), request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
   } finally {
     registry.metrics = metrics;
   }

@@ -61,6 +61,14 @@ export class ByteWriter {
     return Buffer.from(this.buffer.subarray(0, this.at));
   }
 
+  /** A copy of the first `n` bytes written; what follows them moves to the front. */
+  take(n: number): Buffer {
+    const head = Buffer.from(this.buffer.subarray(0, n));
+    this.buffer.copy(this.buffer, 0, n, this.at);
+    this.at -= n;
+    return head;
+  }
+
   /** Forgets what was written, keeping the first `keep` bytes. */
   reset(keep = 0): void {
     this.at = keep;

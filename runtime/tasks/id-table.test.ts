@@ -82,6 +82,6 @@ test('an id table agrees with a Map through inserts, touches, growth and evictio
     expect(table.size).toBe(model.size);
   }
   const order: string[] = [];
-  table.forEach((at) => void order.push(table.fingerprintAt(at)));
+  for (const at of table.positions()) order.push(table.fingerprintAt(at));
   expect(order).toEqual([...model.keys()]);
 });

@@ -92,10 +92,10 @@ export class IdTable<C extends Columns> {
     return evicted;
   }
 
-  /** Every entry's ring position, oldest first. */
-  forEach(each: (at: number) => void): void {
+  /** Every entry's ring position, oldest first, one at a time (the table must not change meanwhile). */
+  *positions(): Generator<number> {
     const mask = this.capacity - 1;
-    for (let k = 0; k < this.size; k++) each((this.head + k) & mask);
+    for (let k = 0; k < this.size; k++) yield (this.head + k) & mask;
   }
 
   /** Bytes the table holds, used or not. */

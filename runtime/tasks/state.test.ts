@@ -170,6 +170,12 @@ test('a snapshot round-trips the whole state', async () => {
     copy.decodeInto(state.encode());
     expect(copy.encode().equals(state.encode())).toBe(true);
     expect(copy.liveIds).toBe(state.liveIds);
+    // A snapshot takes it in pieces of a fixed size (the last one shorter), the same bytes in all.
+    const whole = state.encode();
+    const pieces = [...state.encodeChunks(1000)];
+    expect(pieces.slice(0, -1).every((piece) => piece.length === 1000)).toBe(true);
+    expect(pieces.at(-1)!.length).toBeLessThanOrEqual(1000);
+    expect(Buffer.concat(pieces).equals(whole)).toBe(true);
   }
 });
 

@@ -16,20 +16,52 @@ export interface SumCell {
   amount: number;
 }
 
+/** A cell with the keys it is filed under, so a cell that sums to nothing can be dropped from both maps. */
+interface KeyedCell extends SumCell {
+  key: string;
+  numberKey: number | undefined;
+}
+
 export class HourSums {
-  private readonly cells = new Map<string, SumCell>();
+  private readonly cells = new Map<string, KeyedCell>();
+  /** The same cells by a number the caller derives from interned dimensions (`addByNumber`). */
+  private readonly byNumber = new Map<number, KeyedCell>();
 
   add(kind: EventKind, country: string, deviceType: string, count: number, amount: number): void {
-    const key = `${kind}${country}\u0000${deviceType}`;
-    const cell = this.cells.get(key);
+    this.addTo(`${kind}${country}\u0000${deviceType}`, kind, country, deviceType, count, amount, undefined);
+  }
+
+  /**
+   * `add` for the task's hot path: `key` stands for (kind, country, deviceType) one to one, so the
+   * cell is found without building its string key, which cost a string and its hash per event.
+   */
+  addByNumber(key: number, kind: EventKind, country: string, deviceType: string, count: number, amount: number): void {
+    const cell = this.byNumber.get(key);
+    if (cell) this.change(cell, count, amount);
+    else this.addTo(`${kind}${country}\u0000${deviceType}`, kind, country, deviceType, count, amount, key);
+  }
+
+  private addTo(key: string, kind: EventKind, country: string, deviceType: string, count: number, amount: number, numberKey: number | undefined): void {
+    let cell = this.cells.get(key);
     if (!cell) {
-      this.cells.set(key, { kind, country, deviceType, count, amount });
-      return;
+      cell = { kind, country, deviceType, count: 0, amount: 0, key, numberKey: undefined };
+      this.cells.set(key, cell);
     }
+    if (numberKey !== undefined) {
+      cell.numberKey = numberKey;
+      this.byNumber.set(numberKey, cell);
+    }
+    this.change(cell, count, amount);
+  }
+
+  private change(cell: KeyedCell, count: number, amount: number): void {
     cell.count += count;
     cell.amount += amount;
     // A contribution moved to other dimensions leaves nothing behind.
-    if (cell.count === 0 && cell.amount === 0) this.cells.delete(key);
+    if (cell.count === 0 && cell.amount === 0) {
+      this.cells.delete(cell.key);
+      if (cell.numberKey !== undefined) this.byNumber.delete(cell.numberKey);
+    }
   }
 
   get size(): number {

@@ -11,7 +11,7 @@ import { PendingFreshness } from './freshness.js';
 import { FrameWriter, readFrame, routingKey, type ProgressRecord, type TaskRecord } from './records.js';
 import { routeBatch, taskOf } from './route.js';
 import { BARRIER, SOURCE_INDEX, TaskState } from './state.js';
-import { lastVersionOf, putInBatches, readSnapshot, viewPuts, writeSnapshot } from './view.js';
+import { SNAPSHOT_CHUNK_BYTES, lastVersionOf, putInBatches, readSnapshot, viewPuts, writeSnapshot } from './view.js';
 
 /**
  * One task a worker owns (decision 0051): its state, its transactional producer, and the open
@@ -202,7 +202,8 @@ export class TaskRunner {
     this.phase = 'restoring';
     this.restoringSince = Date.now();
     this.lastCommitMs = Date.now();
-    this.lastSnapshotMs = Date.now();
+    // Tasks started together snapshot at different commits, so their HBase writes do not pile up.
+    this.lastSnapshotMs = Date.now() - (this.task / settings.taskCount) * settings.snapshotIntervalMs;
     this.ctx.log.info({ task: this.task, snapshot: snapshot ? { position: from, bytes: snapshot.head.bytes } : null, restoreUntil: String(this.restoreUntil) }, 'task started: restoring');
   }
 
@@ -391,10 +392,9 @@ export class TaskRunner {
   private async snapshot(): Promise<void> {
     const { config, store } = this.ctx;
     this.lastSnapshotMs = Date.now();
-    const bytes = this.state.encode();
     try {
-      await writeSnapshot(store, config.storage.families.aggregates, this.task, bytes, { generation: ++this.generation, position: String(this.internalNext), version: this.version });
-      this.ctx.log.debug({ task: this.task, bytes: bytes.length, liveIds: this.state.liveIds }, 'snapshot written');
+      await writeSnapshot(store, config.storage.families.aggregates, this.task, this.state.encodeChunks(SNAPSHOT_CHUNK_BYTES), { generation: ++this.generation, position: String(this.internalNext), version: this.version });
+      this.ctx.log.debug({ task: this.task, liveIds: this.state.liveIds }, 'snapshot written');
     } catch (error) {
       this.ctx.log.warn({ err: error, task: this.task }, 'writing a snapshot failed; the next one will try again');
     }

@@ -18,19 +18,23 @@ afterAll(async () => {
 }, 60_000);
 
 const bytesOf = (size: number, seed: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff));
+/** The pieces `TaskState.encodeChunks` would give for these bytes. */
+function* pieces(bytes: Buffer): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += SNAPSHOT_CHUNK_BYTES) yield bytes.subarray(at, at + SNAPSHOT_CHUNK_BYTES);
+}
 
 test('the newest whole snapshot is read back, byte for byte, across chunks and slots', async () => {
   expect(await readSnapshot(store, 'a', 3)).toBeUndefined();
   const big = bytesOf(2 * SNAPSHOT_CHUNK_BYTES + 123, 1);
-  await writeSnapshot(store, 'a', 3, big, { generation: 1, position: '100', version: Date.now() });
+  await writeSnapshot(store, 'a', 3, pieces(big), { generation: 1, position: '100', version: Date.now() });
   const small = bytesOf(10, 2);
-  await writeSnapshot(store, 'a', 3, small, { generation: 2, position: '200', version: Date.now() + 1 });
+  await writeSnapshot(store, 'a', 3, pieces(small), { generation: 2, position: '200', version: Date.now() + 1 });
   const read = await readSnapshot(store, 'a', 3);
   expect(read?.head).toMatchObject({ generation: 2, position: '200', chunks: 1, bytes: 10 });
   expect(read?.state.equals(small)).toBe(true);
   // The next one goes to slot 1 again, where the three-chunk snapshot was: fewer chunks now.
   const third = bytesOf(SNAPSHOT_CHUNK_BYTES + 5, 3);
-  await writeSnapshot(store, 'a', 3, third, { generation: 3, position: '300', version: Date.now() + 2 });
+  await writeSnapshot(store, 'a', 3, pieces(third), { generation: 3, position: '300', version: Date.now() + 2 });
   const again = await readSnapshot(store, 'a', 3);
   expect(again?.head).toMatchObject({ generation: 3, position: '300', chunks: 2 });
   expect(again?.state.equals(third)).toBe(true);

@@ -92,19 +92,24 @@ export interface SnapshotHead {
   version: number;
 }
 
-/** Writes a snapshot into the slot its generation selects: chunks first, the head last. */
-export async function writeSnapshot(store: Store, family: string, task: number, state: Buffer, head: Omit<SnapshotHead, 'chunks' | 'bytes'>): Promise<void> {
+/**
+ * Writes a snapshot into the slot its generation selects: chunks first, the head last. `chunks`
+ * gives the state in pieces of SNAPSHOT_CHUNK_BYTES (the last one shorter), each written before the
+ * next is asked for.
+ */
+export async function writeSnapshot(store: Store, family: string, task: number, chunks: Iterable<Buffer>, head: Omit<SnapshotHead, 'chunks' | 'bytes'>): Promise<void> {
   const slot = head.generation % 2;
   const generation = Buffer.alloc(8);
   generation.writeDoubleBE(head.generation);
-  const puts: StorePut[] = [];
-  let chunks = 0;
-  for (let at = 0; at < state.length || chunks === 0; at += SNAPSHOT_CHUNK_BYTES) {
-    puts.push({ row: snapshotChunkRow(task, slot, chunks), cells: [{ family, qualifier: 'v', value: Buffer.concat([generation, state.subarray(at, at + SNAPSHOT_CHUNK_BYTES)]), timestamp: head.version }] });
-    chunks++;
+  let count = 0;
+  let bytes = 0;
+  for (const chunk of chunks) {
+    if (chunk.length > SNAPSHOT_CHUNK_BYTES) throw new RangeError(`a snapshot chunk of ${chunk.length} bytes is over ${SNAPSHOT_CHUNK_BYTES}`);
+    await store.putMany([{ row: snapshotChunkRow(task, slot, count), cells: [{ family, qualifier: 'v', value: Buffer.concat([generation, chunk]), timestamp: head.version }] }]);
+    count++;
+    bytes += chunk.length;
   }
-  for (const put of puts) await store.putMany([put]);
-  const full: SnapshotHead = { ...head, chunks, bytes: state.length };
+  const full: SnapshotHead = { ...head, chunks: count, bytes };
   await store.putMany([{ row: snapshotHeadRow(task, slot), cells: [{ family, qualifier: 'h', value: Buffer.from(JSON.stringify(full)), timestamp: head.version }] }]);
 }
 
