@@ -8,6 +8,7 @@ import { writeGeneratedDirectory, type Expected, type PerformanceQuery, type Per
 import { produceDirectory } from '../producer/index.js';
 import { REPO_ROOT } from './stack/paths.js';
 import { stackUp } from './stack/stack.js';
+import { HealthWatch } from './support/alerts.js';
 import { getJson, PipelineRun, settledComparison, statsCaughtUp, waitFor, type Stats } from './support/pipeline-run.js';
 
 /**
@@ -27,7 +28,7 @@ const NAMESPACE = 'adpipe-demo';
 const NAME = 'demo';
 
 async function main(): Promise<number> {
-  step('local stack: kube-apiserver, etcd, kube-controller-manager, Kafka, HBase');
+  step('local stack: kube-apiserver, etcd, kube-controller-manager, Kafka, HBase, Prometheus, Alertmanager');
   const state = await stackUp((line) => step(`  ${line}`));
   const run = new PipelineRun(state, NAMESPACE);
   try {
@@ -36,7 +37,7 @@ async function main(): Promise<number> {
     await run.ensureNamespace();
     step(`starting the operator and a node agent for namespace ${NAMESPACE} (logs in ${path.join(state.dir, 'logs')})`);
     run.startNodeAgent();
-    run.startOperator();
+    await run.startOperator();
 
     if (await run.get(NAME)) {
       step('removing the previous demo pipeline with its topics and table (deletionPolicy Delete)');
@@ -49,6 +50,8 @@ async function main(): Promise<number> {
     run.apply(pipeline);
     const ready = await run.waitForCondition(NAME, 'Ready', 'True', 240_000);
     step('pipeline Ready: topics, table and workers are up');
+    // Data health is watched from here on: the demo's normal traffic must raise no alert.
+    const health = new HealthWatch(state, NAMESPACE, () => run.dataHealthy(NAME)).start();
 
     const dataDir = path.join(state.dir, 'demo', `seed-${values.seed}-${values.impressions}`);
     if (!fs.existsSync(path.join(dataDir, 'expected.json'))) {
@@ -91,8 +94,13 @@ async function main(): Promise<number> {
     const statsMatch = JSON.stringify(sortKeys(stats)) === JSON.stringify(sortKeys(expected.stats));
     const top = await printReport(url!, expected);
     const cliSame = top ? await cliMatchesHttp(run, url!, top) : true;
+    const healthProblems = await health.stop();
+    const dh = health.last;
+    process.stdout.write(`\ndata health: DataHealthy=${dh ? `${dh.status} (${dh.reason}: ${dh.message})` : 'not judged yet'}; ${healthProblems.length ? `PROBLEMS during the run:\n  ${healthProblems.join('\n  ')}` : 'no alert fired for the pipeline during the run'}\n`);
+    process.stdout.write(`alerts: Alertmanager ${state.monitoring.alertmanagerUrl}/#/alerts, Prometheus ${state.monitoring.prometheusUrl}/alerts (rules: helm/adpipe-operator/rules; docs/monitoring.md)\n`);
     process.stdout.write(`\n$ kubectl get adpipelines -n ${NAMESPACE}\n${run.kubectl(['get', 'adpipelines', '-n', NAMESPACE])}\n`);
     process.stdout.write(`pipeline stats: ${JSON.stringify(stats)}\n`);
+    if (healthProblems.length) return 1;
     if (comparison.mismatches.length || !statsMatch || !cliSame) {
       process.stdout.write(`\nMISMATCH with the ground truth (${comparison.mismatches.length} differences${statsMatch ? '' : '; stats differ'}):\n${comparison.mismatches.slice(0, 20).join('\n')}\n`);
       if (!statsMatch) process.stdout.write(`expected stats: ${JSON.stringify(expected.stats)}\n`);

@@ -41,7 +41,7 @@ beforeAll(async () => {
 }, 900_000);
 
 test('helm lint --strict is clean, with defaults and with every option on', async () => {
-  for (const sets of [[], ['watchNamespace=ads', 'metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true', 'leaderElection.enabled=false']]) {
+  for (const sets of [[], ['watchNamespace=ads', 'metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true', 'metrics.podMonitor.enabled=true', 'metrics.dashboard.enabled=true', 'metrics.prometheusUrl=http://prometheus.monitoring:9090', 'leaderElection.enabled=false']]) {
     const { stdout } = await run(helm, ['lint', '--strict', chart, ...sets.flatMap((s) => ['--set', s])]);
     expect(stdout).toContain('0 chart(s) failed');
     expect(stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
@@ -62,6 +62,16 @@ test('rendered manifests: cluster-wide by default, namespaced only with watchNam
   expect(scoped.some((o) => o.kind?.startsWith('Cluster'))).toBe(false);
   expect(scoped.filter((o) => o.kind === 'Role').map((o) => o.metadata?.namespace).sort()).toEqual(['ads', namespace].sort());
   expect(scoped.find((o) => o.kind === 'PrometheusRule')).toBeDefined();
+  // Monitoring: the rule file as it is (runbook links rebased), a PodMonitor for the workers, the dashboard ConfigMap, the operator told where Prometheus is.
+  const monitored = await template('adpipe', namespace, 'metrics.prometheusRule.enabled=true', 'metrics.podMonitor.enabled=true', 'metrics.dashboard.enabled=true', 'metrics.runbookBaseUrl=https://wiki.example/adpipe', 'metrics.prometheusUrl=http://prometheus.monitoring:9090');
+  const rule = monitored.find((o) => o.kind === 'PrometheusRule') as unknown as { spec: { groups: { rules: { annotations: Record<string, string> }[] }[] } };
+  for (const r of rule.spec.groups.flatMap((g) => g.rules)) expect(r.annotations['runbook_url']).toMatch(/^https:\/\/wiki\.example\/adpipe#adpipe/);
+  expect(monitored.find((o) => o.kind === 'PodMonitor')).toBeDefined();
+  const dashboard = monitored.find((o) => o.kind === 'ConfigMap' && o.metadata?.name?.endsWith('-dashboard')) as k8s.V1ConfigMap;
+  expect(dashboard.metadata?.labels?.['grafana_dashboard']).toBe('1');
+  expect((JSON.parse(dashboard.data!['adpipe-data-health.json']!) as { panels: unknown[] }).panels.length).toBeGreaterThanOrEqual(8);
+  const args = (monitored.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.spec!.containers[0]!.args!;
+  expect(args.join(' ')).toContain('--prometheus-url http://prometheus.monitoring:9090 --health-interval-ms 30000');
 
   const out = await applyManifests(clusterWide, '--dry-run=server');
   expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(clusterWide.length);

@@ -9,6 +9,7 @@ import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
  *
  *   node dist/operator/main.js [--namespace NS] [--lease-namespace NS] [--lease-name NAME]
  *     [--identity ID] [--http-port 8081] [--no-leader-election] [--drift-check-ms N] [--workers N]
+ *     [--prometheus-url URL] [--health-interval-ms N]
  */
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,6 +37,8 @@ const operator = await startOperator({
   driftCheckMs: num(arg('drift-check-ms')),
   workers: num(arg('workers')),
   cleanupTimeoutMs: num(arg('cleanup-timeout-ms')),
+  prometheusUrl: arg('prometheus-url') ?? process.env['ADPIPE_PROMETHEUS_URL'],
+  healthIntervalMs: num(arg('health-interval-ms')),
   log,
 });
 log.info({ port: operator.port }, 'operator started');

@@ -12,6 +12,9 @@ import { CRD_MISSING_MESSAGE, CrdPresence } from './crd-presence.js';
 import { FINALIZER, OWNED_SELECTOR } from './render/names.js';
 import { EventRecorder } from './reconcile/events.js';
 import { KafkaAdminPool } from './reconcile/kafka.js';
+import { DataHealthSensor } from './health/sensor.js';
+import { PrometheusClient } from './health/prometheus.js';
+import { pipelineMetrics } from './health/metrics.js';
 import { ADPIPELINE_TYPE, createPipelineReconciler } from './reconcile/pipeline.js';
 import type { TableAdmins } from './reconcile/table.js';
 import { OWNED_KINDS, OWNED_TYPES, type OwnedKind } from './reconcile/workers.js';
@@ -38,6 +41,10 @@ export interface OperatorOptions {
   queue?: { baseDelayMs?: number; maxDelayMs?: number };
   kafkaLingerMs?: number;
   eventRepeatMs?: number;
+  /** Prometheus that scrapes the workers: the DataHealthy condition is judged from it (unset: no DataHealthy). */
+  prometheusUrl?: string;
+  /** How often the data-health sensor evaluates every pipeline (default 30 s). */
+  healthIntervalMs?: number;
   log?: Logger;
 }
 
@@ -119,6 +126,11 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     );
   }
 
+  const sensor = options.prometheusUrl
+    ? new DataHealthSensor({ prometheus: new PrometheusClient(options.prometheusUrl), kube, events, log, pipelines: () => pipelines.list(), intervalMs: options.healthIntervalMs ?? 30_000 })
+    : undefined;
+  pipelineMetrics(registry, () => pipelines.list(), (key) => sensor?.verdict(key));
+
   const reconcile = createPipelineReconciler({
     kube,
     kafka,
@@ -136,6 +148,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     },
     driftCheckMs: options.driftCheckMs ?? 300_000,
     cleanupTimeoutMs: options.cleanupTimeoutMs ?? 300_000,
+    dataHealth: (key) => sensor?.condition(key),
   });
   const counted = async (key: string) => {
     counts.reconciles++;
@@ -156,9 +169,11 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     });
     controller.start();
     for (const pipeline of pipelines.list()) controller.enqueue(keyOf(pipeline));
+    sensor?.start();
   };
   const stopLeading = async () => {
     leaderGauge.set(0);
+    await sensor?.stop();
     const current = controller;
     controller = undefined;
     if (current) {

@@ -29,6 +29,7 @@ const settings: EngineSettings = {
   sessionTimeoutMs: Number(process.env.ADPIPE_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
   poisonAttempts: Number(process.env.ADPIPE_POISON_ATTEMPTS ?? worker.poisonAttempts),
   stallThresholdMs: millisFromEnv('ADPIPE_STALL_THRESHOLD_MS', worker.stallThresholdMs, 1),
+  lagIntervalMs: millisFromEnv('ADPIPE_LAG_INTERVAL_MS', 10_000, 100),
 };
 const { engine, metrics, stop: stopMainEngine } = wireEngine(config, pipelineLog, settings, { defaultMetrics: true });
 const engineThreads = startEngineThreads(config, settings, pipelineLog, engineCountFromEnv() - 1, (error) => {

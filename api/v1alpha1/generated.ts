@@ -358,6 +358,35 @@ export interface AdPipelineSpec {
    * What deleting the AdPipeline does to its Kafka topics and HBase table.
    */
   deletionPolicy?: 'Retain' | 'Delete';
+  /**
+   * Data-health sensors (docs/monitoring.md): the thresholds by which the operator judges the DataHealthy condition and the alert rules fire. The operator reads the workers' metrics from Prometheus and exports these thresholds as adpipe_pipeline_monitoring_* metrics.
+   */
+  monitoring?: {
+    /**
+     * Records the workers may be behind the brokers (all source and internal partitions together) before the pipeline is Lagging.
+     */
+    maxLag?: number;
+    /**
+     * How long records may keep arriving without any reaching HBase before the pipeline is Stale.
+     */
+    maxStaleness?: string;
+    /**
+     * Percent of a source's records that may be invalid (dead-lettered) over the window before InvalidRecordsSpike.
+     */
+    maxInvalidPercent?: number;
+    /**
+     * How far traffic may move from the pipeline's own baseline before TrafficDrop or TrafficSpike. Low - below 5% or above 20x of it; Medium - below 25% or above 5x; High - below 50% or above 3x; Off - never.
+     */
+    anomalySensitivity?: 'Off' | 'Low' | 'Medium' | 'High';
+    /**
+     * The window current traffic and invalid ratio are measured over.
+     */
+    window?: string;
+    /**
+     * The recent history a source's traffic is compared with (its median rate), besides the same hour on previous days when Prometheus holds them. No verdict on traffic until this much history exists.
+     */
+    baselineWindow?: string;
+  };
 }
 
 /**

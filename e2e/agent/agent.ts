@@ -27,6 +27,12 @@ export interface AgentOptions {
   workdir: string;
   /** `process` (default): containers as local processes; `podman`: real containers of their image. */
   runtime?: RuntimeName;
+  /**
+   * A Prometheus file_sd file the agent keeps listing its running Pods' `http` ports (what a
+   * PodMonitor finds through a kubelet's Pod IPs), labelled namespace, pod, pipeline (adpipe.io/pipeline)
+   * and job (app.kubernetes.io/name).
+   */
+  scrapeTargetsFile?: string;
   log?: (line: string) => void;
 }
 
@@ -43,6 +49,7 @@ export class NodeAgent {
   private stopped = false;
   private readonly log: (line: string) => void;
   private readonly runtime: ContainerRuntime;
+  private writtenTargets = '';
 
   constructor(private readonly options: AgentOptions) {
     this.runtime = options.runtime === 'podman' ? new PodmanRuntime(options.nodeName) : new ProcessRuntime(options.workdir);
@@ -70,6 +77,7 @@ export class NodeAgent {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.writeScrapeTargets(true);
     await Promise.all([...this.runners.values()].map(({ runner }) => runner.stop(5)));
     this.runners.clear();
   }
@@ -149,9 +157,29 @@ export class NodeAgent {
           void entry.runner.stop(0).then(() => this.runners.delete(uid));
         }
       }
+      this.writeScrapeTargets();
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Rewrites the file_sd file when the set of running Pods with an `http` port changed (atomically: Prometheus may read it any time). */
+  private writeScrapeTargets(remove = false): void {
+    const file = this.options.scrapeTargetsFile;
+    if (!file) return;
+    if (remove) return void fs.rmSync(file, { force: true });
+    const targets = [...this.runners.values()]
+      .filter(({ runner, stopping, pod }) => !stopping && !pod.metadata?.deletionTimestamp && runner.hostPorts['http'] !== undefined)
+      .map(({ runner, pod }) => ({
+        targets: [`127.0.0.1:${runner.hostPorts['http']}`],
+        labels: { namespace: pod.metadata!.namespace!, pod: pod.metadata!.name!, pipeline: pod.metadata?.labels?.['adpipe.io/pipeline'] ?? '', job: pod.metadata?.labels?.['app.kubernetes.io/name'] ?? 'pods' },
+      }));
+    const text = JSON.stringify(targets, null, 1);
+    if (text === this.writtenTargets) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, text);
+    fs.renameSync(`${file}.tmp`, file);
+    this.writtenTargets = text;
   }
 
   private async bind(pod: V1Pod): Promise<void> {

@@ -18,7 +18,8 @@ const { values } = parseArgs({
     runtime: { type: 'string', default: 'process' },
   },
 });
-const kubeconfig = values.kubeconfig ?? readStackState()?.kube.kubeconfig;
+const state = readStackState();
+const kubeconfig = values.kubeconfig ?? state?.kube.kubeconfig;
 const runtime = values.runtime;
 if (!kubeconfig || !values.namespace?.length || (runtime !== 'process' && runtime !== 'podman')) {
   process.stderr.write('usage: agent --namespace NS [--namespace NS…] [--node NAME] [--kubeconfig FILE] [--runtime process|podman]\n(needs a running stack or --kubeconfig)\n');
@@ -31,6 +32,8 @@ const agent = new NodeAgent({
   dir: path.join(stackDir(), 'agent', values.node!),
   workdir: REPO_ROOT,
   runtime,
+  // The local stack's Prometheus scrapes the workers this agent runs (e2e/stack/components/prometheus.ts).
+  scrapeTargetsFile: state?.monitoring ? path.join(state.monitoring.targetsDir, `pods-${values.node!}.json`) : undefined,
   log: (line) => process.stderr.write(`[agent] ${line}\n`),
 });
 let stopping = false;

@@ -9,6 +9,7 @@ import { produceDirectory } from '../../producer/index.js';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import { IMAGE_BUILD_TIMEOUT_MS, testImage } from '../support/image.js';
 import { REPO_ROOT } from '../stack/paths.js';
+import { HealthWatch } from '../support/alerts.js';
 import { stack, uniqueName } from '../support/stack-clients.js';
 import { E2E_TARGET, getJson, PipelineRun, settledComparison, statsCaughtUp, waitFor, type Stats } from '../support/pipeline-run.js';
 
@@ -44,7 +45,7 @@ beforeAll(async () => {
   run.installCrd();
   await run.ensureNamespace();
   run.startNodeAgent('podman');
-  run.startOperator();
+  await run.startOperator();
   await admin.connect();
 }, IMAGE_BUILD_TIMEOUT_MS);
 
@@ -61,6 +62,8 @@ test('applied → Ready; traffic with a scale-out 1 → 3 and a deleted worker P
   run.apply(spec);
   const ready = await run.waitForCondition(NAME, 'Ready', 'True', 180_000);
   expect(ready.status?.topics?.sort()).toEqual(topicsOf(spec).sort());
+  // Normal traffic, scale-out and a Pod deleted: DataHealthy never False, no alert for the pipeline.
+  const health = E2E_TARGET === 'local' ? new HealthWatch(stack(), run.namespace, () => run.dataHealthy(NAME)).start() : undefined;
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-set-'));
   writeGeneratedDirectory(dir, { seed: 11, impressions: 4000 });
@@ -101,6 +104,10 @@ test('applied → Ready; traffic with a scale-out 1 → 3 and a deleted worker P
   };
   expect(cli('stats')).toEqual(expected.stats);
   expect(cli('campaigns')).toEqual(campaigns);
+  if (health) {
+    await waitFor('DataHealthy=True', async () => ((await run.dataHealthy(NAME))?.status === 'True' ? true : undefined), 60_000, 1000);
+    expect(await health.stop()).toEqual([]);
+  }
 }, 600_000);
 
 test('changing retention updates the topics and the table TTL', async () => {
@@ -116,8 +123,8 @@ test('changing retention updates the topics and the table TTL', async () => {
 
 test('kubectl get and describe show readiness, workers, topics, table, conditions and events', () => {
   const get = run.kubectl(['get', 'adp', NAME, '-n', run.namespace, '-o', 'wide']);
-  expect(get).toMatch(/NAME\s+READY\s+REASON\s+WORKERS\s+TOPICS\s+TABLE\s+AGE/);
-  expect(get).toMatch(new RegExp(`${NAME}\\s+True\\s+Ready\\s+3/3\\s+6/6\\s+adpipe_`));
+  expect(get).toMatch(/NAME\s+READY\s+REASON\s+DATA\s+WORKERS\s+TOPICS\s+TABLE\s+AGE/);
+  expect(get).toMatch(new RegExp(`${NAME}\\s+True\\s+Ready\\s+${E2E_TARGET === 'local' ? 'Healthy' : '\\S+'}\\s+3/3\\s+6/6\\s+adpipe_`));
   const describe = run.kubectl(['describe', 'adp', NAME, '-n', run.namespace]);
   for (const type of ['Ready', 'TopicsReady', 'StorageReady', 'WorkersReady', 'Reconciling', 'Stalled']) expect(describe).toContain(type);
   expect(describe).toMatch(/TopicCreated|TableCreated|WorkersCreated/);

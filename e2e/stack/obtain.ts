@@ -154,6 +154,53 @@ export function treeHash(root: string, entries: string[], salt = ''): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+const APT_HINT = 'a Debian 12 (bookworm) apt-get with its package lists (apt-get update as root once), or build prometheus and alertmanager from the Go module proxy and put them in the cache directory named above';
+
+/**
+ * One Debian package's files, unpacked without installing (`apt-get download` + `dpkg -x`, no root
+ * needed): the binaries are static Go builds, so nothing else from the package is used.
+ */
+function debianPackage(name: string, version: string, binaries: Record<string, string>) {
+  return async (scratch: string, logFile: string) => {
+    requireTool('apt-get', `download the ${name} package`, APT_HINT);
+    requireTool('dpkg', `unpack the ${name} package`, APT_HINT);
+    const download = path.join(scratch, 'deb');
+    const fetchDeb = () => runLogged('apt-get', ['download', `${name}=${version}`], { cwd: download, logFile });
+    try {
+      await fetchDeb().catch(async (error: unknown) => {
+        // A fresh machine may have no package lists yet: as root (and unless told not to), fetch them once.
+        if (process.getuid?.() !== 0 || process.env['ADPIPE_NO_APT'] === '1') throw error;
+        await runLogged('apt-get', ['update', '-q'], { cwd: download, logFile });
+        await fetchDeb();
+      });
+    } catch (error) {
+      throw new StackError(`apt-get could not download ${name}=${version} (${error instanceof Error ? error.message.split('\n')[0] : String(error)}). Needs ${APT_HINT}`, { cause: error });
+    }
+    const deb = fs.readdirSync(download).find((file) => file.endsWith('.deb'));
+    if (!deb) throw new StackError(`apt-get download ${name}=${version} left no .deb in ${download}`);
+    const unpacked = path.join(scratch, 'root');
+    await runLogged('dpkg', ['-x', path.join(download, deb), unpacked], { cwd: scratch, logFile });
+    fs.mkdirSync(path.join(scratch, 'bin'));
+    for (const [from, to] of Object.entries(binaries)) fs.renameSync(path.join(unpacked, from), path.join(scratch, 'bin', to));
+    fs.rmSync(unpacked, { recursive: true, force: true });
+    fs.rmSync(download, { recursive: true, force: true });
+  };
+}
+
+/** prometheus and promtool (`bin/`), from Debian's package. */
+export function obtainPrometheus(log: (line: string) => void): Promise<Obtained> {
+  return obtainOnce(`prometheus-${VERSIONS.prometheus}`, log, debianPackage('prometheus', VERSIONS.prometheus, { 'usr/bin/prometheus': 'prometheus', 'usr/bin/promtool': 'promtool' }));
+}
+
+/**
+ * alertmanager and amtool, built from the Go module proxy (wrapper in e2e/stack/go/alertmanager):
+ * Debian's package reads its notification templates from a fixed /usr/share path, which only an
+ * installed package has; the upstream build embeds them.
+ */
+export function obtainAlertmanager(log: (line: string) => void): Promise<Obtained> {
+  return obtainOnce(`alertmanager-${VERSIONS.alertmanager}`, log, goBuild('alertmanager', ['github.com/prometheus/alertmanager/cmd/alertmanager', 'github.com/prometheus/alertmanager/cmd/amtool']));
+}
+
 export function assertFile(file: string): string {
   if (!fs.existsSync(file)) throw new StackError(`expected ${file} after obtaining it; remove its cache directory and run again`);
   return file;

@@ -6,8 +6,9 @@ import { apiserverHealthy, httpGet, startApiserver, startControllerManager, star
 import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
 import { hbaseHealthy, startHBase } from './components/hbase.js';
 import { registryHealthy, registryUrl, startRegistry } from './components/registry.js';
+import { alertmanagerHealthy, prometheusHealthy, startAlertmanager, startPrometheus, targetsDir, type PrometheusPorts } from './components/prometheus.js';
 import { removeStackContainers } from '../image/podman.js';
-import { obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes, obtainRegistry } from './obtain.js';
+import { obtainAlertmanager, obtainEtcd, obtainHBase, obtainKafka, obtainKubectl, obtainKubernetes, obtainPrometheus, obtainRegistry } from './obtain.js';
 import { choosePort } from './ports.js';
 import { dataPlaneHost, stackDir } from './paths.js';
 import { isAlive, rssBytes, stopProcess } from './proc.js';
@@ -35,7 +36,15 @@ export async function stackUp(log: Log): Promise<StackState> {
   const started = Date.now();
   // Go builds share two cores, so they run one after the other while Maven downloads alongside.
   const goBuilds = obtainEtcd(log).then(async (etcd) => ({ etcd, kube: await obtainKubernetes(log) }));
-  const [{ etcd, kube }, kafkaLib, hbaseLib, registryBuild, kubectl] = await Promise.all([goBuilds, obtainKafka(log), obtainHBase(log), obtainRegistry(log), findKubectl(log)]);
+  const [{ etcd, kube }, kafkaLib, hbaseLib, registryBuild, kubectl, prometheusBin, alertmanagerBin] = await Promise.all([
+    goBuilds,
+    obtainKafka(log),
+    obtainHBase(log),
+    obtainRegistry(log),
+    findKubectl(log),
+    obtainPrometheus(log),
+    obtainAlertmanager(log),
+  ]);
 
   const taken = new Set<number>();
   const ports = {
@@ -50,7 +59,12 @@ export async function stackUp(log: Log): Promise<StackState> {
     regionServer: await choosePort(previous?.hbase.regionServerPort, taken),
     registry: await choosePort(previous?.registry?.port, taken),
     registryTls: await choosePort(previous?.registry?.tlsPort, taken),
+    prometheus: await choosePort(previous?.monitoring?.prometheusPort, taken),
+    alertmanager: await choosePort(previous?.monitoring?.alertmanagerPort, taken),
+    alertmanagerCluster: await choosePort(previous?.monitoring?.alertmanagerClusterPort, taken),
+    webhook: await choosePort(previous?.monitoring?.webhookPort, taken),
   };
+  const monitoringPorts: PrometheusPorts = { prometheus: ports.prometheus, alertmanager: ports.alertmanager, alertmanagerCluster: ports.alertmanagerCluster, webhook: ports.webhook };
   // The CA and loopback serving certificate first: the API server and the registry's https use them.
   const pki = await ensurePki(path.join(dir, 'pki'));
   const logs = Object.fromEntries(SERVER_NAMES.map((name) => [name, path.join(dir, 'logs', `${name}.log`)])) as Record<ServerName, string>;
@@ -69,6 +83,16 @@ export async function stackUp(log: Log): Promise<StackState> {
     kafka: { bootstrap: `${dataPlaneHost()}:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
     hbase: { zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
     registry: { url: registryUrl(ports.registry), port: ports.registry, tlsUrl: registryUrl(ports.registryTls, '127.0.0.1', 'https'), tlsPort: ports.registryTls, caFile: pki.caCert },
+    monitoring: {
+      prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
+      alertmanagerUrl: `http://127.0.0.1:${ports.alertmanager}`,
+      prometheusPort: ports.prometheus,
+      alertmanagerPort: ports.alertmanager,
+      alertmanagerClusterPort: ports.alertmanagerCluster,
+      webhookPort: ports.webhook,
+      targetsDir: targetsDir(dir),
+      promtool: path.join(prometheusBin.dir, 'bin', 'promtool'),
+    },
     pids: {},
     logs,
   };
@@ -91,7 +115,9 @@ export async function stackUp(log: Log): Promise<StackState> {
       const api = await timed('kube-apiserver', () => startApiserver(kube.dir, dir, { etcd: ports.etcd, etcdPeer: ports.etcdPeer, apiserver: ports.apiserver, controllerManager: ports.controllerManager }, logs['kube-apiserver']));
       saveAs('kube-apiserver')(api.pid);
       saveAs('kube-controller-manager')(await timed('kube-controller-manager', () => startControllerManager(kube.dir, dir, api.pki, api.kubeconfig, ports.controllerManager, logs['kube-controller-manager'])));
+      saveAs('prometheus')(await timed('prometheus', () => startPrometheus(path.join(prometheusBin.dir, 'bin'), path.join(dir, 'prometheus'), dir, monitoringPorts, logs.prometheus)));
     })(),
+    timed('alertmanager', () => startAlertmanager(alertmanagerBin.dir, path.join(dir, 'alertmanager'), monitoringPorts, logs.alertmanager)).then(saveAs('alertmanager')),
     timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController }, state.kafka.clusterId, logs.kafka)).then(saveAs('kafka')),
     timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
     timed('schema-registry', () => startRegistry(registryBuild.dir, path.join(dir, 'registry'), { http: ports.registry, https: ports.registryTls }, { cert: pki.servingCert, key: pki.servingKey }, logs['schema-registry'])).then(saveAs('schema-registry')),
@@ -127,6 +153,7 @@ export async function stackDown(log: Log, options: { purge?: boolean } = {}): Pr
   if (removed) log(`removed ${removed} container(s) left running against this stack`);
   if (state) {
     // Reverse dependency order: the controller manager before the API server before etcd.
+    await Promise.all([stopProcess(state.pids.prometheus), stopProcess(state.pids.alertmanager)]);
     await stopProcess(state.pids['kube-controller-manager']);
     await Promise.all([stopProcess(state.pids['kube-apiserver']).then(() => stopProcess(state.pids.etcd)), stopProcess(state.pids.kafka, 30_000), stopProcess(state.pids.hbase, 30_000), stopProcess(state.pids['schema-registry'])]);
     writeStackState({ ...state, pids: {} });
@@ -143,15 +170,17 @@ export async function stackDown(log: Log, options: { purge?: boolean } = {}): Pr
 export async function serverHealth(state: StackState): Promise<Record<ServerName, boolean>> {
   const alive = (name: ServerName) => isAlive(state.pids[name]);
   const pki = pkiPaths(path.join(state.dir, 'pki'));
-  const [etcd, apiserver, kcm, kafka, hbase, registry] = await Promise.all([
+  const [etcd, apiserver, kcm, kafka, hbase, registry, prometheus, alertmanager] = await Promise.all([
     alive('etcd') && httpGet(`http://127.0.0.1:${state.kube.etcdPort}/health`).then((r) => r.body.includes('"health":"true"'), () => false),
     alive('kube-apiserver') && apiserverHealthy(state.kube.server, pki),
     alive('kube-controller-manager') && httpGet(`https://127.0.0.1:${state.kube.controllerManagerPort}/healthz`, { insecure: true }).then((r) => r.status === 200, () => false),
     alive('kafka') && kafkaHealthy(state.kafka.bootstrap),
     alive('hbase') && hbaseHealthy({ zookeeper: state.hbase.zookeeperPort, master: state.hbase.masterPort, regionServer: state.hbase.regionServerPort }).catch(() => false),
     alive('schema-registry') && state.registry !== undefined && registryHealthy(state.registry.url),
+    alive('prometheus') && state.monitoring !== undefined && prometheusHealthy(state.monitoring.prometheusPort),
+    alive('alertmanager') && state.monitoring !== undefined && alertmanagerHealthy(state.monitoring.alertmanagerPort),
   ]);
-  return { etcd, 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, kafka, hbase, 'schema-registry': registry };
+  return { etcd, 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, kafka, hbase, 'schema-registry': registry, prometheus, alertmanager };
 }
 
 export interface ServerStatus {
@@ -174,6 +203,8 @@ export async function stackStatus(): Promise<ServerStatus[] | undefined> {
     kafka: state.kafka.bootstrap,
     hbase: `zookeeper ${state.hbase.zookeeperQuorum}`,
     'schema-registry': state.registry?.url ?? '-',
+    prometheus: state.monitoring?.prometheusUrl ?? '-',
+    alertmanager: state.monitoring ? `${state.monitoring.alertmanagerUrl} (webhook 127.0.0.1:${state.monitoring.webhookPort})` : '-',
   };
   const version: Record<ServerName, string> = {
     etcd: VERSIONS.etcd,
@@ -182,6 +213,8 @@ export async function stackStatus(): Promise<ServerStatus[] | undefined> {
     kafka: VERSIONS.kafka,
     hbase: VERSIONS.hbase,
     'schema-registry': `apicurio-${VERSIONS.registry}`,
+    prometheus: VERSIONS.prometheus,
+    alertmanager: VERSIONS.alertmanager,
   };
   return SERVER_NAMES.map((name) => ({ name, version: version[name], pid: state.pids[name], healthy: health[name], rssBytes: rssBytes(state.pids[name]), address: address[name] }));
 }

@@ -24,11 +24,13 @@ export interface StackState {
    * names); `tlsUrl` the same over https, its certificate signed by the stack CA (`caFile`).
    */
   registry: { url: string; port: number; tlsUrl: string; tlsPort: number; caFile: string };
+  /** Prometheus and Alertmanager; `webhookPort` is where Alertmanager delivers every alert (a test listens there). */
+  monitoring: { prometheusUrl: string; alertmanagerUrl: string; prometheusPort: number; alertmanagerPort: number; alertmanagerClusterPort: number; webhookPort: number; targetsDir: string; promtool: string };
   pids: Partial<Record<ServerName, number>>;
   logs: Record<ServerName, string>;
 }
 
-export const SERVER_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kafka', 'hbase', 'schema-registry'] as const;
+export const SERVER_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kafka', 'hbase', 'schema-registry', 'prometheus', 'alertmanager'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 export function readStackState(): StackState | undefined {

@@ -10,4 +10,8 @@ export const VERSIONS = {
   helm: 'v3.22.0',
   /** Apicurio Registry, the stack's Confluent-compatible schema registry (e2e/stack/maven/registry). */
   registry: '2.4.2.Final',
+  // Debian 12 (bookworm) package: `apt-get download` fetches exactly this version.
+  prometheus: '2.42.0+ds-5+deb12u1',
+  // Built from the Go module proxy: Debian's build reads its templates from /usr/share (decision 0080).
+  alertmanager: 'v0.25.0',
 } as const;

@@ -7,6 +7,7 @@ import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type AdPipeline } 
 import type { Expected, PerformanceResponse } from '../../generator/index.js';
 import type { RuntimeName } from '../agent/runtime.js';
 import { REPO_ROOT } from '../stack/paths.js';
+import { freePort } from '../stack/ports.js';
 import type { StackState } from '../stack/state.js';
 import { eventually } from './stack-clients.js';
 
@@ -82,11 +83,24 @@ export class PipelineRun {
     return child;
   }
 
-  /** On kind the Helm chart's operator is already running; locally it starts as a process. */
-  startOperator(extraArgs: string[] = []): ChildProcess | undefined {
+  /**
+   * On kind the Helm chart's operator is already running; locally it starts as a process, scraped
+   * by the stack's Prometheus (a file_sd target) and judging DataHealthy from it.
+   */
+  async startOperator(extraArgs: string[] = []): Promise<ChildProcess | undefined> {
     if (E2E_TARGET === 'kind') return undefined;
-    return this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', '0', ...extraArgs]);
+    const monitoring = this.state.monitoring as StackState['monitoring'] | undefined;
+    if (!monitoring) return this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', '0', ...extraArgs]);
+    const port = await freePort();
+    // Judged every 5 s, as often as the stack's Prometheus scrapes (30 s by default in a cluster).
+    const child = this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', String(port), '--prometheus-url', monitoring.prometheusUrl, '--health-interval-ms', '5000', ...extraArgs]);
+    this.operatorTarget = path.join(monitoring.targetsDir, `operator-${this.namespace}.json`);
+    fs.mkdirSync(monitoring.targetsDir, { recursive: true });
+    fs.writeFileSync(this.operatorTarget, JSON.stringify([{ targets: [`127.0.0.1:${port}`], labels: { job: 'adpipe-operator', instance: `operator-${this.namespace}` } }]));
+    return child;
   }
+
+  private operatorTarget: string | undefined;
 
   /** On kind the kubelets run the Pods; locally the node agent does, as processes or podman containers. */
   startNodeAgent(runtime: RuntimeName = 'process'): ChildProcess | undefined {
@@ -96,6 +110,7 @@ export class PipelineRun {
 
   /** SIGTERM to every process this run started, and wait for them to exit. */
   async stopProcesses(): Promise<void> {
+    if (this.operatorTarget) fs.rmSync(this.operatorTarget, { force: true });
     await Promise.all(
       this.children.map(
         (child) =>
@@ -123,6 +138,11 @@ export class PipelineRun {
 
   apply(pipeline: AdPipeline): void {
     this.kubectl(['apply', '--server-side', '--field-manager=adpipe-e2e', '-f', '-'], stringify({ ...pipeline, apiVersion: API_VERSION, kind: KIND }));
+  }
+
+  /** The pipeline's DataHealthy condition, when the operator has set one. */
+  async dataHealthy(name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
+    return (await this.get(name))?.status?.conditions?.find((c) => c.type === 'DataHealthy');
   }
 
   async get(name: string): Promise<AdPipeline | undefined> {

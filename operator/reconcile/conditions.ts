@@ -4,7 +4,8 @@ import type { AdPipelineStatus } from '../../api/v1alpha1/index.js';
  * The condition contract of AdPipeline status (docs/operator.md): these types and reasons are
  * frozen once released — Argo CD health checks and people's scripts read them. Add, never rename.
  */
-export const CONDITION_TYPES = ['Ready', 'TopicsReady', 'StorageReady', 'WorkersReady', 'Reconciling', 'Stalled'] as const;
+export const CONDITION_TYPES = ['Ready', 'TopicsReady', 'StorageReady', 'WorkersReady', 'Reconciling', 'Stalled', 'DataHealthy'] as const;
+// DataHealthy is set by the data-health sensor (operator/health/; reasons in health/judge.ts), not by summarize().
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 export const Reason = {

@@ -41,6 +41,11 @@ export interface PipelineReconcilerDeps {
   driftCheckMs: number;
   /** How long deletion retries an unreachable Kafka/HBase before it lets go of the finalizer. */
   cleanupTimeoutMs: number;
+  /**
+   * The newest DataHealthy condition the data-health sensor set (operator/health/), newer than the
+   * one in the cached object: a status this reconciler writes keeps it.
+   */
+  dataHealth?(key: string): Condition | undefined;
 }
 
 export function createPipelineReconciler(deps: PipelineReconcilerDeps): (key: string) => Promise<ReconcileResult> {
@@ -111,7 +116,7 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
     topicNames: { ...Object.fromEntries(SOURCE_NAMES.map((source) => [source, sourceTopicOf(pipeline, source)])), deadLetter: deadLetterTopicOf(pipeline) },
     table: table.table,
     workers: { replicas: workers.replicas, readyReplicas: workers.readyReplicas, summary: `${workers.readyReplicas}/${workers.replicas}`, configHash: workers.configHash },
-  });
+  }, deps.dataHealth?.(`${namespaceOf(pipeline)}/${pipeline.metadata.name}`));
   await writeStatus(deps, pipeline, status);
   if (reports.some((r) => r.retrying)) return { requeue: true };
   return { requeueAfterMs: nextDriftCheck(Date.now(), deps.driftCheckMs) };
@@ -156,9 +161,11 @@ export function nextDriftCheck(now: number, intervalMs: number): number {
   return untilGrid < intervalMs / 10 ? untilGrid + intervalMs : untilGrid;
 }
 
-function buildStatus(pipeline: AdPipeline, reports: { topics: ComponentReport; storage: ComponentReport; workers: ComponentReport }, generation: number, rest: Omit<AdPipelineStatus, 'conditions' | 'observedGeneration'>): AdPipelineStatus {
+function buildStatus(pipeline: AdPipeline, reports: { topics: ComponentReport; storage: ComponentReport; workers: ComponentReport }, generation: number, rest: Omit<AdPipelineStatus, 'conditions' | 'observedGeneration'>, dataHealthy?: Condition): AdPipelineStatus {
   const conditions = mergeConditions(pipeline.status?.conditions, summarize(reports, generation), new Date());
-  return { ...pipeline.status, ...rest, observedGeneration: generation, conditions };
+  // DataHealthy is the sensor's: kept as it is, newest first (the sensor's own, else the cached one).
+  const kept = dataHealthy ?? pipeline.status?.conditions?.find((c) => c.type === 'DataHealthy');
+  return { ...pipeline.status, ...rest, observedGeneration: generation, conditions: kept ? [...conditions, kept] : conditions };
 }
 
 function pausedStatus(pipeline: AdPipeline): AdPipelineStatus {
@@ -170,7 +177,7 @@ function pausedStatus(pipeline: AdPipeline): AdPipelineStatus {
   ];
   const kept = previous.filter((c) => c.type !== 'Ready' && c.type !== 'Reconciling');
   const merged = mergeConditions(previous, [...replaced, ...kept], new Date());
-  const order = ['Ready', 'TopicsReady', 'StorageReady', 'WorkersReady', 'Reconciling', 'Stalled'];
+  const order = ['Ready', 'TopicsReady', 'StorageReady', 'WorkersReady', 'Reconciling', 'Stalled', 'DataHealthy'];
   merged.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
   return { ...pipeline.status, observedGeneration: generation, conditions: merged };
 }

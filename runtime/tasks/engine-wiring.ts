@@ -12,6 +12,7 @@ export interface EngineSettings {
   sessionTimeoutMs: number;
   poisonAttempts: number;
   stallThresholdMs: number;
+  lagIntervalMs: number;
 }
 
 /** A task engine with the clients of its own: one per engine thread (decision 0074). */
@@ -35,6 +36,7 @@ export function wireEngine(config: RuntimeConfig, log: Logger, settings: EngineS
     sessionTimeoutMs: settings.sessionTimeoutMs,
     poisonAttempts: settings.poisonAttempts,
     stallThresholdMs: settings.stallThresholdMs,
+    lagIntervalMs: settings.lagIntervalMs,
   });
   return {
     engine,

@@ -4,6 +4,7 @@ import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../../api/run
 import { registryFetcher } from '../decode/avro.js';
 import { decodersFor } from '../decode/index.js';
 import { FETCH_LIMITS } from '../kafka.js';
+import { LagProbe } from '../kafka/lag.js';
 import { taskAssigner, taskOfPartition, tasksOf } from '../kafka/assigner.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Store } from '../storage/store.js';
@@ -21,6 +22,8 @@ export interface EngineOptions {
   poisonAttempts?: number;
   /** A task failing without progress for longer than this makes the worker unready (default 5 min). */
   stallThresholdMs?: number;
+  /** How often consumer lag is measured from the broker (default 10 s). */
+  lagIntervalMs?: number;
 }
 
 /**
@@ -41,6 +44,7 @@ export class TaskEngine {
   private stopping = false;
   private crashed: Error | undefined;
   private assignments: Promise<void> = Promise.resolve();
+  private readonly lagProbe: LagProbe;
 
   constructor(private readonly options: EngineOptions) {
     const { config, kafka } = options;
@@ -57,6 +61,7 @@ export class TaskEngine {
     });
     this.admin = kafka.admin();
     options.metrics.stateFootprint = () => this.stateFootprint();
+    this.lagProbe = new LagProbe({ admin: this.admin, groupId: config.kafka.groupId, metrics: options.metrics, log: options.log, owned: () => this.assignment, intervalMs: options.lagIntervalMs ?? 10_000, internalTopic: tasks.topic });
     this.sourceByTopic = new Map(SOURCE_NAMES.map((source) => [config.sources[source].topic, source]));
     this.ctx = {
       config,
@@ -83,6 +88,7 @@ export class TaskEngine {
       this.assignment = assignment;
       options.log.info({ memberId: event.payload.memberId, assignment }, 'joined the consumer group');
       this.assignments = this.assignments.then(() => this.assign(tasksOf(assignment, tasks.count)));
+      void this.lagProbe.probe();
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       options.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
@@ -129,12 +135,14 @@ export class TaskEngine {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 8,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    this.lagProbe.start();
   }
 
   /** SIGTERM: commit every task's open transaction, leave the group. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.lagProbe.stop();
     await this.consumer.stop().catch(() => undefined);
     await Promise.all([...this.runners.values()].map((runner) => runner.stop().catch(() => undefined)));
     await this.consumer.disconnect().catch(() => undefined);
@@ -189,7 +197,6 @@ export class TaskEngine {
     const { config } = this.options;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const last = batch.messages[batch.messages.length - 1]!.offset;
-    this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
     if (batch.topic === config.tasks.topic) {
       const runner = this.runners.get(batch.partition);
       if (!runner) return;

@@ -9,6 +9,7 @@ import type { InMessage, Item, RecordOf } from '../model.js';
 import { deadLetterHeaders } from '../sinks/deadletter.js';
 import type { Store } from '../storage/store.js';
 import { errorCode, PoisonGuard } from './poison.js';
+import { PendingFreshness } from './freshness.js';
 import { FrameWriter, readFrame, routingKey, type ProgressRecord, type TaskRecord } from './records.js';
 import { routeBatch, taskOf } from './route.js';
 import { BARRIER, SOURCE_INDEX, TaskState } from './state.js';
@@ -104,6 +105,8 @@ export class TaskRunner {
   /** Since when the task has failed without committing anything in between (no progress), and why. */
   private failingSince: number | undefined;
   private lastFailure = '';
+  /** Records applied since the last successful write to HBase (freshness metrics). */
+  private readonly unstored = new PendingFreshness();
 
   constructor(
     readonly task: number,
@@ -174,6 +177,7 @@ export class TaskRunner {
     this.state = new TaskState(config.correlation);
     this.resetPending();
     this.routed.clear();
+    this.unstored.clear();
     this.phase = 'starting';
     for (let attempt = 0; !this.closed; attempt++) {
       try {
@@ -259,6 +263,7 @@ export class TaskRunner {
           return;
         }
         this.state.apply(record, replay ? discard : send);
+        if (!replay) this.unstored.note(record);
       });
       this.internalNext = offset + 1n;
       if (!replay) this.offset(this.ctx.settings.topic, this.task, this.internalNext);
@@ -296,6 +301,7 @@ export class TaskRunner {
     for (const { task, record } of routed.records) this.write(task, record);
     for (const item of routed.invalid) {
       this.deadLetters.push({ key: `${topic}/${item.ref.partition}/${item.ref.offset}`, value: item.raw, headers: deadLetterHeaders(source, topic, item) });
+      metrics.deadLetters.inc({ source, reason: item.reason.slice(0, 64) });
     }
     if (lastOffset > skip) this.write(this.task, routed.progress);
     this.routed.set(key, Math.max(skip, lastOffset));
@@ -304,6 +310,7 @@ export class TaskRunner {
     for (const item of poisoned) metrics.processingFailed.inc({ source, code: item.errorCode! });
     this.offset(topic, partition, BigInt(lastOffset) + 1n);
     metrics.records.inc({ source, outcome: 'in' }, items.length);
+    if (routed.records.length) metrics.lastReadSeconds.set({ source }, Date.now() / 1000);
     metrics.records.inc({ source, outcome: 'invalid' }, routed.invalid.length);
     await this.maybeCommit();
   }
@@ -423,6 +430,7 @@ export class TaskRunner {
       await store.putMany([stats]);
       this.viewBehind.clear();
       this.statsBehind = false;
+      this.reportStored();
       crashPoint('after-view');
     } catch (error) {
       // Kafka holds the state; the view catches up at a later commit.
@@ -435,6 +443,12 @@ export class TaskRunner {
     this.state.evict(settings.evictionGraceMs);
     // 0 turns snapshots off: a restore then replays the task's whole internal partition.
     if (settings.snapshotIntervalMs > 0 && Date.now() - this.lastSnapshotMs >= settings.snapshotIntervalMs) await this.snapshot();
+  }
+
+  /** Freshness: what the write that just succeeded stored, per source. */
+  private reportStored(): void {
+    const nowMs = Date.now();
+    for (const stored of this.unstored.take()) this.ctx.metrics.stored(stored, nowMs);
   }
 
   private async snapshot(): Promise<void> {

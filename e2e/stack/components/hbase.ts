@@ -92,7 +92,8 @@ export function hbaseJvmArgs(libDir: string, confDir: string): string[] {
   return [...JDK17_FLAGS, '-Djava.net.preferIPv4Stack=true', `-Dlog4j2.configurationFile=${path.join(confDir, 'log4j2.properties')}`, '-cp', `${confDir}:${libDir}/*`];
 }
 
-export async function startHBase(libDir: string, dir: string, ports: HBasePorts, logFile: string): Promise<number> {
+/** `deadlineMs`: how long start-up may take (a loaded 2-core machine needs more than the default). */
+export async function startHBase(libDir: string, dir: string, ports: HBasePorts, logFile: string, deadlineMs = 120_000): Promise<number> {
   const confDir = path.join(dir, 'conf');
   fs.mkdirSync(confDir, { recursive: true });
   fs.writeFileSync(path.join(confDir, 'hbase-site.xml'), hbaseSite(dir, ports));
@@ -101,7 +102,7 @@ export async function startHBase(libDir: string, dir: string, ports: HBasePorts,
     cwd: dir,
     logFile,
   });
-  await waitUntil('hbase', () => hbaseHealthy(ports), { deadlineMs: 120_000, pid, logFile, intervalMs: 500 });
+  await waitUntil('hbase', () => hbaseHealthy(ports), { deadlineMs, pid, logFile, intervalMs: 500 });
   return pid;
 }
 

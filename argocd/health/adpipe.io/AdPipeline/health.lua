@@ -1,5 +1,5 @@
 -- Argo CD health check for adpipe.io/AdPipeline, read from the frozen condition contract
--- (docs/operator.md): Ready, Stalled, Reconciling with observedGeneration, plus the
+-- (docs/operator.md): Ready, Stalled, Reconciling, DataHealthy with observedGeneration, plus the
 -- adpipe.io/paused annotation. Written for Argo CD's Lua 5.1 (gopher-lua); also runs on 5.3.
 local hs = { status = "Progressing", message = "Waiting for the adpipe operator to report status" }
 
@@ -46,6 +46,15 @@ end
 if current(stalled) and stalled.status == "True" then
   hs.status = "Degraded"
   hs.message = (stalled.reason or "Stalled") .. ": " .. (stalled.message or "")
+  return hs
+end
+
+-- Deployed as specified, but its data is not healthy (stale, stuck, flooded with invalid records,
+-- traffic gone): Degraded, so the application does not look fine while campaigns go unreported.
+local data = condition(status.conditions, "DataHealthy")
+if current(ready) and ready.status == "True" and data ~= nil and data.status == "False" then
+  hs.status = "Degraded"
+  hs.message = "DataHealthy " .. (data.reason or "False") .. ": " .. (data.message or "")
   return hs
 end
 
