@@ -116,7 +116,7 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * Polls `check` until it returns true, failing with the server's log tail when `deadlineMs` passes
- * or the process dies first (a crash should not look like a slow start).
+ * (the process is stopped then) or the process dies first (a crash should not look like a slow start).
  */
 export async function waitUntil(
   what: string,
@@ -128,7 +128,11 @@ export async function waitUntil(
     if (await check().catch(() => false)) return;
     const logTail = options.logFile ? `\n--- last lines of ${options.logFile}:\n${tail(options.logFile, 20)}` : '';
     if (options.pid !== undefined && !isAlive(options.pid)) throw new StackError(`${what} exited during start-up${logTail}`);
-    if (Date.now() > end) throw new StackError(`${what} was not healthy after ${Math.round(options.deadlineMs / 1000)} s${logTail}`);
+    if (Date.now() > end) {
+      // Not left running: it would hold its port and data (a second start finds them locked).
+      await stopProcess(options.pid);
+      throw new StackError(`${what} was not healthy after ${Math.round(options.deadlineMs / 1000)} s${logTail}`);
+    }
     await sleep(options.intervalMs ?? 250);
   }
 }

@@ -109,7 +109,9 @@ export async function stackUp(log: Log): Promise<StackState> {
     state.pids[name] = pid;
     writeStackState(state);
   };
-  await Promise.all([
+  // Every start is let finish (each stops its own server if it never turns healthy) before a failure
+  // stops the rest: stopping while others still start left them running, holding ports and data locks.
+  const starts = await Promise.allSettled([
     (async () => {
       saveAs('etcd')(await timed('etcd', () => startEtcd(etcd.dir, path.join(dir, 'etcd', 'data'), ports.etcd, ports.etcdPeer, logs.etcd)));
       const api = await timed('kube-apiserver', () => startApiserver(kube.dir, dir, { etcd: ports.etcd, etcdPeer: ports.etcdPeer, apiserver: ports.apiserver, controllerManager: ports.controllerManager }, logs['kube-apiserver']));
@@ -121,11 +123,13 @@ export async function stackUp(log: Log): Promise<StackState> {
     timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController }, state.kafka.clusterId, logs.kafka)).then(saveAs('kafka')),
     timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
     timed('schema-registry', () => startRegistry(registryBuild.dir, path.join(dir, 'registry'), { http: ports.registry, https: ports.registryTls }, { cert: pki.servingCert, key: pki.servingKey }, logs['schema-registry'])).then(saveAs('schema-registry')),
-  ]).catch(async (error: unknown) => {
+  ]);
+  const failed = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected');
+  if (failed) {
     log('start-up failed; stopping what did start');
     await stackDown(log);
-    throw error;
-  });
+    throw failed.reason;
+  }
   writeStackState(state);
   log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})`);
   return state;
