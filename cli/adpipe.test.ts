@@ -1,23 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { eventually, installCrd, kafka, kubectl, stack, uniqueName } from '../e2e/support/stack-clients.js';
-import { main } from './adpipe.js';
+import { cli } from './test-support.js';
 import { COMMANDS } from './commands/index.js';
 
 // The CLI through main(), as a person would call it: exit codes, help at every level, errors that say what to fix.
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(argv, { stdout, stderr, env: {} });
-  return { code, stdout: out, stderr: err };
-}
 
 let dir: string;
 beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adpipe-cli-'))));

@@ -1,25 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { SOURCE_FILES } from '../generator/index.js';
 import { frameId, SchemaRegistryClient, valueSubject } from '../schema-registry/index.js';
 import { eventually, kafka, stack, uniqueName } from '../e2e/support/stack-clients.js';
-import { main } from './adpipe.js';
+import { cli } from './test-support.js';
 
 // `adpipe produce --registry`: the writer schemas registered (or found) in the stack's registry
 // under <topic>-value, every record framed with its version's id.
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(argv, { stdout, stderr, env: {} });
-  return { code, stdout: out, stderr: err };
-}
 
 test('a writer-versions file is registered as v1, v2, v3 and framed with their ids; options that clash are refused', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adpipe-cli-registry-'));
