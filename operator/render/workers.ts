@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { API_VERSION, KIND, type AdPipeline } from '../../api/v1alpha1/index.js';
-import type { RuntimeConfig } from '../../api/runtime-config.js';
+import { WORKER_PROCESS_ENV, type RuntimeConfig } from '../../api/runtime-config.js';
 import { DEFAULTS } from './defaults.js';
 import { canonicalJson, shortHash } from './hash.js';
 import { CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, CREDENTIALS_VERSION_ANNOTATION, DESIRED_HASH_ANNOTATION, HTTP_PORT, namespaceOf, ownedLabels, selectorLabels, workloadName } from './names.js';
@@ -91,6 +91,7 @@ export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig, crede
               name: 'worker',
               image: workers.image ?? DEFAULTS.image,
               command: WORKER_COMMAND,
+              env: Object.entries(WORKER_PROCESS_ENV).map(([envName, value]) => ({ name: envName, value })),
               ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
               readinessProbe: probe('/readyz'),
               livenessProbe: { ...probe('/healthz'), failureThreshold: 6 },

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
-import type { RuntimeConfig, SourceName } from '../../api/runtime-config.js';
+import { WORKER_PROCESS_ENV, type RuntimeConfig, type SourceName } from '../../api/runtime-config.js';
 import { REPO_ROOT } from '../../e2e/stack/paths.js';
 import { HBaseClient } from '../../hbase/index.js';
 import { SOURCE_NAMES } from '../../api/runtime-config.js';
@@ -185,7 +185,7 @@ export function startWorker(pipeline: TestPipeline, port: number, env: Record<st
   const nodeArgs = (process.env.ADPIPE_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'dist', 'runtime', 'main.js'), '--config', pipeline.configFile, '--port', String(port)], {
     cwd: REPO,
-    env: { ADPIPE_LOG_LEVEL: 'warn', ...process.env, ...env },
+    env: { ADPIPE_LOG_LEVEL: 'warn', ...WORKER_PROCESS_ENV, ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
