@@ -56,6 +56,13 @@ export class ByteWriter {
     this.at += 8;
   }
 
+  /** Bytes as they are (a snapshot's table columns). */
+  raw(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buffer.set(bytes, this.at);
+    this.at += bytes.length;
+  }
+
   /** A copy of what was written, sized to fit. */
   bytes(): Buffer {
     return Buffer.from(this.buffer.subarray(0, this.at));
@@ -112,6 +119,15 @@ export class ByteReader {
     const fp = latin1(this.buffer, this.at, end);
     this.at = end;
     return fp;
+  }
+
+  /** The next `n` bytes as they are (a view, not a copy). */
+  raw(n: number): Buffer {
+    const end = this.at + n;
+    if (end > this.buffer.length) throw new RangeError('raw bytes run past the end');
+    const bytes = this.buffer.subarray(this.at, end);
+    this.at = end;
+    return bytes;
   }
 
   number(): number {

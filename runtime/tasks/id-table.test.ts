@@ -85,3 +85,30 @@ test('an id table agrees with a Map through inserts, touches, growth and evictio
   for (const at of table.positions()) order.push(table.fingerprintAt(at));
   expect(order).toEqual([...model.keys()]);
 });
+
+test('an id table copied as raw columns (its ring wrapped) loads into an empty one with the same entries, in order', () => {
+  const make = (n: number) => ({ flags: new Uint8Array(n), ts: new Float64Array(n), campaign: new Int32Array(n) });
+  const table = new IdTable(make, 8);
+  // Evicting from the oldest end and inserting more leaves the live entries wrapped around the ring's end.
+  for (let i = 0; i < 6; i++) table.insert(i, i * 3, i);
+  table.evictBefore(4);
+  for (let i = 6; i < 10; i++) {
+    const at = table.insert(i, i * 3, i);
+    table.columns.ts[at] = i * 1000 + 0.5;
+    table.columns.campaign[at] = -i;
+    table.columns.flags[at] = i;
+  }
+  const views = [...table.liveBytes()];
+  expect(views.length).toBeGreaterThan(6); // two views for some columns: the ring wraps
+  const bytes = Buffer.concat(views);
+  let at = 0;
+  const copy = new IdTable(make, 2);
+  copy.load(table.size, (n) => bytes.subarray(at, (at += n)));
+  expect(at).toBe(bytes.length);
+  expect(copy.size).toBe(6);
+  const entries = (t: IdTable<ReturnType<typeof make>>) => [...t.positions()].map((p) => [t.fingerprintAt(p), t.lastArrival(p), t.columns.ts[p], t.columns.campaign[p], t.columns.flags[p]]);
+  expect(entries(copy)).toEqual(entries(table));
+  for (let i = 4; i < 10; i++) expect(copy.find(i, i * 3)).toBeGreaterThanOrEqual(0);
+  expect(copy.find(3, 9)).toBe(-1);
+  expect(() => copy.load(1, () => Buffer.alloc(100))).toThrow('empty');
+});

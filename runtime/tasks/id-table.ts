@@ -98,6 +98,48 @@ export class IdTable<C extends Columns> {
     for (let k = 0; k < this.size; k++) yield (this.head + k) & mask;
   }
 
+  /**
+   * The live entries as raw bytes, column by column (fingerprint halves, newest arrival, then the
+   * columns of `C` in the order `makeColumns` creates them), oldest entry first: two views per
+   * column when the ring wraps. A snapshot copies these as they are instead of walking entries
+   * (decision 0076). The bytes are the platform's (little-endian on every platform Node supports
+   * here); the table must not change while they are read.
+   */
+  *liveBytes(): Generator<Uint8Array> {
+    const tail = Math.min(this.size, this.capacity - this.head);
+    for (const column of this.allColumns()) {
+      const width = column.BYTES_PER_ELEMENT;
+      yield new Uint8Array(column.buffer, column.byteOffset + this.head * width, tail * width);
+      if (this.size > tail) yield new Uint8Array(column.buffer, column.byteOffset, (this.size - tail) * width);
+    }
+  }
+
+  /** Fills this empty table with `size` entries laid out as `liveBytes` gives them; `read(n)` returns the next n bytes. */
+  load(size: number, read: (bytes: number) => Uint8Array): void {
+    if (this.size !== 0) throw new Error('load needs an empty table');
+    let capacity = this.capacity;
+    while (capacity < size) capacity *= 2;
+    if (capacity !== this.capacity) {
+      this.capacity = capacity;
+      this.columns = this.makeColumns(capacity);
+      this.hi = new Float64Array(capacity);
+      this.lo = new Float64Array(capacity);
+      this.last = new Float64Array(capacity);
+      this.index = new Int32Array(capacity * 2).fill(EMPTY);
+    }
+    for (const column of this.allColumns()) {
+      const width = column.BYTES_PER_ELEMENT;
+      new Uint8Array(column.buffer, column.byteOffset, size * width).set(read(size * width));
+    }
+    this.head = 0;
+    this.size = size;
+    for (let at = 0; at < size; at++) this.place(at);
+  }
+
+  private allColumns(): Column[] {
+    return [this.hi, this.lo, this.last, ...Object.values(this.columns)];
+  }
+
   /** Bytes the table holds, used or not. */
   get bytes(): number {
     let bytes = this.hi.byteLength + this.lo.byteLength + this.last.byteLength + this.index.byteLength;

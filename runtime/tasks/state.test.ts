@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SOURCE_NAMES, type SourceName } from '../../api/runtime-config.js';
 import { generate } from '../../generator/index.js';
 import { decodersFor } from '../decode/index.js';
@@ -177,6 +180,23 @@ test('a snapshot round-trips the whole state', async () => {
     expect(pieces.at(-1)!.length).toBeLessThanOrEqual(1000);
     expect(Buffer.concat(pieces).equals(whole)).toBe(true);
   }
+});
+
+test('a snapshot of version 2 (entries one by one, before decision 0076) still restores the same state', () => {
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');
+  const expected = JSON.parse(fs.readFileSync(path.join(dir, 'snapshot-v2.json'), 'utf8')) as { liveIds: number; stats: unknown; watermarkMs: number; appliedThrough: [string, number][]; sums: Record<string, string> };
+  const state = new TaskState(RULES);
+  state.decodeInto(fs.readFileSync(path.join(dir, 'snapshot-v2.bin')));
+  expect(state.liveIds).toBe(expected.liveIds);
+  expect(state.stats).toEqual(expected.stats);
+  expect(state.watermarkMs).toBe(expected.watermarkMs);
+  expect([...state.appliedThrough]).toEqual(expected.appliedThrough);
+  expect(Object.fromEntries([...state.sums].map(([key, sums]) => [key, sums.encode().toString('base64')]))).toEqual(expected.sums);
+  // Written again it is a version 3 snapshot of the same state.
+  const again = new TaskState(RULES);
+  again.decodeInto(state.encode());
+  expect(again.encode().equals(state.encode())).toBe(true);
+  expect(again.liveIds).toBe(expected.liveIds);
 });
 
 test('offsets applied before are skipped, and a progress record counts once however often it is read', () => {

@@ -136,6 +136,10 @@ class Interner {
   value(n: number): string {
     return this.values[n]!;
   }
+
+  get count(): number {
+    return this.values.length;
+  }
 }
 
 /** A campaign-hour's partial sums with its key (`campaign \0 hour`), found by numbers without building the key. */
@@ -507,83 +511,74 @@ export class TaskState {
   }
 
   /**
-   * The bytes of `encode` in pieces of `chunkBytes` (the last one shorter), encoded as they are
-   * taken: a snapshot then holds one piece at a time instead of the whole state several times over
-   * (a 120 MB state briefly took 130 MB more of RSS). The state must not change until the last piece.
+   * The bytes of `encode` in pieces of `chunkBytes` (the last one shorter). The id tables go as
+   * their raw columns (decision 0076: walking 200k entries one by one took 0.2–1 s, a copy of the
+   * columns takes milliseconds), then the side data of the few entries that have it, then the
+   * partial sums. The state must not change until the last piece.
    */
   *encodeChunks(chunkBytes: number): Generator<Buffer> {
     const out = new ByteWriter(Math.min(chunkBytes, 1024 * 1024));
+    const full = function* (): Generator<Buffer> {
+      while (out.at >= chunkBytes) yield out.take(chunkBytes);
+    };
     out.byte(SNAPSHOT_VERSION);
+    this.writeHeader(out);
+    out.number(this.strings.count);
+    for (let n = 0; n < this.strings.count; n++) out.string(this.strings.value(n));
+    for (const table of this.tables()) {
+      out.number(table.size);
+      for (const bytes of table.liveBytes()) {
+        for (let from = 0; from < bytes.length; from += RAW_SLICE_BYTES) {
+          out.raw(bytes.subarray(from, from + RAW_SLICE_BYTES));
+          yield* full();
+        }
+      }
+    }
+    out.number(this.bidWaiting.size);
+    for (const [fp, list] of this.bidWaiting) {
+      out.fingerprint(fp);
+      out.number(list.length);
+      for (const w of list) { out.fingerprint(w.impressionId); out.number(w.arrivalMs); }
+      yield* full();
+    }
+    out.number(this.impressionClicks.size);
+    for (const [fp, clicks] of this.impressionClicks) {
+      out.fingerprint(fp);
+      out.number(clicks.length);
+      for (const c of clicks) writeClick(out, c);
+      yield* full();
+    }
+    out.number(this.clickWaiting.size);
+    for (const [fp, list] of this.clickWaiting) {
+      out.fingerprint(fp);
+      out.number(list.length);
+      for (const w of list) { out.fingerprint(w.conversionId); out.number(w.ts); out.number(w.valueMicros); out.number(w.arrivalMs); }
+      yield* full();
+    }
+    out.number(this.sums.size);
+    for (const [key, sums] of this.sums) {
+      out.string(key);
+      sums.writeTo(out);
+      yield* full();
+    }
+    yield out.bytes();
+  }
+
+  private tables(): IdTable<Columns>[] {
+    return [this.bids, this.impressions, this.clicks, this.conversions];
+  }
+
+  /** What both snapshot versions start with: the clock, the counters and the progress per source partition. */
+  private writeHeader(out: ByteWriter): void {
     out.number(this.watermarkMs);
     for (const list of [this.stats.accepted, this.stats.invalid, this.stats.duplicates]) for (const n of list) out.number(n);
     out.number(this.stats.clicksAtImpressions); out.number(this.stats.clicksAttributed); out.number(this.stats.conversionsWaiting);
     out.number(this.stats.conversionsAtImpressions); out.number(this.stats.conversionsAttributed);
     out.number(this.appliedThrough.size);
     for (const [key, through] of this.appliedThrough) { out.string(key); out.number(through); }
-    const strings = this.strings;
-    const entry = <C extends Columns & { flags: Uint8Array }>(table: IdTable<C>, at: number): Fingerprint => {
-      const fp = table.fingerprintAt(at);
-      out.fingerprint(fp); out.number(table.lastArrival(at)); out.byte(table.columns.flags[at]!);
-      return fp;
-    };
-    out.number(this.bids.size);
-    const bid = this.bids.columns;
-    for (const at of this.bids.positions()) {
-      const fp = entry(this.bids, at);
-      if (bid.flags[at]! & HAS) { out.string(strings.value(bid.country[at]!)); out.string(strings.value(bid.device[at]!)); out.number(bid.arrival[at]!); }
-      const waiting = this.waitingFor(at, bid.flags[at]!, fp);
-      out.number(waiting.length);
-      for (const w of waiting) { out.fingerprint(w.impressionId); out.number(w.arrivalMs); }
-      while (out.at >= chunkBytes) yield out.take(chunkBytes);
-    }
-    out.number(this.impressions.size);
-    const i = this.impressions.columns;
-    for (const at of this.impressions.positions()) {
-      const fp = entry(this.impressions, at);
-      if (i.flags[at]! & HAS) {
-        out.fingerprint(fingerprintOf(i.requestHi[at]!, i.requestLo[at]!)); out.string(strings.value(i.campaign[at]!));
-        out.number(i.ts[at]!); out.number(i.price[at]!); out.number(i.arrival[at]!);
-        out.string(strings.value(i.country[at]!)); out.string(strings.value(i.device[at]!));
-      }
-      const clicks = i.flags[at]! & MORE ? this.impressionClicks.get(fp)! : [];
-      out.number(clicks.length);
-      for (const c of clicks) {
-        out.fingerprint(c.clickId); out.byte((c.known ? 1 : 0) | (c.attributed ? 2 : 0)); out.number(c.ts); out.number(c.arrivalMs);
-        out.number(c.conversions?.length ?? 0);
-        for (const v of c.conversions ?? []) { out.fingerprint(v.conversionId); out.number(v.ts); out.number(v.valueMicros); out.number(v.arrivalMs); out.byte(v.attributed ? 1 : 0); }
-      }
-      while (out.at >= chunkBytes) yield out.take(chunkBytes);
-    }
-    out.number(this.clicks.size);
-    const c = this.clicks.columns;
-    for (const at of this.clicks.positions()) {
-      const fp = entry(this.clicks, at);
-      if (c.flags[at]! & HAS) out.fingerprint(fingerprintOf(c.impressionHi[at]!, c.impressionLo[at]!));
-      const waiting = c.flags[at]! & MORE ? this.clickWaiting.get(fp)! : [];
-      out.number(waiting.length);
-      for (const w of waiting) { out.fingerprint(w.conversionId); out.number(w.ts); out.number(w.valueMicros); out.number(w.arrivalMs); }
-      while (out.at >= chunkBytes) yield out.take(chunkBytes);
-    }
-    out.number(this.conversions.size);
-    for (const at of this.conversions.positions()) {
-      out.fingerprint(this.conversions.fingerprintAt(at));
-      out.number(this.conversions.lastArrival(at));
-      while (out.at >= chunkBytes) yield out.take(chunkBytes);
-    }
-    out.number(this.sums.size);
-    for (const [key, sums] of this.sums) {
-      out.string(key);
-      sums.writeTo(out);
-      while (out.at >= chunkBytes) yield out.take(chunkBytes);
-    }
-    yield out.bytes();
   }
 
-  /** Restores what `encode` wrote into this (empty) state. */
-  decodeInto(bytes: Buffer): void {
-    const r = new ByteReader(bytes);
-    const version = r.byte();
-    if (version !== SNAPSHOT_VERSION) throw new RangeError(`task snapshot version ${version} is not ${SNAPSHOT_VERSION}`);
+  private readHeader(r: ByteReader): void {
     this.watermarkMs = r.number();
     for (const list of [this.stats.accepted, this.stats.invalid, this.stats.duplicates]) for (let k = 0; k < 4; k++) list[k] = r.number();
     this.stats.clicksAtImpressions = r.number();
@@ -591,10 +586,49 @@ export class TaskState {
     this.stats.conversionsWaiting = r.number();
     this.stats.conversionsAtImpressions = r.number();
     this.stats.conversionsAttributed = r.number();
-    const times = (read: () => void) => {
-      const n = r.number();
-      for (let k = 0; k < n; k++) read();
-    };
+    times(r, () => this.appliedThrough.set(r.string(), r.number()));
+  }
+
+  /** Restores what `encode` wrote into this (empty) state; snapshots of version 2 (before 0076) too. */
+  decodeInto(bytes: Buffer): void {
+    const r = new ByteReader(bytes);
+    const version = r.byte();
+    if (version !== SNAPSHOT_VERSION && version !== 2) throw new RangeError(`task snapshot version ${version} is neither ${SNAPSHOT_VERSION} nor 2`);
+    this.readHeader(r);
+    if (version === 2) this.decodeEntriesV2(r);
+    else this.decodeEntries(r);
+    times(r, () => this.sums.set(r.string(), HourSums.read(r)));
+  }
+
+  private decodeEntries(r: ByteReader): void {
+    const count = r.number();
+    if (r.string() !== UNKNOWN) throw new RangeError('a task snapshot whose first dimension value is not UNKNOWN');
+    // Interned in the same order, so the tables' numbers name the same values.
+    for (let n = 1; n < count; n++) this.strings.of(r.string());
+    if (this.strings.count !== count) throw new RangeError('a task snapshot with a dimension value twice');
+    for (const table of this.tables()) table.load(r.number(), (n) => r.raw(n));
+    times(r, () => {
+      const fp = r.fingerprint();
+      const list: Waiting[] = [];
+      times(r, () => list.push({ impressionId: r.fingerprint(), arrivalMs: r.number() }));
+      this.bidWaiting.set(fp, list);
+    });
+    times(r, () => {
+      const fp = r.fingerprint();
+      const clicks: ClickNode[] = [];
+      times(r, () => clicks.push(readClick(r)));
+      this.impressionClicks.set(fp, clicks);
+    });
+    times(r, () => {
+      const clickId = r.fingerprint();
+      const list: WaitingConversion[] = [];
+      times(r, () => list.push({ clickId, conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() }));
+      this.clickWaiting.set(clickId, list);
+    });
+  }
+
+  /** Version 2 walked the entries one by one, each with its side data. */
+  private decodeEntriesV2(r: ByteReader): void {
     const strings = this.strings;
     const entry = <C extends Columns & { flags: Uint8Array }>(table: IdTable<C>): { fp: Fingerprint; at: number; flags: number } => {
       const fp = r.fingerprint();
@@ -611,8 +645,7 @@ export class TaskState {
       for (let k = 0; k < n; k++) list.push(read());
       map.set(fp, list);
     };
-    times(() => this.appliedThrough.set(r.string(), r.number()));
-    times(() => {
+    times(r, () => {
       const { fp, at, flags } = entry(this.bids);
       const bid = this.bids.columns;
       if (flags & HAS) { bid.country[at] = strings.of(r.string()); bid.device[at] = strings.of(r.string()); bid.arrival[at] = r.number(); }
@@ -626,7 +659,7 @@ export class TaskState {
         side(this.bidWaiting, fp, () => ({ impressionId: r.fingerprint(), arrivalMs: r.number() }));
       }
     });
-    times(() => {
+    times(r, () => {
       const { fp, at, flags } = entry(this.impressions);
       const i = this.impressions.columns;
       if (flags & HAS) {
@@ -635,15 +668,9 @@ export class TaskState {
         i.campaign[at] = strings.of(r.string()); i.ts[at] = r.number(); i.price[at] = r.number(); i.arrival[at] = r.number();
         i.country[at] = strings.of(r.string()); i.device[at] = strings.of(r.string());
       }
-      side(this.impressionClicks, fp, () => {
-        const clickId = r.fingerprint();
-        const bits = r.byte();
-        const click: ClickNode = { clickId, known: (bits & 1) !== 0, attributed: (bits & 2) !== 0, ts: r.number(), arrivalMs: r.number() };
-        times(() => (click.conversions ??= []).push({ conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number(), attributed: r.byte() === 1 }));
-        return click;
-      });
+      side(this.impressionClicks, fp, () => readClick(r));
     });
-    times(() => {
+    times(r, () => {
       const { fp, at, flags } = entry(this.clicks);
       const c = this.clicks.columns;
       if (flags & HAS) {
@@ -652,13 +679,35 @@ export class TaskState {
       }
       side(this.clickWaiting, fp, () => ({ clickId: fp, conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() }));
     });
-    times(() => {
+    times(r, () => {
       const fp = r.fingerprint();
       this.conversions.insert(fingerprintHi(fp), fingerprintLo(fp), r.number());
     });
-    times(() => this.sums.set(r.string(), HourSums.read(r)));
   }
 }
+
+/** A count, then that many of what `read` reads. */
+function times(r: ByteReader, read: () => void): void {
+  const n = r.number();
+  for (let k = 0; k < n; k++) read();
+}
+
+function writeClick(out: ByteWriter, c: ClickNode): void {
+  out.fingerprint(c.clickId); out.byte((c.known ? 1 : 0) | (c.attributed ? 2 : 0)); out.number(c.ts); out.number(c.arrivalMs);
+  out.number(c.conversions?.length ?? 0);
+  for (const v of c.conversions ?? []) { out.fingerprint(v.conversionId); out.number(v.ts); out.number(v.valueMicros); out.number(v.arrivalMs); out.byte(v.attributed ? 1 : 0); }
+}
+
+function readClick(r: ByteReader): ClickNode {
+  const clickId = r.fingerprint();
+  const bits = r.byte();
+  const click: ClickNode = { clickId, known: (bits & 1) !== 0, attributed: (bits & 2) !== 0, ts: r.number(), arrivalMs: r.number() };
+  times(r, () => (click.conversions ??= []).push({ conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number(), attributed: r.byte() === 1 }));
+  return click;
+}
+
+/** A snapshot's table columns are copied in slices of this, so a piece is taken while the next is copied. */
+const RAW_SLICE_BYTES = 1024 * 1024;
 
 /** The entry of `id` at `at` (created when -1), its newest arrival moved up to `arrivalMs`. */
 function entryOf<C extends Columns>(table: IdTable<C>, id: Fingerprint, at: number, arrivalMs: number): number {
@@ -674,8 +723,8 @@ function sideList<T>(map: Map<Fingerprint, T[]>, key: Fingerprint): T[] {
   return list;
 }
 
-/** 2: ids as fingerprints in typed-array tables (decision 0071). */
-const SNAPSHOT_VERSION = 2;
+/** 2: ids as fingerprints in typed-array tables (decision 0071); 3: the tables as raw columns (decision 0076). */
+const SNAPSHOT_VERSION = 3;
 
 /** The `source` of a progress record that is a barrier: `partition` carries its nonce. */
 export const BARRIER = -1;
