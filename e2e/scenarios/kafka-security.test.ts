@@ -34,6 +34,8 @@ function pipeline(name: string, change: (p: AdPipeline) => void = () => undefine
   p.spec.kafka = { bootstrapServers: [sasl.bootstrap], tls: { enabled: true, caSecretRef: { name: 'kafka-ca' } }, sasl: { mechanism: 'scram-sha-512', secretRef: { name: 'kafka-user' } } };
   for (const source of ['bidRequests', 'impressions', 'clicks', 'conversions'] as const) p.spec.sources![source]!.partitions = 2;
   p.spec.workers = { ...p.spec.workers, replicas: 1 };
+  // Outside the derived prefix, so the ACLs name it literally (as a user-chosen topic would be).
+  p.spec.deadLetter = { ...p.spec.deadLetter, topic: `${run.namespace}.${name}-dlq` };
   p.spec.deletionPolicy = 'Delete';
   change(p);
   return p;
@@ -109,13 +111,15 @@ test('operator, workers and adpipe produce through SASL_SSL; the SCRAM password 
       '',
     ].join('\n'),
   );
-  // A steady stream of ~20 s through the producer principal, so the rotation lands while records flow.
-  const producing = adpipe(['produce', '--dir', dir, '--pipeline', `${run.namespace}/secure`, '--kubeconfig', run.kubeconfig, '--command-config', properties, '--rate', '120', '-q', '-o', 'json']);
+  // A steady stream of ~45 s through the producer principal, so the rotation lands while records flow.
+  let producerDone = false;
+  const producing = adpipe(['produce', '--dir', dir, '--pipeline', `${run.namespace}/secure`, '--kubeconfig', run.kubeconfig, '--command-config', properties, '--rate', '60', '-q', '-o', 'json']).finally(() => (producerDone = true));
 
   await new Promise((resolve) => setTimeout(resolve, 3000));
   // Rotation as a platform team does it: the broker's credential first, then the Secret.
   await setScramPassword(USER, ROTATED_PASSWORD);
   secret('kafka-user', { username: USER, password: ROTATED_PASSWORD });
+  expect(producerDone).toBe(false);
   await waitFor('the workers rolled for the rotated Secret', async () => {
     const version = await credentialsVersion('secure');
     return version && version !== versionBefore ? version : undefined;
