@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { ConfigResourceTypes } from 'kafkajs';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ConfigResourceTypes, ResourcePatternTypes } from 'kafkajs';
 import path from 'node:path';
 import type { AdPipeline } from '../../api/v1alpha1/index.js';
 import { writeGeneratedDirectory, type Expected } from '../../generator/index.js';
+import { produceDirectory } from '../../producer/index.js';
 import { pipelineAcls, toKafkajsAcls } from '../../operator/render/acls.js';
 import { CREDENTIALS_LABEL } from '../../operator/reconcile/credentials.js';
 import { CREDENTIALS_VERSION_ANNOTATION } from '../../operator/render/names.js';
@@ -28,6 +29,7 @@ const USER = `pipeline-${run.namespace.slice(-8)}`;
 const FIRST_PASSWORD = `first-${crypto.randomBytes(8).toString('hex')}`;
 const ROTATED_PASSWORD = `rotated-${crypto.randomBytes(8).toString('hex')}`;
 const admin = plaintextKafka('adpipe-e2e-kafkasec').admin();
+const GRANTED_USER = `granted-${run.namespace.slice(-8)}`;
 
 function pipeline(name: string, change: (p: AdPipeline) => void = () => undefined): AdPipeline {
   const p = run.example(name);
@@ -77,15 +79,19 @@ beforeAll(async () => {
   await admin.createAcls({ acl: toKafkajsAcls([...pipelineAcls(secure, 'operator', USER), ...pipelineAcls(secure, 'workers', USER), ...pipelineAcls(secure, 'producer', 'producer')]) });
   secret('kafka-ca', { 'ca.crt': fs.readFileSync(sasl.caFile, 'utf8') });
   secret('kafka-user', { username: USER, password: FIRST_PASSWORD });
+  // The platform team's ACL admin identity: the operator grants workers their ACLs with it, on these brokers only.
+  const aclAdmin = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-kafkasec-admin-')), 'acl-admin.properties');
+  fs.writeFileSync(aclAdmin, [`bootstrap.servers=${sasl.bootstrap}`, 'security.protocol=SASL_SSL', 'sasl.mechanism=SCRAM-SHA-512', 'sasl.username=admin', `sasl.password=${sasl.users.admin}`, `ssl.ca.location=${sasl.caFile}`, ''].join('\n'), { mode: 0o600 });
   run.startNodeAgent('process');
-  await run.startOperator(['--drift-check-ms', '5000']);
+  await run.startOperator(['--drift-check-ms', '5000', '--kafka-acl-admin-config', aclAdmin]);
 }, 180_000);
 
 afterAll(async () => {
   await run.kubectl(['delete', 'adp', '--all', '-n', run.namespace, '--wait=true', '--timeout=120s']);
   await run.stopProcesses();
   const secure = pipeline('secure');
-  await admin.deleteAcls({ filters: toKafkajsAcls([...pipelineAcls(secure, 'operator', USER), ...pipelineAcls(secure, 'workers', USER), ...pipelineAcls(secure, 'producer', 'producer')]) }).catch(() => undefined);
+  const granted = pipeline('granted');
+  await admin.deleteAcls({ filters: toKafkajsAcls([...pipelineAcls(secure, 'operator', USER), ...pipelineAcls(secure, 'workers', USER), ...pipelineAcls(secure, 'producer', 'producer'), ...pipelineAcls(granted, 'operator', GRANTED_USER), ...pipelineAcls(granted, 'producer', 'producer')]) }).catch(() => undefined);
   await admin.disconnect();
   await run.core.deleteNamespace({ name: run.namespace }).catch(() => undefined);
 }, 240_000);
@@ -202,3 +208,40 @@ test('a wrong password, a missing ACL and an untrusted certificate each get thei
   const shown = [run.kubectl(['get', 'adp', '-n', run.namespace, '-o', 'json']), run.kubectl(['get', 'events', '-n', run.namespace, '-o', 'json']), fs.readFileSync(path.join(stack().dir, 'logs', `operator-${run.namespace}.log`), 'utf8')].join('\n');
   for (const password of ['not-the-password', sasl.users.limited, FIRST_PASSWORD, ROTATED_PASSWORD]) expect(shown).not.toContain(password);
 }, 300_000);
+
+test('given an ACL admin identity, the operator grants the workers their ACLs itself, and revokes them on deletion', async () => {
+  const password = crypto.randomBytes(12).toString('hex');
+  await setScramPassword(GRANTED_USER, password);
+  secret('granted-user', { username: GRANTED_USER, password });
+  const spec = pipeline('granted', (p) => (p.spec.kafka.sasl!.secretRef.name = 'granted-user'));
+  // The platform team grants the operator role and the producer; the worker role is the operator's job.
+  await admin.createAcls({ acl: toKafkajsAcls([...pipelineAcls(spec, 'operator', GRANTED_USER), ...pipelineAcls(spec, 'producer', 'producer')]) });
+  run.apply(spec);
+  const ready = await run.waitForCondition('granted', 'Ready', 'True', 240_000);
+  const principal = `User:${GRANTED_USER}`;
+  const held = async () => {
+    const described = await admin.describeAcls({ principal, resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ALLOW });
+    return described.resources.flatMap((r) => r.acls.map((acl) => `${r.resourceType}|${r.resourcePatternType}|${r.resourceName}|${acl.operation}`));
+  };
+  const workerAcls = toKafkajsAcls(pipelineAcls(spec, 'workers', GRANTED_USER)).map((e) => `${e.resourceType}|${e.resourcePatternType}|${e.resourceName}|${e.operation}`);
+  expect(await held()).toEqual(expect.arrayContaining(workerAcls));
+  expect(warnings('granted')).toEqual([]);
+  const events = JSON.parse(run.kubectl(['get', 'events.events.k8s.io', '-n', run.namespace, '--field-selector', 'regarding.name=granted', '-o', 'json'])) as { items: Array<{ reason: string; note: string }> };
+  expect(events.items).toContainEqual(expect.objectContaining({ reason: 'WorkerAclsGranted', note: expect.stringContaining(principal) }));
+
+  // The workers work with what the operator granted: a small set, exact.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-kafkasec-granted-'));
+  writeGeneratedDirectory(dir, { seed: 37, impressions: 300 });
+  const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as Expected;
+  await produceDirectory(dir, { kafka: saslKafka('producer', sasl.users.producer), topics: ready.status!.topicNames as Record<string, string> });
+  const [url] = await waitFor('a ready worker', async () => {
+    const urls = await run.workerUrls('granted');
+    return urls.length === 1 ? urls : undefined;
+  }, 120_000);
+  await waitFor('every record processed', async () => (statsCaughtUp(await getJson<Stats>(`${url}/v1/pipeline/stats`), expected.stats) ? true : undefined), 180_000, 1000);
+  expect((await settledComparison(url!, expected, 120_000)).mismatches).toEqual([]);
+
+  await run.deleteAndWait('granted');
+  const left = await held();
+  for (const acl of workerAcls) expect(left).not.toContain(acl);
+}, 600_000);

@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
-import kafkajs, { type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import kafkajs, { type AclEntry, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { Batcher, type Outcome } from '../controller/batch.js';
 import type { ObservedTopic } from '../render/topics.js';
 import { describeError, OperatorError } from './errors.js';
 import { incrementalAlterConfigs, protocolCluster } from './incremental-alter-configs.js';
 
 // kafkajs is CommonJS; Node's ESM loader does not see all of its named exports.
-const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ConfigResourceTypes, Kafka, logLevel, ResourcePatternTypes } = kafkajs;
 
 /**
  * Kafka admin access for all pipelines: one admin client per cluster (brokers + credentials), and per
@@ -245,6 +245,34 @@ class ClusterAdmin {
       if (unique.length) this.rpcs++;
       if (unique.length) await admin.deleteTopics({ topics: unique, timeout: 10_000 });
       return names.map(() => ({ ok: true as const, value: undefined }));
+    });
+  }
+
+  /**
+   * Creates the entries the principal does not hold yet (one describeAcls for the principal, then
+   * one createAcls for what is missing); returns how many were created.
+   */
+  async grantAcls(principal: string, entries: AclEntry[]): Promise<number> {
+    return this.withAdmin(async (admin) => {
+      this.rpcs++;
+      const held = await admin.describeAcls({ principal, resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ALLOW });
+      const key = (e: { resourceType: number; resourceName: string; resourcePatternType: number; operation: number; host: string }) => `${e.resourceType}|${e.resourcePatternType}|${e.resourceName}|${e.operation}|${e.host}`;
+      const have = new Set(held.resources.flatMap((r) => r.acls.filter((acl) => acl.principal === principal).map((acl) => key({ ...r, operation: acl.operation, host: acl.host }))));
+      const missing = entries.filter((entry) => !have.has(key(entry)));
+      if (missing.length) {
+        this.rpcs++;
+        await admin.createAcls({ acl: missing });
+      }
+      return missing.length;
+    });
+  }
+
+  /** Deletes exactly these entries (no wildcard filters). */
+  async revokeAcls(entries: AclEntry[]): Promise<void> {
+    if (!entries.length) return;
+    await this.withAdmin(async (admin) => {
+      this.rpcs++;
+      await admin.deleteAcls({ filters: entries });
     });
   }
 

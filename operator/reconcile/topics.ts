@@ -74,7 +74,7 @@ export async function kafkaConnection(kube: KubeClient, pipeline: AdPipeline): P
  * queue's backoff, not Stalled: the fix (a granted ACL, a rotated password) is made outside the
  * cluster, where the operator cannot see it happen.
  */
-function failure(error: unknown, pipeline: AdPipeline): ComponentReport {
+export function failure(error: unknown, pipeline: AdPipeline): ComponentReport {
   if (error instanceof OperatorError && error.code === 'SECRET_NOT_ALLOWED') return { status: 'False', reason: Reason.SecretNotAllowed, message: error.message, stalled: true };
   if (error instanceof OperatorError && error.code === 'SECRET_NOT_FOUND') return { status: 'False', reason: Reason.SecretNotFound, message: error.message, retrying: true };
   const refusal = kafkaRefusal(error);
