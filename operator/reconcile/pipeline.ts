@@ -223,7 +223,14 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
   const detached = pipeline.metadata.annotations?.[ANNOTATIONS.managed] === 'false';
   const policy = pipeline.spec.deletionPolicy ?? 'Retain';
   const release = () => patchFinalizers(deps.kube, pipeline, (pipeline.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+  // The workers are gone under either policy, so are their grants. Best effort: a Secret already
+  // deleted (namespace deletion) must not hold the finalizer.
+  const revokeGrants = async () => {
+    if (!deps.aclAdmin) return;
+    await revokeWorkerAcls(deps.kube, deps.kafka, deps.aclAdmin, pipeline).catch((error: unknown) => deps.log.warn({ pipeline: `${namespaceOf(pipeline)}/${pipeline.metadata.name}` }, `could not revoke the workers' ACLs: ${describeError(error)}`));
+  };
   if (detached || policy === 'Retain') {
+    if (!detached) await revokeGrants();
     await deps.events.record(pipeline, 'Normal', 'ResourcesRetained', `kept topics and table of ${pipeline.metadata.name} (${detached ? 'adpipe.io/managed is false' : 'deletionPolicy Retain'})`, 'Delete');
     await release();
     return {};
@@ -232,8 +239,7 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
     const others = deps.allPipelines();
     const owned = ownedOf(pipeline);
     const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others, owned.topics);
-    // Best effort: a Secret already gone (namespace deletion) must not hold the finalizer.
-    if (deps.aclAdmin) await revokeWorkerAcls(deps.kube, deps.kafka, deps.aclAdmin, pipeline).catch((error: unknown) => deps.log.warn({ pipeline: `${namespaceOf(pipeline)}/${pipeline.metadata.name}` }, `could not revoke the workers' ACLs: ${describeError(error)}`));
+    await revokeGrants();
     const table = await deleteTable(deps.tables, pipeline, others, owned.table);
     await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources adpipe did not create or adopt, or another AdPipeline names, are kept)`, 'Delete');
     await release();
