@@ -48,8 +48,9 @@ test('an unlabelled Secret is never read and holds the pipeline back; labelled, 
   await expect(kubectl('get', 'deployment', '-n', namespace, '-o', 'name')).resolves.toBe('');
 
   await kubectl('label', 'secret', 'kafka-user', '-n', namespace, `${CREDENTIALS_LABEL}=kafka`);
-  // Opted in: the operator reads it and connects with it (the stack's broker has no SASL listener,
-  // so Kafka refuses; the workers are rendered with the Secret mounted).
+  // Opted in: the operator reads it and connects with it (to the PLAINTEXT listener, which refuses
+  // SASL; e2e/scenarios/kafka-security.test.ts uses the SASL_SSL one); the workers are rendered with
+  // the Secret mounted.
   await eventually('the Secret read and the workers rendered', async () => {
     const p = await getPipeline(namespace, 'creds');
     const full = secretReads().some((r) => !r.accept?.includes('PartialObjectMetadata'));

@@ -9,7 +9,7 @@ import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
  *
  *   node dist/operator/main.js [--namespace NS] [--lease-namespace NS] [--lease-name NAME]
  *     [--identity ID] [--http-port 8081] [--no-leader-election] [--drift-check-ms N] [--workers N]
- *     [--prometheus-url URL] [--health-interval-ms N]
+ *     [--prometheus-url URL] [--health-interval-ms N] [--kafka-acl-admin-config FILE]
  */
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,6 +39,7 @@ const operator = await startOperator({
   cleanupTimeoutMs: num(arg('cleanup-timeout-ms')),
   prometheusUrl: arg('prometheus-url') ?? process.env['ADPIPE_PROMETHEUS_URL'],
   healthIntervalMs: num(arg('health-interval-ms')),
+  kafkaAclAdminConfig: arg('kafka-acl-admin-config') ?? process.env['ADPIPE_KAFKA_ACL_ADMIN_CONFIG'],
   log,
 });
 log.info({ port: operator.port }, 'operator started');

@@ -12,6 +12,7 @@ import { CRD_MISSING_MESSAGE, CrdPresence } from './crd-presence.js';
 import { FINALIZER, OWNED_SELECTOR } from './render/names.js';
 import { EventRecorder } from './reconcile/events.js';
 import { KafkaAdminPool } from './reconcile/kafka.js';
+import { loadAclAdmin } from './reconcile/acl-grants.js';
 import { DataHealthSensor } from './health/sensor.js';
 import { PrometheusClient } from './health/prometheus.js';
 import { pipelineMetrics } from './health/metrics.js';
@@ -41,6 +42,8 @@ export interface OperatorOptions {
   queue?: { baseDelayMs?: number; maxDelayMs?: number };
   kafkaLingerMs?: number;
   eventRepeatMs?: number;
+  /** A Kafka client properties file with an identity that may alter ACLs: the operator grants the workers' ACLs (decision 0111). */
+  kafkaAclAdminConfig?: string;
   /** Prometheus that scrapes the workers: the DataHealthy condition is judged from it (unset: no DataHealthy). */
   prometheusUrl?: string;
   /** How often the data-health sensor evaluates every pipeline (default 30 s). */
@@ -134,6 +137,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const reconcile = createPipelineReconciler({
     kube,
     kafka,
+    ...(options.kafkaAclAdminConfig ? { aclAdmin: loadAclAdmin(options.kafkaAclAdminConfig) } : {}),
     tables: options.tables,
     events,
     log,

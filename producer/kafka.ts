@@ -1,10 +1,14 @@
-import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Producer, type SASLOptions } from 'kafkajs';
+import type { ClientSecurity } from './client-properties.js';
 import { ProducerError } from './errors.js';
 
-/** A kafkajs client for the CLI: quiet logs, the Java-compatible partitioner (murmur2 of the key). */
-export function kafkaClient(brokers: string[], clientId = 'adpipe-produce'): Kafka {
+/**
+ * A kafkajs client for the CLI: quiet logs, the Java-compatible partitioner (murmur2 of the key),
+ * TLS and SASL from a client properties file (`--command-config`).
+ */
+export function kafkaClient(brokers: string[], clientId = 'adpipe-produce', security: ClientSecurity = {}): Kafka {
   if (!brokers.length) throw new ProducerError('PRODUCE_OPTIONS', 'no brokers: pass --brokers host:port[,host:port]');
-  return new Kafka({ clientId, brokers, logLevel: logLevel.ERROR, retry: { retries: 5 } });
+  return new Kafka({ clientId, brokers, logLevel: logLevel.ERROR, retry: { retries: 5 }, ...(security.ssl ? { ssl: security.ssl } : {}), ...(security.sasl ? { sasl: security.sasl as SASLOptions } : {}) });
 }
 
 export function newProducer(kafka: Kafka): Producer {

@@ -2,7 +2,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { parseDuration } from '../../api/duration.js';
 import { SOURCE_NAMES } from '../../api/runtime-config.js';
 import { deadLetterTopicOf, sourceTopicOf } from '../../operator/render/names.js';
-import { kafkaClient, newProducer } from '../../producer/index.js';
+import { kafkaClient, newProducer, readClientProperties } from '../../producer/index.js';
 import { noPositionals, stringOption, type Command, type CommandContext, type OptionSpec } from '../command.js';
 import { UsageError } from '../errors.js';
 import { table } from '../format.js';
@@ -19,6 +19,7 @@ const SELECT: Record<string, OptionSpec> = {
   pipeline: { type: 'string', value: '[NS/]NAME', description: "the AdPipeline (namespace: the kubeconfig context's, else default)" },
   kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig (default: KUBECONFIG or ~/.kube/config)' },
   brokers: { type: 'string', value: 'LIST', description: "Kafka bootstrap servers (default: the pipeline's spec.kafka.bootstrapServers)" },
+  'command-config': { type: 'string', value: 'FILE', description: 'Kafka client properties for TLS/SASL (as adpipe produce --command-config)' },
   reason: { type: 'string', value: 'REASON', description: 'only dead letters whose adpipe-reason starts with this, e.g. processing.failed or field.missing' },
   since: { type: 'string', value: 'ISO|DURATION', description: 'only dead letters written after this instant, or this long ago (e.g. 2h)' },
 };
@@ -42,7 +43,8 @@ async function selection(ctx: CommandContext): Promise<{ kafka: Kafka; topic: st
     if (!Number.isFinite(sinceMs)) throw new UsageError(`--since ${since}: give an ISO instant (2026-12-01T10:00:00Z) or a duration (2h)`, ctx.path);
   }
   const sources = new Set(SOURCE_NAMES.map((s) => pipeline.status?.topicNames?.[s] ?? sourceTopicOf(pipeline, s)));
-  return { kafka: kafkaClient(brokers, 'adpipe-dlq'), topic: pipeline.status?.topicNames?.deadLetter ?? deadLetterTopicOf(pipeline), sources, sinceMs, reason: stringOption(ctx, 'reason') };
+  const commandConfig = stringOption(ctx, 'command-config');
+  return { kafka: kafkaClient(brokers, 'adpipe-dlq', commandConfig === undefined ? {} : readClientProperties(commandConfig)), topic: pipeline.status?.topicNames?.deadLetter ?? deadLetterTopicOf(pipeline), sources, sinceMs, reason: stringOption(ctx, 'reason') };
 }
 
 /** Every committed dead letter of the topic up to its current end, filtered; no consumer group is left behind. */

@@ -5,6 +5,7 @@ import {
   ensureTopics,
   kafkaClient,
   newProducer,
+  readClientProperties,
   produceDirectory,
   readMessageChunks,
   registerWriterSchemas,
@@ -34,6 +35,7 @@ export const produceCommand: Command = {
     file: { type: 'string', value: 'PATH', description: 'a file of messages for --source (JSON lines, .csv, Avro records as JSON lines)' },
     dir: { type: 'string', value: 'DIR', description: "a set written by 'adpipe generate': every source into its topic" },
     brokers: { type: 'string', value: 'LIST', description: "Kafka bootstrap servers, comma-separated (default: the pipeline's, else $KAFKA_BOOTSTRAP)" },
+    'command-config': { type: 'string', value: 'FILE', description: 'Kafka client properties for TLS/SASL (security.protocol, sasl.mechanism, sasl.jaas.config or sasl.username/sasl.password, ssl.truststore.location PEM)' },
     topic: { type: 'string', value: 'NAME', description: 'with --file: the topic (default the source\'s contract default, e.g. ad-impressions)' },
     topics: { type: 'string', value: 'MAP', description: 'with --dir: topics per source, e.g. impressions=p1-imps,clicks=p1-clicks' },
     sources: { type: 'string', value: 'LIST', description: 'with --dir: only these sources, comma-separated' },
@@ -62,6 +64,7 @@ examples:
   adpipe produce --dir /tmp/set7 --brokers 127.0.0.1:9092 --create-topics
   adpipe produce --source clicks --file clicks.csv --skip-header --brokers 127.0.0.1:9092 --rate 200
   adpipe produce --source bidRequests --file bids.jsonl --schema-id 3 --brokers 127.0.0.1:9092
+  adpipe produce --dir /tmp/set7 --pipeline team-a/demo --command-config client.properties
   adpipe produce --dir /tmp/set7 --registry http://127.0.0.1:8081/apis/ccompat/v7 --brokers 127.0.0.1:9092`,
   async run(ctx) {
     noPositionals(ctx);
@@ -81,7 +84,8 @@ examples:
     const send = { ...(rate ? { rate } : {}), ...(batch ? { batchMessages: batch } : {}), ...(inFlight ? { inFlight } : {}) };
     // The defaults of an AdPipeline's source topics (crds/source: partitions 6, replicationFactor 1).
     const createTopics = ctx.values['create-topics'] ? { partitions: intOption(ctx, 'partitions', 1) ?? 6, replicationFactor: intOption(ctx, 'replication-factor', 1) ?? 1 } : undefined;
-    const kafka = kafkaClient(brokers);
+    const commandConfig = stringOption(ctx, 'command-config');
+    const kafka = kafkaClient(brokers, undefined, commandConfig === undefined ? {} : readClientProperties(commandConfig));
     let summaries: Partial<Record<Source, SendSummary>>;
 
     if (dir !== undefined) {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { signalGroup } from '../stack/proc.js';
-import { mountTable, processSpec } from './materialize.js';
+import { mountTable, processSpec, rewritePath } from './materialize.js';
 import { signalNumbers, type ContainerExit, type ContainerRuntime, type RunningContainer, type StartRequest } from './runtime.js';
 
 /**
@@ -19,6 +20,7 @@ export class ProcessRuntime implements ContainerRuntime {
   async start(request: StartRequest): Promise<RunningContainer> {
     const { pod, container, sources, hostPorts, serviceAccount, logFile } = request;
     const mounts = mountTable(container, request.volumeDir);
+    rewriteMountedJson(mounts);
     const spec = processSpec(pod, container, sources, mounts, hostPorts, process.execPath);
     const log = fs.openSync(logFile, 'a');
     const child = spawn(spec.command, spec.args, {
@@ -54,5 +56,27 @@ export class ProcessRuntime implements ContainerRuntime {
 
   async cleanUp(): Promise<void> {
     // Processes of an earlier agent were in their own groups and are not tracked anywhere.
+  }
+}
+
+/**
+ * A JSON file mounted into the container (the worker's runtime config) names other mounted files
+ * by container path, e.g. a Secret's CA at /etc/adpipe/secrets/kafka-ca/ca.crt; a process finds
+ * them only under the Pod's directory, so such string values are rewritten as the args are.
+ */
+function rewriteMountedJson(mounts: [string, string][]): void {
+  for (const [, outside] of mounts) {
+    const files = fs.existsSync(outside) && fs.statSync(outside).isDirectory() ? fs.readdirSync(outside).map((name) => path.join(outside, name)) : [outside];
+    for (const file of files) {
+      if (!file.endsWith('.json') || !fs.existsSync(file) || !fs.statSync(file).isFile()) continue;
+      const text = fs.readFileSync(file, 'utf8');
+      const rewritten = text.replace(/"(\/[^"]*)"/g, (whole, value: string) => JSON.stringify(rewritePath(value, mounts)));
+      if (rewritten !== text) {
+        const mode = fs.statSync(file).mode & 0o777;
+        fs.chmodSync(file, mode | 0o200);
+        fs.writeFileSync(file, rewritten);
+        fs.chmodSync(file, mode);
+      }
+    }
   }
 }

@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up': {
       const state = await stackUp(log);
-      process.stdout.write(`KUBECONFIG=${state.kube.kubeconfig}\nKAFKA_BOOTSTRAP=${state.kafka.bootstrap}\nHBASE_ZOOKEEPER_QUORUM=${state.hbase.zookeeperQuorum}\nSCHEMA_REGISTRY_URL=${state.registry.url}\n`);
+      process.stdout.write(`KUBECONFIG=${state.kube.kubeconfig}\nKAFKA_BOOTSTRAP=${state.kafka.bootstrap}\nKAFKA_SASL_BOOTSTRAP=${state.kafka.sasl.bootstrap}\nHBASE_ZOOKEEPER_QUORUM=${state.hbase.zookeeperQuorum}\nSCHEMA_REGISTRY_URL=${state.registry.url}\n`);
       return 0;
     }
     case 'down':
@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     case 'env': {
       const state = readStackState();
       if (!state) return 1;
-      process.stdout.write(`export KUBECONFIG=${state.kube.kubeconfig}\nexport KAFKA_BOOTSTRAP=${state.kafka.bootstrap}\nexport HBASE_ZOOKEEPER_QUORUM=${state.hbase.zookeeperQuorum}\nexport SCHEMA_REGISTRY_URL=${state.registry?.url ?? ''}\n`);
+      process.stdout.write(`export KUBECONFIG=${state.kube.kubeconfig}\nexport KAFKA_BOOTSTRAP=${state.kafka.bootstrap}\nexport KAFKA_SASL_BOOTSTRAP=${state.kafka.sasl?.bootstrap ?? ''}\nexport HBASE_ZOOKEEPER_QUORUM=${state.hbase.zookeeperQuorum}\nexport SCHEMA_REGISTRY_URL=${state.registry?.url ?? ''}\n`);
       return 0;
     }
     default:

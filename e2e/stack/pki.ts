@@ -42,19 +42,8 @@ export async function ensurePki(dir: string): Promise<Pki> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const logFile = path.join(dir, 'openssl.log');
   const openssl = (...args: string[]) => runLogged('openssl', args, { cwd: dir, logFile });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
-  await openssl('req', '-x509', ...ec, '-keyout', pki.caKey, '-out', pki.caCert, '-days', '3650', '-subj', '/CN=adpipe-local-ca');
-
-  const sign = async (name: string, subject: string, extensions: string) => {
-    const csr = path.join(dir, `${name}.csr`);
-    const ext = path.join(dir, `${name}.ext`);
-    fs.writeFileSync(ext, extensions);
-    await openssl('req', ...ec, '-keyout', path.join(dir, `${name}.key`), '-out', csr, '-subj', subject);
-    await openssl('x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial', '-out', path.join(dir, `${name}.crt`), '-days', '3650', '-extfile', ext);
-    fs.rmSync(csr);
-    fs.rmSync(ext);
-  };
+  await openssl('req', '-x509', ...EC_KEY, '-keyout', pki.caKey, '-out', pki.caCert, '-days', '3650', '-subj', '/CN=adpipe-local-ca');
+  const sign = (name: string, subject: string, extensions: string) => signWithStackCa(pki, name, subject, extensions);
   await sign(
     'apiserver',
     '/CN=kube-apiserver',
@@ -65,6 +54,38 @@ export async function ensurePki(dir: string): Promise<Pki> {
   await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', pki.serviceAccountKey);
   await openssl('pkey', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub);
   return pki;
+}
+
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** A key and a certificate `<name>.key`/`<name>.crt` in the PKI directory, signed by the stack CA. */
+async function signWithStackCa(pki: Pki, name: string, subject: string, extensions: string): Promise<void> {
+  const dir = pki.dir;
+  const openssl = (...args: string[]) => runLogged('openssl', args, { cwd: dir, logFile: path.join(dir, 'openssl.log') });
+  const csr = path.join(dir, `${name}.csr`);
+  const ext = path.join(dir, `${name}.ext`);
+  fs.writeFileSync(ext, extensions);
+  await openssl('req', ...EC_KEY, '-keyout', path.join(dir, `${name}.key`), '-out', csr, '-subj', subject);
+  await openssl('x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial', '-out', path.join(dir, `${name}.crt`), '-days', '3650', '-extfile', ext);
+  fs.rmSync(csr);
+  fs.rmSync(ext);
+}
+
+/**
+ * The Kafka broker's serving certificate for its SASL_SSL listener, signed by the stack CA, and a
+ * PEM key store (PKCS#8 key, then the certificate) as Kafka's `ssl.keystore.type=PEM` reads it.
+ * Made once, added to a PKI made before the listener existed.
+ */
+export async function ensureKafkaCert(pki: Pki, host: string): Promise<{ keystore: string; caFile: string }> {
+  const keystore = path.join(pki.dir, 'kafka-keystore.pem');
+  if (!fs.existsSync(keystore)) {
+    const ip = /^\d+\.\d+\.\d+\.\d+$/.test(host) && host !== '127.0.0.1' ? `,IP:${host}` : '';
+    await signWithStackCa(pki, 'kafka', '/CN=adpipe-local-kafka', `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost${ip}\n`);
+    const key = fs.readFileSync(path.join(pki.dir, 'kafka.key'), 'utf8');
+    const cert = fs.readFileSync(path.join(pki.dir, 'kafka.crt'), 'utf8');
+    fs.writeFileSync(keystore, key + cert, { mode: 0o600 });
+  }
+  return { keystore, caFile: pki.caCert };
 }
 
 /** An admin kubeconfig with the certificates embedded, so it works when copied elsewhere. */

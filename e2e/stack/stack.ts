@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensurePki, pkiPaths } from './pki.js';
+import { ensureKafkaCert, ensurePki, pkiPaths } from './pki.js';
 import { apiserverHealthy, httpGet, startApiserver, startControllerManager, startEtcd } from './components/kubernetes.js';
-import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
+import { kafkaHealthy, newClusterId, scramUsers, startKafka } from './components/kafka.js';
 import { hbaseHealthy, startHBase } from './components/hbase.js';
 import { registryHealthy, registryUrl, startRegistry } from './components/registry.js';
 import { alertmanagerHealthy, prometheusHealthy, startAlertmanager, startPrometheus, targetsDir, type PrometheusPorts } from './components/prometheus.js';
@@ -54,6 +54,7 @@ export async function stackUp(log: Log): Promise<StackState> {
     controllerManager: await choosePort(previous?.kube.controllerManagerPort, taken),
     kafka: await choosePort(previous?.kafka.port, taken),
     kafkaController: await choosePort(previous?.kafka.controllerPort, taken),
+    kafkaSasl: await choosePort(previous?.kafka.sasl?.port, taken),
     zookeeper: await choosePort(previous?.hbase.zookeeperPort, taken),
     hbaseMaster: await choosePort(previous?.hbase.masterPort, taken),
     regionServer: await choosePort(previous?.hbase.regionServerPort, taken),
@@ -67,6 +68,7 @@ export async function stackUp(log: Log): Promise<StackState> {
   const monitoringPorts: PrometheusPorts = { prometheus: ports.prometheus, alertmanager: ports.alertmanager, alertmanagerCluster: ports.alertmanagerCluster, webhook: ports.webhook };
   // The CA and loopback serving certificate first: the API server and the registry's https use them.
   const pki = await ensurePki(path.join(dir, 'pki'));
+  const kafkaTls = await ensureKafkaCert(pki, dataPlaneHost());
   const logs = Object.fromEntries(SERVER_NAMES.map((name) => [name, path.join(dir, 'logs', `${name}.log`)])) as Record<ServerName, string>;
   const state: StackState = {
     dir,
@@ -80,7 +82,13 @@ export async function stackUp(log: Log): Promise<StackState> {
       apiserverPort: ports.apiserver,
       controllerManagerPort: ports.controllerManager,
     },
-    kafka: { bootstrap: `${dataPlaneHost()}:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
+    kafka: {
+      bootstrap: `${dataPlaneHost()}:${ports.kafka}`,
+      port: ports.kafka,
+      controllerPort: ports.kafkaController,
+      clusterId: previous?.kafka.clusterId ?? newClusterId(),
+      sasl: { bootstrap: `${dataPlaneHost()}:${ports.kafkaSasl}`, port: ports.kafkaSasl, mechanism: 'scram-sha-512', caFile: kafkaTls.caFile, users: scramUsers(path.join(dir, 'kafka')) },
+    },
     hbase: { zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
     registry: { url: registryUrl(ports.registry), port: ports.registry, tlsUrl: registryUrl(ports.registryTls, '127.0.0.1', 'https'), tlsPort: ports.registryTls, caFile: pki.caCert },
     monitoring: {
@@ -120,7 +128,7 @@ export async function stackUp(log: Log): Promise<StackState> {
       saveAs('prometheus')(await timed('prometheus', () => startPrometheus(path.join(prometheusBin.dir, 'bin'), path.join(dir, 'prometheus'), dir, monitoringPorts, logs.prometheus)));
     })(),
     timed('alertmanager', () => startAlertmanager(alertmanagerBin.dir, path.join(dir, 'alertmanager'), monitoringPorts, logs.alertmanager)).then(saveAs('alertmanager')),
-    timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController }, state.kafka.clusterId, logs.kafka)).then(saveAs('kafka')),
+    timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController, sasl: ports.kafkaSasl }, state.kafka.clusterId, logs.kafka, kafkaTls)).then(saveAs('kafka')),
     timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
     timed('schema-registry', () => startRegistry(registryBuild.dir, path.join(dir, 'registry'), { http: ports.registry, https: ports.registryTls }, { cert: pki.servingCert, key: pki.servingKey }, logs['schema-registry'])).then(saveAs('schema-registry')),
   ]);
@@ -178,7 +186,8 @@ export async function serverHealth(state: StackState): Promise<Record<ServerName
     alive('etcd') && httpGet(`http://127.0.0.1:${state.kube.etcdPort}/health`).then((r) => r.body.includes('"health":"true"'), () => false),
     alive('kube-apiserver') && apiserverHealthy(state.kube.server, pki),
     alive('kube-controller-manager') && httpGet(`https://127.0.0.1:${state.kube.controllerManagerPort}/healthz`, { insecure: true }).then((r) => r.status === 200, () => false),
-    alive('kafka') && kafkaHealthy(state.kafka.bootstrap),
+    // Both listeners: a stack from before the SASL_SSL listener counts as down and is restarted with it.
+    alive('kafka') && (async () => state.kafka.sasl !== undefined && (await kafkaHealthy(state.kafka.bootstrap)) && kafkaHealthy(state.kafka.sasl.bootstrap, { caFile: state.kafka.sasl.caFile, username: 'admin', password: state.kafka.sasl.users.admin }))(),
     alive('hbase') && hbaseHealthy({ zookeeper: state.hbase.zookeeperPort, master: state.hbase.masterPort, regionServer: state.hbase.regionServerPort }).catch(() => false),
     alive('schema-registry') && state.registry !== undefined && registryHealthy(state.registry.url),
     alive('prometheus') && state.monitoring !== undefined && prometheusHealthy(state.monitoring.prometheusPort),
@@ -204,7 +213,7 @@ export async function stackStatus(): Promise<ServerStatus[] | undefined> {
     etcd: `http://127.0.0.1:${state.kube.etcdPort}`,
     'kube-apiserver': state.kube.server,
     'kube-controller-manager': `https://127.0.0.1:${state.kube.controllerManagerPort}`,
-    kafka: state.kafka.bootstrap,
+    kafka: state.kafka.sasl ? `${state.kafka.bootstrap} (PLAINTEXT), ${state.kafka.sasl.bootstrap} (SASL_SSL ${state.kafka.sasl.mechanism.toUpperCase()})` : state.kafka.bootstrap,
     hbase: `zookeeper ${state.hbase.zookeeperQuorum}`,
     'schema-registry': state.registry?.url ?? '-',
     prometheus: state.monitoring?.prometheusUrl ?? '-',

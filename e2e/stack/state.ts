@@ -17,7 +17,18 @@ export interface StackState {
     apiserverPort: number;
     controllerManagerPort: number;
   };
-  kafka: { bootstrap: string; port: number; controllerPort: number; clusterId: string };
+  /**
+   * `bootstrap` is the PLAINTEXT listener (principal ANONYMOUS, a super user). `sasl` is the SASL_SSL
+   * listener: SCRAM-SHA-512, the broker's certificate signed by the stack CA (`caFile`), and the
+   * stack's SCRAM users with their passwords (decision 0110).
+   */
+  kafka: {
+    bootstrap: string;
+    port: number;
+    controllerPort: number;
+    clusterId: string;
+    sasl: { bootstrap: string; port: number; mechanism: 'scram-sha-512'; caFile: string; users: Record<'admin' | 'pipeline' | 'producer' | 'limited', string> };
+  };
   hbase: { zookeeperQuorum: string; zookeeperPort: number; masterPort: number; regionServerPort: number };
   /**
    * The schema registry; `url` is its Confluent-compatible API (what a spec's `schemaRegistryUrl`

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { CRD_NAME } from '../../api/v1alpha1/index.js';
+import { setScramCredential } from '../stack/components/kafka.js';
+import { obtainKafka } from '../stack/obtain.js';
 import { REPO_ROOT } from '../stack/paths.js';
 import { requireStackState, type StackState } from '../stack/state.js';
 
@@ -37,6 +40,22 @@ export async function installCrd(): Promise<void> {
 
 export function kafka(clientId = 'adpipe-test'): Kafka {
   return new Kafka({ clientId, brokers: [stack().kafka.bootstrap], logLevel: logLevel.WARN });
+}
+
+/**
+ * Creates a SCRAM-SHA-512 user on the stack's broker, or changes its password (kafka-configs over
+ * the PLAINTEXT listener, whose principal is a super user on the stack).
+ */
+export async function setScramPassword(user: string, password: string): Promise<void> {
+  const state = stack();
+  const lib = await obtainKafka(() => undefined);
+  await setScramCredential(path.join(lib.dir, 'lib'), path.join(state.dir, 'kafka'), state.kafka.bootstrap, user, password, state.logs.kafka);
+}
+
+/** A kafkajs client on the stack's SASL_SSL listener as `username`, trusting the stack CA. */
+export function saslKafka(username: string, password: string, clientId = 'adpipe-test-sasl'): Kafka {
+  const sasl = stack().kafka.sasl;
+  return new Kafka({ clientId, brokers: [sasl.bootstrap], logLevel: logLevel.NOTHING, ssl: { ca: [fs.readFileSync(sasl.caFile, 'utf8')] }, sasl: { mechanism: 'scram-sha-512', username, password } });
 }
 
 /** A name no other test (or earlier run against the same stack) uses. */

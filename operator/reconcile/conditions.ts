@@ -24,6 +24,9 @@ export const Reason = {
   SecretNotAllowed: 'SecretNotAllowed',
   TopicClaimedByAnotherPipeline: 'TopicClaimedByAnotherPipeline',
   TopicExists: 'TopicExists',
+  KafkaAuthenticationFailed: 'KafkaAuthenticationFailed',
+  KafkaAuthorizationFailed: 'KafkaAuthorizationFailed',
+  KafkaTLSUntrusted: 'KafkaTLSUntrusted',
   // StorageReady
   TableReady: 'TableReady',
   HBaseUnavailable: 'HBaseUnavailable',

@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
-import kafkajs, { type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import kafkajs, { type AclEntry, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { Batcher, type Outcome } from '../controller/batch.js';
 import type { ObservedTopic } from '../render/topics.js';
 import { describeError, OperatorError } from './errors.js';
 import { incrementalAlterConfigs, protocolCluster } from './incremental-alter-configs.js';
 
 // kafkajs is CommonJS; Node's ESM loader does not see all of its named exports.
-const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ConfigResourceTypes, Kafka, logLevel, ResourcePatternTypes } = kafkajs;
 
 /**
  * Kafka admin access for all pipelines: one admin client per cluster (brokers + credentials), and per
@@ -45,6 +45,42 @@ export function isConnectionError(error: unknown): boolean {
     if (e === (e as { originalError?: unknown }).originalError) break;
   }
   return false;
+}
+
+/**
+ * What kind of refusal a Kafka error is, so status can say which one a person has to fix: the
+ * SASL credentials (authentication), the principal's ACLs (authorization), or the broker's TLS
+ * certificate, which the configured CA does not vouch for (tls). Walks causes and aggregated errors.
+ */
+export type KafkaRefusal = 'authentication' | 'authorization' | 'tls';
+
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+export function kafkaRefusal(error: unknown): { kind: KafkaRefusal; detail: string } | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  let authorization: string | undefined;
+  while (queue.length) {
+    const e = queue.shift() as { name?: string; code?: unknown; type?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    if (e.name === 'KafkaJSSASLAuthenticationError') return { kind: 'authentication', detail: 'SASL authentication failed' };
+    if (typeof e.code === 'string' && UNTRUSTED_CERTIFICATE.has(e.code)) return { kind: 'tls', detail: e.code };
+    if (typeof e.type === 'string' && e.type.endsWith('_AUTHORIZATION_FAILED')) authorization ??= e.type;
+    queue.push(e.originalError, e.cause, ...(Array.isArray(e.errors) ? e.errors : []));
+  }
+  return authorization ? { kind: 'authorization', detail: authorization } : undefined;
 }
 
 export function kafkaError(what: string, error: unknown): OperatorError {
@@ -209,6 +245,34 @@ class ClusterAdmin {
       if (unique.length) this.rpcs++;
       if (unique.length) await admin.deleteTopics({ topics: unique, timeout: 10_000 });
       return names.map(() => ({ ok: true as const, value: undefined }));
+    });
+  }
+
+  /**
+   * Creates the entries the principal does not hold yet (one describeAcls for the principal, then
+   * one createAcls for what is missing); returns how many were created.
+   */
+  async grantAcls(principal: string, entries: AclEntry[]): Promise<number> {
+    return this.withAdmin(async (admin) => {
+      this.rpcs++;
+      const held = await admin.describeAcls({ principal, resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ALLOW });
+      const key = (e: { resourceType: number; resourceName: string; resourcePatternType: number; operation: number; host: string }) => `${e.resourceType}|${e.resourcePatternType}|${e.resourceName}|${e.operation}|${e.host}`;
+      const have = new Set(held.resources.flatMap((r) => r.acls.filter((acl) => acl.principal === principal).map((acl) => key({ ...r, operation: acl.operation, host: acl.host }))));
+      const missing = entries.filter((entry) => !have.has(key(entry)));
+      if (missing.length) {
+        this.rpcs++;
+        await admin.createAcls({ acl: missing });
+      }
+      return missing.length;
+    });
+  }
+
+  /** Deletes exactly these entries (no wildcard filters). */
+  async revokeAcls(entries: AclEntry[]): Promise<void> {
+    if (!entries.length) return;
+    await this.withAdmin(async (admin) => {
+      this.rpcs++;
+      await admin.deleteAcls({ filters: entries });
     });
   }
 

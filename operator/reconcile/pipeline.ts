@@ -14,7 +14,8 @@ import { checkSchemas } from './schemas.js';
 import { statusChanged } from './status.js';
 import { checkCredentials } from './credentials.js';
 import { deleteTable, reconcileTable, type TableAdmins } from './table.js';
-import { deleteTopics, reconcileTopics, type Change } from './topics.js';
+import { deleteTopics, failure as topicsFailure, reconcileTopics, type Change } from './topics.js';
+import { grantWorkerAcls, managesAcls, revokeWorkerAcls, type AclAdmin } from './acl-grants.js';
 import { reconcileWorkers, type OwnedLookup, type OwnWrite, type WorkersOutcome } from './workers.js';
 
 /**
@@ -29,6 +30,8 @@ export const ADPIPELINE_TYPE: ResourceType = { apiVersion: API_VERSION, kind: KI
 export interface PipelineReconcilerDeps {
   kube: KubeClient;
   kafka: KafkaAdminPool;
+  /** With an ACL admin identity, the operator grants the workers' ACLs (acl-grants.ts). */
+  aclAdmin?: AclAdmin;
   tables: TableAdmins | undefined;
   events: EventRecorder;
   log: Logger;
@@ -87,10 +90,21 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   const workersHeldBy = refused ?? (schemas && !schemas.ok ? schemas.report : undefined);
   const ownership = recordingOwnership(deps, pipeline);
   const [topics, table, workers] = await Promise.all([
-    refused ? { report: refused, changes: [], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership),
+    refused ? { report: refused, changes: [] as Change[], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership),
     reconcileTable(deps.tables, pipeline, deps.allPipelines(), ownership),
     workersHeldBy ? heldBack(pipeline, workersHeldBy) : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
   ]);
+  // The workers' ACLs once their topics exist (granting them on topics that do not is harmless, but
+  // a refusal of the topics says more than one of the grant).
+  if (deps.aclAdmin && topics.report.status === 'True' && managesAcls(deps.aclAdmin, pipeline)) {
+    try {
+      const granted = await grantWorkerAcls(deps.kube, deps.kafka, deps.aclAdmin, pipeline);
+      if (granted) topics.changes.push(granted);
+    } catch (error) {
+      const report = topicsFailure(error, pipeline);
+      topics.report = { ...report, message: `granting the workers' ACLs as the ACL admin (--kafka-acl-admin-config): ${report.message}` };
+    }
+  }
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
   if (schemas?.ok && schemas.note) changes.push({ reason: 'SchemaCompatibilitySet', note: schemas.note });
   // One event per kind of change and reconcile (five topics created is one TopicCreated event).
@@ -209,7 +223,14 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
   const detached = pipeline.metadata.annotations?.[ANNOTATIONS.managed] === 'false';
   const policy = pipeline.spec.deletionPolicy ?? 'Retain';
   const release = () => patchFinalizers(deps.kube, pipeline, (pipeline.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+  // The workers are gone under either policy, so are their grants. Best effort: a Secret already
+  // deleted (namespace deletion) must not hold the finalizer.
+  const revokeGrants = async () => {
+    if (!deps.aclAdmin) return;
+    await revokeWorkerAcls(deps.kube, deps.kafka, deps.aclAdmin, pipeline).catch((error: unknown) => deps.log.warn({ pipeline: `${namespaceOf(pipeline)}/${pipeline.metadata.name}` }, `could not revoke the workers' ACLs: ${describeError(error)}`));
+  };
   if (detached || policy === 'Retain') {
+    if (!detached) await revokeGrants();
     await deps.events.record(pipeline, 'Normal', 'ResourcesRetained', `kept topics and table of ${pipeline.metadata.name} (${detached ? 'adpipe.io/managed is false' : 'deletionPolicy Retain'})`, 'Delete');
     await release();
     return {};
@@ -218,6 +239,7 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
     const others = deps.allPipelines();
     const owned = ownedOf(pipeline);
     const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others, owned.topics);
+    await revokeGrants();
     const table = await deleteTable(deps.tables, pipeline, others, owned.table);
     await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources adpipe did not create or adopt, or another AdPipeline names, are kept)`, 'Delete');
     await release();

@@ -8,7 +8,7 @@ import type { Ownership } from '../render/ownership.js';
 import { Reason, type ComponentReport } from './conditions.js';
 import { checkCredentials } from './credentials.js';
 import { describeError, OperatorError } from './errors.js';
-import { isConnectionError, type KafkaAdminPool, type KafkaConnection } from './kafka.js';
+import { isConnectionError, kafkaRefusal, type KafkaAdminPool, type KafkaConnection } from './kafka.js';
 
 /**
  * Topics: observe (one batched metadata + describeConfigs) → desired (render) → diff (pure) → act
@@ -69,9 +69,28 @@ export async function kafkaConnection(kube: KubeClient, pipeline: AdPipeline): P
   return connection;
 }
 
-function failure(error: unknown): ComponentReport {
+/**
+ * A failure as a report. Refusals by the broker (credentials, ACLs, certificate) are retried with the
+ * queue's backoff, not Stalled: the fix (a granted ACL, a rotated password) is made outside the
+ * cluster, where the operator cannot see it happen.
+ */
+export function failure(error: unknown, pipeline: AdPipeline): ComponentReport {
   if (error instanceof OperatorError && error.code === 'SECRET_NOT_ALLOWED') return { status: 'False', reason: Reason.SecretNotAllowed, message: error.message, stalled: true };
   if (error instanceof OperatorError && error.code === 'SECRET_NOT_FOUND') return { status: 'False', reason: Reason.SecretNotFound, message: error.message, retrying: true };
+  const refusal = kafkaRefusal(error);
+  const kafka = pipeline.spec.kafka;
+  const brokers = kafka.bootstrapServers.join(',');
+  if (refusal?.kind === 'authentication') {
+    const user = kafka.sasl ? `the ${kafka.sasl.mechanism} credentials of Secret ${kafka.sasl.secretRef.name} (spec.kafka.sasl.secretRef)` : 'the connection (spec.kafka.sasl is not set)';
+    return { status: 'False', reason: Reason.KafkaAuthenticationFailed, message: `Kafka ${brokers} refused ${user}: check the username and password in the Secret against the broker's SCRAM credentials`, retrying: true };
+  }
+  if (refusal?.kind === 'tls') {
+    const ca = kafka.tls?.caSecretRef ? `the CA in Secret ${kafka.tls.caSecretRef.name} (spec.kafka.tls.caSecretRef)` : 'the system CAs (spec.kafka.tls.caSecretRef is not set)';
+    return { status: 'False', reason: Reason.KafkaTLSUntrusted, message: `the TLS certificate of Kafka ${brokers} is not trusted by ${ca} (${refusal.detail}): put the CA that signed the broker's certificate in the Secret`, retrying: true };
+  }
+  if (refusal?.kind === 'authorization') {
+    return { status: 'False', reason: Reason.KafkaAuthorizationFailed, message: `Kafka ${brokers} denied the pipeline's principal (${refusal.detail}): grant it the operator ACLs of docs/security.md (create, alter, describe, delete on the pipeline's topics)`, retrying: true };
+  }
   if (isConnectionError(error)) return { status: 'False', reason: Reason.KafkaUnavailable, message: `Kafka is unreachable: ${describeError(error)}`, retrying: true };
   return { status: 'False', reason: Reason.TopicOperationFailed, message: describeError(error), retrying: true };
 }
@@ -90,13 +109,13 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
   try {
     cluster = pool.cluster(await kafkaConnection(kube, pipeline));
   } catch (error) {
-    return { report: failure(error), changes, topics: names, readyCount: 0 };
+    return { report: failure(error, pipeline), changes, topics: names, readyCount: 0 };
   }
   let observed: Array<Awaited<ReturnType<typeof cluster.observe.submit>>>;
   try {
     observed = await Promise.all(desired.map((topic) => cluster.observe.submit(topic.name)));
   } catch (error) {
-    return { report: failure(error), changes, topics: names, readyCount: 0 };
+    return { report: failure(error, pipeline), changes, topics: names, readyCount: 0 };
   }
 
   // A topic that exists is changed only when adpipe created it or may adopt it (decision 0101).
@@ -116,7 +135,7 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
     try {
       await ownership.record({ topics: [...adopted, ...created] });
     } catch (error) {
-      return { report: failure(error), changes, topics: names, readyCount: 0 };
+      return { report: failure(error, pipeline), changes, topics: names, readyCount: 0 };
     }
     if (adopted.length) changes.push({ reason: 'TopicAdopted', note: `adopted existing topics ${adopted.join(', ')} (${ANNOTATIONS.adopt})` });
   }
@@ -161,7 +180,7 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
         }
         ready++;
       } catch (error) {
-        const report = failure(error);
+        const report = failure(error, pipeline);
         problems.push({ ...report, message: `topic ${topic.name}: ${report.message}` });
       }
     }),
