@@ -90,6 +90,8 @@ export class PipelineRun {
   async startOperator(extraArgs: string[] = []): Promise<ChildProcess | undefined> {
     if (E2E_TARGET === 'kind') return undefined;
     const monitoring = this.state.monitoring as StackState['monitoring'] | undefined;
+    // Each run's operator keeps a reviewers binding of its own (decision 0121): runs side by side on one stack do not overwrite each other's.
+    extraArgs = ['--query-reviewers-binding', `adpipe-query-reviewers-${this.namespace}`, ...extraArgs];
     if (!monitoring) return this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', '0', ...extraArgs]);
     const port = await freePort();
     // Judged every 5 s, as often as the stack's Prometheus scrapes (30 s by default in a cluster).
@@ -125,6 +127,8 @@ export class PipelineRun {
           }),
       ),
     );
+    // Cluster-scoped: the namespace's deletion does not take the run's reviewers binding with it.
+    if (E2E_TARGET !== 'kind') this.kubectl(['delete', 'clusterrolebinding', `adpipe-query-reviewers-${this.namespace}`, '--ignore-not-found']);
   }
 
   /** The example manifest, pointed at the stack's Kafka and HBase, in this run's namespace. */
@@ -133,6 +137,9 @@ export class PipelineRun {
     example.metadata = { ...example.metadata, name, namespace: this.namespace };
     example.spec.kafka.bootstrapServers = [this.state.kafka.bootstrap];
     example.spec.hbase.zookeeperQuorum = this.state.hbase.zookeeperQuorum;
+    // The harness reads the workers' query API at their host ports without a token; the query API's
+    // authentication is tested on its own (runtime/query/query-auth.test.ts, cli/query-auth.test.ts).
+    example.spec.query = { ...example.spec.query, auth: 'none' };
     return example;
   }
 
