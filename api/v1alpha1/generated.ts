@@ -367,7 +367,7 @@ export interface AdPipelineSpec {
      */
     enabled?: boolean;
     /**
-     * Who may reach the query/metrics port (NetworkPolicy peers); empty admits no one but probes from the node.
+     * Who may reach the query/metrics port (NetworkPolicy peers); empty admits any source, still only on that port.
      *
      * @maxItems 32
      */

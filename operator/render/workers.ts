@@ -4,6 +4,7 @@ import type { RuntimeConfig } from '../../api/runtime-config.js';
 import { DEFAULTS } from './defaults.js';
 import { canonicalJson, shortHash } from './hash.js';
 import { CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, CREDENTIALS_VERSION_ANNOTATION, DESIRED_HASH_ANNOTATION, HTTP_PORT, QUERY_SCHEME_ANNOTATION, namespaceOf, ownedLabels, selectorLabels, workloadName } from './names.js';
+import { renderNetworkPolicy } from './network-policy.js';
 import { SECRET_MOUNTS } from './runtime-config.js';
 
 /**
@@ -18,6 +19,8 @@ export interface WorkerObjects {
   configMap: k8s.V1ConfigMap;
   deployment: k8s.V1Deployment;
   service: k8s.V1Service;
+  /** Only with spec.networkPolicy.enabled. */
+  networkPolicy?: k8s.V1NetworkPolicy;
   configHash: string;
 }
 
@@ -118,7 +121,8 @@ export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig, crede
     metadata: metadata(pipeline),
     spec: { type: 'ClusterIP', selector: selectorLabels(pipeline), ports: [{ name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' }] },
   });
-  return { serviceAccount, configMap, deployment, service, configHash };
+  const networkPolicy = renderNetworkPolicy(pipeline, ownerReference(pipeline));
+  return { serviceAccount, configMap, deployment, service, ...(networkPolicy ? { networkPolicy: stamped(networkPolicy) } : {}), configHash };
 }
 
 function stringQuantities(list: { cpu?: number | string; memory?: number | string }): Record<string, string> {
