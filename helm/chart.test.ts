@@ -74,6 +74,17 @@ test('rendered manifests: cluster-wide by default, namespaced only with watchNam
   const args = (monitored.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.spec!.containers[0]!.args!;
   expect(args.join(' ')).toContain('--prometheus-url http://prometheus.monitoring:9090 --health-interval-ms 30000');
 
+  // The optional NetworkPolicy: ingress to the operator Pods only on the metrics port, from the listed peers; accepted by the API server.
+  const fenced = await template('adpipe', namespace, 'networkPolicy.enabled=true', 'networkPolicy.from[0].namespaceSelector.matchLabels.team=monitoring');
+  const policy = fenced.find((o) => o.kind === 'NetworkPolicy') as k8s.V1NetworkPolicy;
+  expect(policy.spec).toEqual({
+    podSelector: { matchLabels: { 'app.kubernetes.io/name': 'adpipe-operator', 'app.kubernetes.io/instance': 'adpipe' } },
+    policyTypes: ['Ingress'],
+    ingress: [{ ports: [{ protocol: 'TCP', port: 8081 }], from: [{ namespaceSelector: { matchLabels: { team: 'monitoring' } } }] }],
+  });
+  expect(await applyManifests([policy], '--dry-run=server')).toContain('serverside-applied (server dry run)');
+  expect((await template('adpipe', namespace)).some((o) => o.kind === 'NetworkPolicy')).toBe(false);
+
   const out = await applyManifests(clusterWide, '--dry-run=server');
   expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(clusterWide.length);
   await kubectl('delete', 'namespace', namespace, '--wait=false');
