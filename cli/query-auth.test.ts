@@ -47,9 +47,8 @@ beforeAll(async () => {
   run.startNodeAgent();
   await run.startOperator();
 
-  // The query API's TLS is not on here: the agent's process Pods see Secret volumes only at paths
-  // rewritten in args and env, not inside the rendered config file (runtime/query/query-auth.test.ts
-  // tests HTTPS with the stack's CA; the CLI's TLS inside the tunnel is not tested end to end).
+  // TLS is off here: the agent's process Pods see Secret volumes only at paths rewritten in args and
+  // env, not inside the rendered config file; cli/query-tls.test.ts runs TLS with podman containers.
   const pipeline: AdPipeline = run.example(NAME);
   pipeline.spec.query = { auth: 'kubernetes' };
   pipeline.spec.workers = { ...pipeline.spec.workers, replicas: 1 };
