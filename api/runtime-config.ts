@@ -45,6 +45,11 @@ export interface RuntimeConfig {
    */
   tasks: { count: number; topic: string; commitIntervalMs: number; snapshotIntervalMs: number; evictionGraceMs: number };
   http: { port: number };
+  /**
+   * Who may use the query API (spec.query; decision 0120). Absent in a config rendered before it
+   * existed: open, as it was then. `tls`: serve HTTPS only, with this certificate and key.
+   */
+  query?: { auth: 'kubernetes' | 'none'; reviewCacheMs: number; tls?: { certFile: string; keyFile: string } };
   /** Worker settings from spec.workers (absent in a config rendered before they existed: defaults). */
   worker?: { logLevel: string; partitionConcurrency: number; poisonAttempts: number; stallThresholdMs: number };
 }

@@ -47,6 +47,8 @@ async function main(): Promise<number> {
 
     step('applying examples/adpipeline.yaml (Kafka and HBase addresses set to the local stack)');
     const pipeline = run.example(NAME);
+    // The example as written: its query API checks callers with the API server (decision 0120).
+    pipeline.spec.query = { ...pipeline.spec.query, auth: 'kubernetes' };
     run.apply(pipeline);
     const ready = await run.waitForCondition(NAME, 'Ready', 'True', 240_000);
     step('pipeline Ready: topics, table and workers are up');
@@ -70,13 +72,17 @@ async function main(): Promise<number> {
     });
     for (const [source, s] of Object.entries(summary)) step(`  ${source.padEnd(12)} ${String(s!.messages).padStart(8)} messages  ${(s!.bytes / 1048576).toFixed(1).padStart(6)} MiB  ${Math.round(s!.messages / s!.seconds).toString().padStart(7)} msg/s`);
 
+    step('granting ServiceAccount reader the query Role (examples/query-role.yaml); the demo queries with its token');
+    run.kubectl(['apply', '-f', '-'], fs.readFileSync(path.join(REPO_ROOT, 'examples', 'query-role.yaml'), 'utf8').replaceAll('namespace: default', `namespace: ${NAMESPACE}`));
+    const token = (await run.core.createNamespacedServiceAccountToken({ name: 'reader', namespace: NAMESPACE, body: { spec: { audiences: [], expirationSeconds: 3600 } } })).status!.token;
+
     step('waiting for the workers to process every record');
     const [url] = await waitFor('a ready worker', async () => ((await run.workerUrls(NAME)).length ? run.workerUrls(NAME) : undefined), 120_000);
     let last = '';
     await waitFor(
       'the pipeline stats to account for every produced record',
       async () => {
-        const stats = await getJson<Stats>(`${url}/v1/pipeline/stats`);
+        const stats = await getJson<Stats>(`${url}/v1/pipeline/stats`, token);
         const line = `accepted ${sum(stats.accepted)}, invalid ${sum(stats.invalid)}, duplicates ${sum(stats.duplicates)}`;
         if (line !== last) step(`  ${line}`);
         last = line;
@@ -89,11 +95,11 @@ async function main(): Promise<number> {
     step(`checking ${expected.queries.length} queries against the generator's ground truth`);
     // Records between tasks that only move counts (a click reaching its impression) leave the stats
     // unchanged: the queries may need a few commit intervals more (decision 0051).
-    const comparison = await settledComparison(url!, expected, 60_000);
-    const stats = await getJson<Stats>(`${url}/v1/pipeline/stats`);
+    const comparison = await settledComparison(url!, expected, 60_000, token);
+    const stats = await getJson<Stats>(`${url}/v1/pipeline/stats`, token);
     const statsMatch = JSON.stringify(sortKeys(stats)) === JSON.stringify(sortKeys(expected.stats));
-    const top = await printReport(url!, expected);
-    const cliSame = top ? await cliMatchesHttp(run, url!, top) : true;
+    const top = await printReport(url!, expected, token);
+    const cliSame = top ? await cliMatchesHttp(run, url!, top, token) : true;
     const healthProblems = await health.stop();
     const dh = health.last;
     process.stdout.write(`\ndata health: DataHealthy=${dh ? `${dh.status} (${dh.reason}: ${dh.message})` : 'not judged yet'}; ${healthProblems.length ? `PROBLEMS during the run:\n  ${healthProblems.join('\n  ')}` : 'no alert fired for the pipeline during the run'}\n`);
@@ -124,23 +130,23 @@ function sortKeys(value: unknown): unknown {
 }
 
 /** `adpipe query performance … -o json` must print what the HTTP API answers (contract §3). */
-async function cliMatchesHttp(run: PipelineRun, url: string, query: PerformanceQuery): Promise<boolean> {
+async function cliMatchesHttp(run: PipelineRun, url: string, query: PerformanceQuery, token: string): Promise<boolean> {
   const args = ['--campaign', query.campaign_id, '--from', query.from, '--to', query.to, '--granularity', 'day', '--by', 'country'];
-  const cli = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli', 'adpipe.js'), 'query', 'performance', '--pipeline', `${NAMESPACE}/${NAME}`, '--kubeconfig', run.kubeconfig, ...args, '-o', 'json'], { encoding: 'utf8' });
+  const cli = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli', 'adpipe.js'), 'query', 'performance', '--pipeline', `${NAMESPACE}/${NAME}`, '--kubeconfig', run.kubeconfig, '--token', token, ...args, '-o', 'json'], { encoding: 'utf8' });
   const params = new URLSearchParams({ from: query.from, to: query.to, granularity: 'day', by: 'country' });
-  const http = await getJson<PerformanceResponse>(`${url}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`);
+  const http = await getJson<PerformanceResponse>(`${url}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`, token);
   const same = cli.status === 0 && JSON.stringify(JSON.parse(cli.stdout)) === JSON.stringify(http);
-  process.stdout.write(`\n$ adpipe query performance --pipeline ${NAMESPACE}/${NAME} ${args.join(' ')} -o json\n${same ? `${http.rows.length} rows, the same JSON as GET /v1/campaigns/${query.campaign_id}/performance` : `DIFFERS from the HTTP API:\n${cli.stdout}${cli.stderr}`}\n`);
+  process.stdout.write(`\n$ adpipe query performance --pipeline ${NAMESPACE}/${NAME} --token $(kubectl create token reader) ${args.join(' ')} -o json\n${same ? `${http.rows.length} rows, the same JSON as GET /v1/campaigns/${query.campaign_id}/performance` : `DIFFERS from the HTTP API:\n${cli.stdout}${cli.stderr}`}\n`);
   return same;
 }
 
 /** Campaign totals over the generated window, as the query API reports them; returns the top campaign's query. */
-async function printReport(url: string, expected: Expected): Promise<PerformanceQuery | undefined> {
+async function printReport(url: string, expected: Expected, token: string): Promise<PerformanceQuery | undefined> {
   const dayQueries = expected.queries.filter((q) => q.query.granularity === 'day' && !q.query.by);
   const rows = await Promise.all(
     dayQueries.map(async ({ query }) => {
       const params = new URLSearchParams({ from: query.from, to: query.to, granularity: 'day' });
-      return getJson<PerformanceResponse>(`${url}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`);
+      return getJson<PerformanceResponse>(`${url}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`, token);
     }),
   );
   rows.sort((a, b) => b.totals.spend_micros - a.totals.spend_micros);

@@ -57,9 +57,10 @@ test('rendered manifests: cluster-wide by default, namespaced only with watchNam
   const namespace = uniqueName('adpipe-system');
   await kubectl('create', 'namespace', namespace);
   const clusterWide = await template('adpipe', namespace);
-  expect(clusterWide.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+  expect(clusterWide.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
   const scoped = await template('adpipe', namespace, 'watchNamespace=ads', 'metrics.prometheusRule.enabled=true');
-  expect(scoped.some((o) => o.kind?.startsWith('Cluster'))).toBe(false);
+  // Namespaced mode: the only cluster-scoped objects are the query reviewers' binding and the right to keep its subjects (decision 0121).
+  expect(scoped.filter((o) => o.kind?.startsWith('Cluster')).map((o) => o.metadata?.name).sort()).toEqual(['adpipe-adpipe-operator-query-reviewers', 'adpipe-adpipe-operator-query-reviewers-manager', 'adpipe-adpipe-operator-query-reviewers-manager']);
   expect(scoped.filter((o) => o.kind === 'Role').map((o) => o.metadata?.namespace).sort()).toEqual(['ads', namespace].sort());
   expect(scoped.find((o) => o.kind === 'PrometheusRule')).toBeDefined();
   // Monitoring: the rule file as it is (runbook links rebased), a PodMonitor for the workers, the dashboard ConfigMap, the operator told where Prometheus is.
@@ -72,6 +73,17 @@ test('rendered manifests: cluster-wide by default, namespaced only with watchNam
   expect((JSON.parse(dashboard.data!['adpipe-data-health.json']!) as { panels: unknown[] }).panels.length).toBeGreaterThanOrEqual(8);
   const args = (monitored.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.spec!.containers[0]!.args!;
   expect(args.join(' ')).toContain('--prometheus-url http://prometheus.monitoring:9090 --health-interval-ms 30000');
+
+  // The optional NetworkPolicy: ingress to the operator Pods only on the metrics port, from the listed peers; accepted by the API server.
+  const fenced = await template('adpipe', namespace, 'networkPolicy.enabled=true', 'networkPolicy.from[0].namespaceSelector.matchLabels.team=monitoring');
+  const policy = fenced.find((o) => o.kind === 'NetworkPolicy') as k8s.V1NetworkPolicy;
+  expect(policy.spec).toEqual({
+    podSelector: { matchLabels: { 'app.kubernetes.io/name': 'adpipe-operator', 'app.kubernetes.io/instance': 'adpipe' } },
+    policyTypes: ['Ingress'],
+    ingress: [{ ports: [{ protocol: 'TCP', port: 8081 }], from: [{ namespaceSelector: { matchLabels: { team: 'monitoring' } } }] }],
+  });
+  expect(await applyManifests([policy], '--dry-run=server')).toContain('serverside-applied (server dry run)');
+  expect((await template('adpipe', namespace)).some((o) => o.kind === 'NetworkPolicy')).toBe(false);
 
   const out = await applyManifests(clusterWide, '--dry-run=server');
   expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(clusterWide.length);
@@ -142,10 +154,15 @@ describe('the operator installed by the chart, running as its ServiceAccount', (
     await applyPipeline(pipeline);
     const ready = await waitForCondition(watched, 'rbac', 'Ready', 'True', undefined, 120_000);
     expect(ready.status?.topics?.length).toBe(6);
+    // query.auth kubernetes (the default): the workers' ServiceAccount may review callers, through the chart's one binding.
+    const reviewers = async () => (JSON.parse(await kubectl('get', 'clusterrolebinding', 'adpipe-adpipe-operator-query-reviewers', '-o', 'json')) as k8s.V1ClusterRoleBinding).subjects ?? [];
+    expect(await reviewers()).toEqual([{ kind: 'ServiceAccount', name: 'adpipe-rbac', namespace: watched }]);
+    expect((await kubectl('auth', 'can-i', 'create', 'subjectaccessreviews', '--as', `system:serviceaccount:${watched}:adpipe-rbac`)).trim()).toBe('yes');
     for (const kind of ['configmap', 'deployment', 'service', 'serviceaccount']) expect(await kubectl('get', kind, '-n', watched, '-l', 'adpipe.io/pipeline=rbac', '-o', 'name')).not.toBe('');
 
     await kubectl('delete', 'adp', 'rbac', '-n', watched, '--wait=true', '--timeout=90s');
     expect(await getPipeline(watched, 'rbac')).toBeUndefined();
+    await eventually('the deleted pipeline\'s workers out of the reviewers', async () => ((await reviewers()).length === 0 ? true : undefined), 30_000);
   });
 
   test('the ServiceAccount can do what the operator needs and nothing broader', async () => {
@@ -161,5 +178,12 @@ describe('the operator installed by the chart, running as its ServiceAccount', (
     expect(await can('update', 'leases', '-n', watched)).toBe('no');
     expect(await can('delete', 'nodes')).toBe('no');
     expect(await can('create', 'pods', '-n', watched)).toBe('no');
+    // RBAC: the subjects of one binding to system:auth-delegator, nothing else.
+    expect(await can('patch', 'clusterrolebinding/adpipe-adpipe-operator-query-reviewers')).toBe('yes');
+    expect(await can('patch', 'clusterrolebinding/cluster-admin')).toBe('no');
+    expect(await can('create', 'clusterrolebindings')).toBe('no');
+    expect(await can('create', 'rolebindings', '-n', watched)).toBe('no');
+    expect(await can('bind', 'clusterrole/system:auth-delegator')).toBe('yes');
+    expect(await can('bind', 'clusterrole/cluster-admin')).toBe('no');
   });
 });

@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { startOperator } from './operator.js';
 import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
+import { DEFAULT_REVIEWERS_BINDING } from './reconcile/query-reviewers.js';
 
 /**
  * The operator process: arguments and environment in, `startOperator` out, SIGTERM/SIGINT for a
@@ -10,6 +11,7 @@ import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
  *   node dist/operator/main.js [--namespace NS] [--lease-namespace NS] [--lease-name NAME]
  *     [--identity ID] [--http-port 8081] [--no-leader-election] [--drift-check-ms N] [--workers N]
  *     [--prometheus-url URL] [--health-interval-ms N] [--kafka-acl-admin-config FILE]
+ *     [--query-reviewers-binding NAME|'']
  */
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,6 +42,8 @@ const operator = await startOperator({
   prometheusUrl: arg('prometheus-url') ?? process.env['ADPIPE_PROMETHEUS_URL'],
   healthIntervalMs: num(arg('health-interval-ms')),
   kafkaAclAdminConfig: arg('kafka-acl-admin-config') ?? process.env['ADPIPE_KAFKA_ACL_ADMIN_CONFIG'],
+  // '' leaves the workers' review rights to someone else (decision 0121).
+  queryReviewersBinding: arg('query-reviewers-binding') ?? DEFAULT_REVIEWERS_BINDING,
   log,
 });
 log.info({ port: operator.port }, 'operator started');

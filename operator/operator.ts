@@ -17,6 +17,7 @@ import { DataHealthSensor } from './health/sensor.js';
 import { PrometheusClient } from './health/prometheus.js';
 import { pipelineMetrics } from './health/metrics.js';
 import { ADPIPELINE_TYPE, createPipelineReconciler } from './reconcile/pipeline.js';
+import { QueryReviewers } from './reconcile/query-reviewers.js';
 import type { TableAdmins } from './reconcile/table.js';
 import { OWNED_KINDS, OWNED_TYPES, type OwnedKind } from './reconcile/workers.js';
 
@@ -46,6 +47,11 @@ export interface OperatorOptions {
   kafkaAclAdminConfig?: string;
   /** Prometheus that scrapes the workers: the DataHealthy condition is judged from it (unset: no DataHealthy). */
   prometheusUrl?: string;
+  /**
+   * The ClusterRoleBinding (to system:auth-delegator) whose subjects the operator keeps equal to the
+   * ServiceAccounts of workers that review query callers (decision 0121); unset: not managed.
+   */
+  queryReviewersBinding?: string;
   /** How often the data-health sensor evaluates every pipeline (default 30 s). */
   healthIntervalMs?: number;
   log?: Logger;
@@ -153,6 +159,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     driftCheckMs: options.driftCheckMs ?? 300_000,
     cleanupTimeoutMs: options.cleanupTimeoutMs ?? 300_000,
     dataHealth: (key) => sensor?.condition(key),
+    reviewers: options.queryReviewersBinding ? new QueryReviewers(kube, options.queryReviewersBinding) : undefined,
   });
   const counted = async (key: string) => {
     counts.reconciles++;

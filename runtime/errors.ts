@@ -14,6 +14,7 @@ export type RuntimeErrorCode =
   | 'KAFKA'
   | 'QUERY_ARGUMENT'
   | 'QUERY_RANGE'
+  | 'REVIEW_UNAVAILABLE'
   | 'SHUTDOWN';
 
 export class RuntimeError extends Error {

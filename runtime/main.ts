@@ -48,6 +48,8 @@ const queryThread = new QueryThread({
     port,
     hbase: config.hbase,
     settings: { saltBuckets: config.storage.saltBuckets, families: config.storage.families },
+    ...(config.query?.auth === 'kubernetes' ? { auth: { pipeline: config.pipeline, reviewCacheMs: config.query.reviewCacheMs } } : {}),
+    ...(config.query?.tls ? { tls: config.query.tls } : {}),
     log: { level: pipelineLog.level, bindings: pipelineLog.bindings() },
   },
   state: {

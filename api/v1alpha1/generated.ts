@@ -338,6 +338,53 @@ export interface AdPipelineSpec {
     stallThreshold?: string;
   };
   /**
+   * Who may read the workers' query API and how it is served (docs/security.md).
+   */
+  query?: {
+    /**
+     * kubernetes: callers send a bearer token of their Kubernetes identity; the workers ask the API server who it is (TokenReview) and whether it may get adpipelines/query of this pipeline (SubjectAccessReview), so a Role and RoleBinding grant access. none: anyone who reaches the workers' port may query.
+     */
+    auth?: 'kubernetes' | 'none';
+    /**
+     * How long a worker reuses the API server's answer for the same token (a revoked RoleBinding takes effect after at most this).
+     */
+    reviewCacheTime?: string;
+    /**
+     * Serve the query API over HTTPS only, with the certificate of a kubernetes.io/tls Secret (tls.crt, tls.key) labelled adpipe.io/credentials=query-tls.
+     */
+    tls?: {
+      secretRef: {
+        name: string;
+      };
+    };
+  };
+  /**
+   * A NetworkPolicy for the worker Pods (docs/security.md); needs a network plugin that enforces NetworkPolicies.
+   */
+  networkPolicy?: {
+    /**
+     * Render a NetworkPolicy that admits ingress to the workers only on the query/metrics port, from the peers in `from`.
+     */
+    enabled?: boolean;
+    /**
+     * Who may reach the query/metrics port (NetworkPolicy peers); empty admits any source, still only on that port.
+     *
+     * @maxItems 32
+     */
+    from?: {
+      namespaceSelector?: {
+        matchLabels?: {
+          [k: string]: string;
+        };
+      };
+      podSelector?: {
+        matchLabels?: {
+          [k: string]: string;
+        };
+      };
+    }[];
+  };
+  /**
    * Where invalid records go, with their reason in headers.
    */
   deadLetter?: {

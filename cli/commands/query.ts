@@ -10,12 +10,12 @@ import type { PerformanceResponse } from '../../generator/index.js';
 import { noPositionals, requiredString, stringOption, type Command, type CommandContext, type OptionSpec } from '../command.js';
 import { UsageError } from '../errors.js';
 import { count, table } from '../format.js';
-import { directQueryApi, loadKubeConfig, pipelineRef, readPipeline, replyJson, serviceProxyQueryApi } from '../pipeline-access.js';
+import { directQueryApi, loadKubeConfig, pipelineRef, readPipeline, replyJson, portForwardQueryApi } from '../pipeline-access.js';
 
 /**
  * `adpipe query performance|stats|campaigns`: the pipeline's query API, reached through the
- * Kubernetes API server's service proxy with the kubeconfig's credentials (or at `--url`), so it
- * works from a laptop with nothing but a kubeconfig. `--direct` reads the pipeline's HBase table
+ * Kubernetes API server (a port-forward to a worker Pod) with the kubeconfig's credentials and the
+ * person's bearer token (or at `--url`), so it works from a laptop with nothing but a kubeconfig. `--direct` reads the pipeline's HBase table
  * itself (the same query module as the worker): for operators on a host that reaches HBase.
  */
 
@@ -23,6 +23,8 @@ const ACCESS: Record<string, OptionSpec> = {
   pipeline: { type: 'string', value: '[NS/]NAME', description: "the AdPipeline (namespace: the kubeconfig context's, else default)" },
   kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig (default: KUBECONFIG or ~/.kube/config)' },
   url: { type: 'string', value: 'URL', description: "a worker's query API directly, e.g. http://127.0.0.1:8080 (instead of the API server)" },
+  token: { type: 'string', value: 'TOKEN', description: "bearer token for the query API (default: your kubeconfig user's token)" },
+  'query-ca': { type: 'string', value: 'FILE', description: "CA of the workers' query certificate (spec.query.tls; default: public roots and the cluster's CA)" },
   direct: { type: 'boolean', description: "operators: read the pipeline's HBase table directly (needs its ZooKeeper and region servers reachable)" },
   config: { type: 'string', value: 'FILE', description: "with --direct: a worker's runtime config (pipeline.json) instead of --pipeline" },
   output: { type: 'string', short: 'o', value: 'FORMAT', description: "'json': the API's JSON (default: a table)" },
@@ -44,10 +46,11 @@ async function ask<T>(ctx: CommandContext, what: string, path: string, answer: A
     }
   }
   if (stringOption(ctx, 'config')) throw new UsageError('--config goes with --direct', ctx.path);
-  if (url) return replyJson<T>(await directQueryApi(url)(path), what);
+  const token = stringOption(ctx, 'token');
+  if (url) return replyJson<T>(await directQueryApi(url, token)(path), what);
   const kc = loadKubeConfig(ctx);
   const ref = pipelineRef(ctx, kc);
-  return replyJson<T>(await serviceProxyQueryApi(kc, ref)(path), `${what} of AdPipeline ${ref.namespace}/${ref.name}`);
+  return replyJson<T>(await portForwardQueryApi(kc, ref, { token, caFile: stringOption(ctx, 'query-ca') })(path), `${what} of AdPipeline ${ref.namespace}/${ref.name}`);
 }
 
 async function directConfig(ctx: CommandContext): Promise<RuntimeConfig> {

@@ -5,6 +5,8 @@ import * as k8s from '@kubernetes/client-node';
 import { REPO_ROOT } from '../stack/paths.js';
 import { isAlive } from '../stack/proc.js';
 import { eventually, kubeConfig, stack, uniqueName } from '../support/stack-clients.js';
+import { forwardToPod } from '../../cli/port-forward.js';
+import { pkiPaths } from '../stack/pki.js';
 import { NodeAgent } from './agent.js';
 import { mountTable, processSpec, rewritePath } from './materialize.js';
 import { deploymentOf, podUrl, readyPods } from './test-support.js';
@@ -52,7 +54,7 @@ function deployment(name: string, replicas: number, configMap: string): k8s.V1De
 beforeAll(async () => {
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   await eventually('the default service account', () => core.readNamespacedServiceAccount({ name: 'default', namespace }).catch(() => undefined));
-  agent = new NodeAgent({ kubeconfig: stack().kube.kubeconfig, nodeName, namespaces: [namespace], dir: fs.mkdtempSync(path.join(os.tmpdir(), 'agent-')), workdir: REPO_ROOT, log: (line) => process.env['AGENT_LOG'] && process.stderr.write(`[agent] ${line}\n`) });
+  agent = new NodeAgent({ kubeconfig: stack().kube.kubeconfig, nodeName, namespaces: [namespace], dir: fs.mkdtempSync(path.join(os.tmpdir(), 'agent-')), workdir: REPO_ROOT, kubeletTls: kubeletTls(), log: (line) => process.env['AGENT_LOG'] && process.stderr.write(`[agent] ${line}\n`) });
   await agent.start();
 });
 
@@ -92,6 +94,27 @@ test('a Deployment becomes ready processes that read their ConfigMap and env; a 
   await eventually('no Pods left', async () => ((await core.listNamespacedPod({ namespace, labelSelector: 'app=web' })).items.length === 0 ? true : undefined), 60_000);
 });
 
+test("the API server's pods/portforward reaches a Pod's port through the agent's kubelet endpoint (WebSocket, v4.channel.k8s.io)", async () => {
+  await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'fwd-config' }, data: { 'config.txt': 'hello-through-portforward' } } });
+  await apps.createNamespacedDeployment({ namespace, body: deployment('fwd', 1, 'fwd-config') });
+  const [pod] = await eventually('a ready Pod', async () => ((await readyPods(core, namespace, 'fwd')).length === 1 ? readyPods(core, namespace, 'fwd') : undefined), 90_000);
+  const node = await core.readNode({ name: nodeName });
+  expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBeGreaterThan(0);
+  const forward = await forwardToPod(kc, namespace, pod!.metadata!.name!, 8080);
+  let answer = '';
+  forward.socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  forward.socket.write('GET / HTTP/1.1\r\nhost: pod\r\nconnection: close\r\n\r\n');
+  await eventually('the answer through the tunnel', async () => (answer.includes(`hello-through-portforward|${pod!.metadata!.name}`) ? true : undefined), 30_000);
+  forward.close();
+  expect(answer.startsWith('HTTP/1.1 200')).toBe(true);
+  // A port nothing serves: the error channel says so and the connection ends with that error (as a kubelet).
+  const nowhere = await forwardToPod(kc, namespace, pod!.metadata!.name!, 9999);
+  const failure = await new Promise<Error>((resolve) => nowhere.socket.on('error', resolve));
+  expect(failure.message).toMatch(/port-forward to .*:9999: error forwarding port 9999 to pod .*: no container of the pod serves that port/);
+  nowhere.close();
+  await apps.deleteNamespacedDeployment({ name: 'fwd', namespace });
+});
+
 test('a crashing container is restarted with back-off and reported as CrashLoopBackOff, never Ready', async () => {
   await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'crash-config' }, data: { 'config.txt': 'crash' } } });
   await apps.createNamespacedDeployment({ namespace, body: deployment('crash', 1, 'crash-config') });
@@ -127,3 +150,8 @@ test('materialize: mounts map to local directories, args and env see local paths
   });
   expect(() => processSpec({}, { name: 'x', image: 'nginx:1.27' }, { configMaps: new Map(), secrets: new Map() }, [], {}, 'node')).toThrow(/cannot run on the local node agent/);
 });
+
+function kubeletTls(): { cert: string; key: string } {
+  const pki = pkiPaths(path.join(stack().dir, 'pki'));
+  return { cert: fs.readFileSync(pki.servingCert, 'utf8'), key: fs.readFileSync(pki.servingKey, 'utf8') };
+}

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { KubeletStreams } from './kubelet-streams.js';
 import { PodRunner } from './pod-runner.js';
 import type { VolumeSources } from './materialize.js';
 import { PodmanRuntime } from './podman-runtime.js';
@@ -33,6 +34,11 @@ export interface AgentOptions {
    * and job (app.kubernetes.io/name).
    */
   scrapeTargetsFile?: string;
+  /**
+   * Serve the kubelet's port-forward endpoint with this certificate (PEM), so `kubectl port-forward`
+   * and the API server's pods/portforward reach this agent's Pods (decision 0122); unset: none.
+   */
+  kubeletTls?: { cert: string; key: string };
   log?: (line: string) => void;
 }
 
@@ -50,6 +56,8 @@ export class NodeAgent {
   private readonly log: (line: string) => void;
   private readonly runtime: ContainerRuntime;
   private writtenTargets = '';
+  private streams?: KubeletStreams;
+  private kubeletPort = 0;
 
   constructor(private readonly options: AgentOptions) {
     this.runtime = options.runtime === 'podman' ? new PodmanRuntime(options.nodeName) : new ProcessRuntime(options.workdir);
@@ -63,6 +71,10 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     await this.runtime.cleanUp();
+    if (this.options.kubeletTls) {
+      this.streams = new KubeletStreams(this.options.kubeletTls, (namespace, pod, port) => this.hostPort(namespace, pod, port), this.log);
+      this.kubeletPort = await this.streams.listen();
+    }
     await this.registerNode();
     this.heartbeat = setInterval(() => void this.reportNodeReady().catch((e: unknown) => this.log(`node heartbeat failed: ${String(e)}`)), 10_000);
     const loop = async () => {
@@ -78,13 +90,25 @@ export class NodeAgent {
     if (this.timer) clearTimeout(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.writeScrapeTargets(true);
+    await this.streams?.close();
     await Promise.all([...this.runners.values()].map(({ runner }) => runner.stop(5)));
     this.runners.clear();
+  }
+
+  /** The host port behind a running Pod's container port (what a port-forward connects to). */
+  private hostPort(namespace: string, name: string, containerPort: number): number | undefined {
+    for (const { runner, pod, stopping } of this.runners.values()) {
+      if (stopping || pod.metadata?.namespace !== namespace || pod.metadata?.name !== name) continue;
+      const port = pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.containerPort === containerPort);
+      return port?.name ? runner.hostPorts[port.name] : undefined;
+    }
+    return undefined;
   }
 
   private nodeStatus(): k8s.V1NodeStatus {
     const now = new Date();
     return {
+      ...(this.kubeletPort ? { daemonEndpoints: { kubeletEndpoint: { Port: this.kubeletPort } } } : {}),
       capacity: { cpu: '2', memory: '24Gi', pods: '110' },
       allocatable: { cpu: '2', memory: '24Gi', pods: '110' },
       conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady', message: 'adpipe local node agent is running', lastHeartbeatTime: now, lastTransitionTime: now }],

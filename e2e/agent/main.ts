@@ -2,6 +2,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, stackDir } from '../stack/paths.js';
+import fs from 'node:fs';
+import { pkiPaths } from '../stack/pki.js';
 import { readStackState } from '../stack/state.js';
 import { NodeAgent } from './agent.js';
 
@@ -34,6 +36,8 @@ const agent = new NodeAgent({
   runtime,
   // The local stack's Prometheus scrapes the workers this agent runs (e2e/stack/components/prometheus.ts).
   scrapeTargetsFile: state?.monitoring ? path.join(state.monitoring.targetsDir, `pods-${values.node!}.json`) : undefined,
+  // The kubelet endpoint's certificate: the stack's loopback serving certificate (the API server does not verify kubelets here).
+  kubeletTls: state ? kubeletTls(pkiPaths(path.join(state.dir, 'pki'))) : undefined,
   log: (line) => process.stderr.write(`[agent] ${line}\n`),
 });
 let stopping = false;
@@ -45,3 +49,8 @@ const shutdown = () => {
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 await agent.start();
+
+function kubeletTls(pki: { servingCert: string; servingKey: string }): { cert: string; key: string } | undefined {
+  if (!fs.existsSync(pki.servingCert)) return undefined;
+  return { cert: fs.readFileSync(pki.servingCert, 'utf8'), key: fs.readFileSync(pki.servingKey, 'utf8') };
+}

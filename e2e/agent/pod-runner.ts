@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
@@ -192,7 +193,9 @@ export class PodRunner {
     if (probe.httpGet) {
       const port = portOf(probe.httpGet.port as number | string);
       return new Promise((resolve) => {
-        const request = http.get({ host: '127.0.0.1', port, path: probe.httpGet!.path ?? '/', timeout: timeoutMs }, (response) => {
+        // scheme HTTPS: as a kubelet, without verifying the certificate.
+        const get = probe.httpGet!.scheme === 'HTTPS' ? (o: https.RequestOptions, cb: (r: http.IncomingMessage) => void) => https.get({ ...o, rejectUnauthorized: false }, cb) : http.get;
+        const request = get({ host: '127.0.0.1', port, path: probe.httpGet!.path ?? '/', timeout: timeoutMs }, (response) => {
           response.resume();
           resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400);
         });

@@ -88,6 +88,22 @@ export async function ensureKafkaCert(pki: Pki, host: string): Promise<{ keystor
   return { keystore, caFile: pki.caCert };
 }
 
+/**
+ * A serving certificate signed by the stack's CA for these DNS names (a worker's Service name, for
+ * the query API's TLS in tests); returns PEM texts, with the CA's certificate as `ca.crt` has it.
+ */
+export async function issueServingCertificate(pki: Pki, dir: string, dnsNames: string[]): Promise<{ cert: string; key: string; ca: string }> {
+  requireTool('openssl', 'sign a serving certificate with the stack CA', 'apt-get install openssl');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const logFile = path.join(dir, 'openssl.log');
+  const [key, csr, ext, cert] = ['serving.key', 'serving.csr', 'serving.ext', 'serving.crt'].map((f) => path.join(dir, f)) as [string, string, string, string];
+  fs.writeFileSync(ext, `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\n`);
+  await runLogged('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${dnsNames[0]}`], { cwd: dir, logFile });
+  // -CAserial in the caller's directory: the stack's own serial file is not shared between tests.
+  await runLogged('openssl', ['x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAserial', path.join(dir, 'ca.srl'), '-CAcreateserial', '-out', cert, '-days', '30', '-extfile', ext], { cwd: dir, logFile });
+  return { cert: fs.readFileSync(cert, 'utf8'), key: fs.readFileSync(key, 'utf8'), ca: fs.readFileSync(pki.caCert, 'utf8') };
+}
+
 /** An admin kubeconfig with the certificates embedded, so it works when copied elsewhere. */
 export function adminKubeconfig(pki: Pki, server: string): string {
   const b64 = (file: string) => fs.readFileSync(file).toString('base64');

@@ -90,6 +90,8 @@ export class PipelineRun {
   async startOperator(extraArgs: string[] = []): Promise<ChildProcess | undefined> {
     if (E2E_TARGET === 'kind') return undefined;
     const monitoring = this.state.monitoring as StackState['monitoring'] | undefined;
+    // Each run's operator keeps a reviewers binding of its own (decision 0121): runs side by side on one stack do not overwrite each other's.
+    extraArgs = ['--query-reviewers-binding', `adpipe-query-reviewers-${this.namespace}`, ...extraArgs];
     if (!monitoring) return this.startProcess(`operator-${this.namespace}`, 'operator/main.js', ['--namespace', this.namespace, '--lease-namespace', this.namespace, '--http-port', '0', ...extraArgs]);
     const port = await freePort();
     // Judged every 5 s, as often as the stack's Prometheus scrapes (30 s by default in a cluster).
@@ -125,6 +127,8 @@ export class PipelineRun {
           }),
       ),
     );
+    // Cluster-scoped: the namespace's deletion does not take the run's reviewers binding with it.
+    if (E2E_TARGET !== 'kind') this.kubectl(['delete', 'clusterrolebinding', `adpipe-query-reviewers-${this.namespace}`, '--ignore-not-found']);
   }
 
   /** The example manifest, pointed at the stack's Kafka and HBase, in this run's namespace. */
@@ -133,6 +137,9 @@ export class PipelineRun {
     example.metadata = { ...example.metadata, name, namespace: this.namespace };
     example.spec.kafka.bootstrapServers = [this.state.kafka.bootstrap];
     example.spec.hbase.zookeeperQuorum = this.state.hbase.zookeeperQuorum;
+    // The harness reads the workers' query API at their host ports without a token; the query API's
+    // authentication is tested on its own (runtime/query/query-auth.test.ts, cli/query-auth.test.ts).
+    example.spec.query = { ...example.spec.query, auth: 'none' };
     return example;
   }
 
@@ -203,8 +210,9 @@ function requiredEnv(name: string): string {
 /** Polls until `probe` returns a value (the same helper the tests use). */
 export const waitFor = eventually;
 
-export async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
+/** GET and parse; `token`: the caller's bearer token, for a query API with `query.auth: kubernetes`. */
+export async function getJson<T>(url: string, token?: string): Promise<T> {
+  const response = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   if (!response.ok) throw new Error(`GET ${url} → ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
@@ -230,22 +238,22 @@ const RATIOS = ['ctr', 'cvr', 'roas'] as const;
  * `compareWithExpected` again until it finds no difference or `timeoutMs` has passed: after the
  * stats are complete, the tasks may still be moving counts between campaign-hours (decision 0051).
  */
-export async function settledComparison(baseUrl: string, expected: Expected, timeoutMs: number): Promise<Comparison> {
+export async function settledComparison(baseUrl: string, expected: Expected, timeoutMs: number, token?: string): Promise<Comparison> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const comparison = await compareWithExpected(baseUrl, expected);
+    const comparison = await compareWithExpected(baseUrl, expected, token);
     if (comparison.mismatches.length === 0 || Date.now() > deadline) return comparison;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
-export async function compareWithExpected(baseUrl: string, expected: Expected): Promise<Comparison> {
+export async function compareWithExpected(baseUrl: string, expected: Expected, token?: string): Promise<Comparison> {
   const mismatches: string[] = [];
   for (const { query, response } of expected.queries) {
     const params = new URLSearchParams({ from: query.from, to: query.to, granularity: query.granularity });
     if (query.by) params.set('by', query.by);
     const label = `${query.campaign_id} ${query.granularity}${query.by ? ` by ${query.by}` : ''}`;
-    const actual = await getJson<PerformanceResponse>(`${baseUrl}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`);
+    const actual = await getJson<PerformanceResponse>(`${baseUrl}/v1/campaigns/${encodeURIComponent(query.campaign_id)}/performance?${params}`, token);
     for (const counter of COUNTERS) if (actual.totals[counter] !== response.totals[counter]) mismatches.push(`${label}: totals.${counter} ${actual.totals[counter]} ≠ ${response.totals[counter]}`);
     if (actual.rows.length !== response.rows.length) {
       mismatches.push(`${label}: ${actual.rows.length} rows ≠ ${response.rows.length}`);

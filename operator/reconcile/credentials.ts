@@ -19,7 +19,7 @@ const SECRET: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secret
 export interface CredentialRef {
   name: string;
   /** The label value the Secret must carry. */
-  use: 'kafka' | 'schema-registry';
+  use: 'kafka' | 'schema-registry' | 'query-tls';
   /** Where the spec names it, for the message. */
   field: string;
 }
@@ -35,6 +35,8 @@ export function credentialRefs(pipeline: AdPipeline): CredentialRef[] {
   const registryAuth = avro?.schemaRegistryUrl ? avro.schemaRegistryAuth : undefined;
   if (registryAuth?.basicAuthSecretRef) refs.push({ name: registryAuth.basicAuthSecretRef.name, use: 'schema-registry', field: 'spec.sources.bidRequests.avro.schemaRegistryAuth.basicAuthSecretRef' });
   if (registryAuth?.caSecretRef) refs.push({ name: registryAuth.caSecretRef.name, use: 'schema-registry', field: 'spec.sources.bidRequests.avro.schemaRegistryAuth.caSecretRef' });
+  const queryTls = pipeline.spec.query?.tls;
+  if (queryTls) refs.push({ name: queryTls.secretRef.name, use: 'query-tls', field: 'spec.query.tls.secretRef' });
   return refs;
 }
 

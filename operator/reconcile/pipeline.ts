@@ -16,6 +16,7 @@ import { checkCredentials } from './credentials.js';
 import { deleteTable, reconcileTable, type TableAdmins } from './table.js';
 import { deleteTopics, failure as topicsFailure, reconcileTopics, type Change } from './topics.js';
 import { grantWorkerAcls, managesAcls, revokeWorkerAcls, type AclAdmin } from './acl-grants.js';
+import type { QueryReviewers } from './query-reviewers.js';
 import { reconcileWorkers, type OwnedLookup, type OwnWrite, type WorkersOutcome } from './workers.js';
 
 /**
@@ -49,6 +50,8 @@ export interface PipelineReconcilerDeps {
    * one in the cached object: a status this reconciler writes keeps it.
    */
   dataHealth?(key: string): Condition | undefined;
+  /** Keeps the workers' review rights (query.auth kubernetes) in one ClusterRoleBinding; unset: someone else grants them. */
+  reviewers?: QueryReviewers;
 }
 
 export function createPipelineReconciler(deps: PipelineReconcilerDeps): (key: string) => Promise<ReconcileResult> {
@@ -89,7 +92,7 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   const schemas = refused ? undefined : await checkSchemas(deps.kube, pipeline, config);
   const workersHeldBy = refused ?? (schemas && !schemas.ok ? schemas.report : undefined);
   const ownership = recordingOwnership(deps, pipeline);
-  const [topics, table, workers] = await Promise.all([
+  const [topics, table, rendered] = await Promise.all([
     refused ? { report: refused, changes: [] as Change[], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership),
     reconcileTable(deps.tables, pipeline, deps.allPipelines(), ownership),
     workersHeldBy ? heldBack(pipeline, workersHeldBy) : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
@@ -105,6 +108,7 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
       topics.report = { ...report, message: `granting the workers' ACLs as the ACL admin (--kafka-acl-admin-config): ${report.message}` };
     }
   }
+  const workers = await withReviewers(deps, pipeline, config.query?.auth === 'kubernetes', rendered);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
   if (schemas?.ok && schemas.note) changes.push({ reason: 'SchemaCompatibilitySet', note: schemas.note });
   // One event per kind of change and reconcile (five topics created is one TopicCreated event).
@@ -134,6 +138,22 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   await writeStatus(deps, pipeline, status);
   if (reports.some((r) => r.retrying)) return { requeue: true };
   return { requeueAfterMs: nextDriftCheck(Date.now(), deps.driftCheckMs) };
+}
+
+/**
+ * The workers review callers with the API server only once their ServiceAccount is in the reviewers'
+ * ClusterRoleBinding (decision 0121); a failure to put it there holds their report at False.
+ */
+async function withReviewers(deps: PipelineReconcilerDeps, pipeline: AdPipeline, reviews: boolean, workers: WorkersOutcome): Promise<WorkersOutcome> {
+  if (!deps.reviewers) return workers;
+  try {
+    await deps.reviewers.sync(deps.allPipelines());
+    return workers;
+  } catch (error) {
+    if (!reviews) return workers;
+    const message = `granting ServiceAccount ${namespaceOf(pipeline)}/adpipe-${pipeline.metadata.name} TokenReview and SubjectAccessReview (ClusterRoleBinding ${deps.reviewers.bindingName}) failed: ${describeError(error)}`;
+    return { ...workers, report: { status: 'False', reason: Reason.WorkersApplyFailed, message, retrying: true } };
+  }
 }
 
 /** The workers' report while the schema check holds their config back: nothing applied, last status kept. */
@@ -220,6 +240,8 @@ async function patchFinalizers(kube: KubeClient, pipeline: AdPipeline, finalizer
 
 async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Promise<ReconcileResult> {
   if (!pipeline.metadata.finalizers?.includes(FINALIZER)) return {};
+  // The deleted pipeline's workers lose their review rights (the cache holds it with its deletionTimestamp).
+  await deps.reviewers?.sync(deps.allPipelines()).catch((error: unknown) => deps.log.warn({ err: describeError(error) }, 'updating the query reviewers binding failed'));
   const detached = pipeline.metadata.annotations?.[ANNOTATIONS.managed] === 'false';
   const policy = pipeline.spec.deletionPolicy ?? 'Retain';
   const release = () => patchFinalizers(deps.kube, pipeline, (pipeline.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));

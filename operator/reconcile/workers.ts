@@ -20,6 +20,7 @@ export const OWNED_TYPES = {
   configMap: { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
   deployment: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
   service: { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true },
+  networkPolicy: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
 } as const satisfies Record<string, ResourceType>;
 export type OwnedKind = keyof typeof OWNED_TYPES;
 export const OWNED_KINDS = Object.keys(OWNED_TYPES) as OwnedKind[];
@@ -54,8 +55,16 @@ export async function reconcileWorkers(kube: KubeClient, lookup: OwnedLookup, pi
   try {
     // Order matters for a first start: the ServiceAccount and ConfigMap exist before the Pods need them.
     for (const kind of OWNED_KINDS) {
-      const desired = objects[kind] as unknown as KubeObject;
+      const desired = objects[kind] as unknown as KubeObject | undefined;
       const observed = lookup(kind, key);
+      if (!desired) {
+        // Optional objects (the NetworkPolicy) the spec no longer asks for.
+        if (observed) {
+          await kube.delete(OWNED_TYPES[kind], namespaceOf(pipeline), workloadName(pipeline));
+          changes.push({ reason: 'WorkersUpdated', note: `deleted ${OWNED_TYPES[kind].kind} ${key}` });
+        }
+        continue;
+      }
       const upToDate = observed && observed.metadata?.annotations?.[DESIRED_HASH_ANNOTATION] === desired.metadata?.annotations?.[DESIRED_HASH_ANNOTATION] && isSubset(desired, observed);
       if (upToDate) continue;
       const applied = await kube.apply(OWNED_TYPES[kind], desired, FIELD_MANAGER);

@@ -35,6 +35,8 @@ export const DEFAULTS = {
    * is deleted after the raw-event retention, so a restore from the log alone would lose what aged out.
    */
   taskSnapshotInterval: '60s',
+  queryAuth: 'kubernetes',
+  reviewCacheTime: '10s',
   znodeParent: '/hbase',
   deletionPolicy: 'Retain',
   csvDelimiter: ',',

@@ -16,6 +16,8 @@ export const CONFIG_HASH_ANNOTATION = 'adpipe.io/config-hash';
 /** The versions of the Secrets the workers mount: a rotated Secret changes it and so rolls them. */
 export const CREDENTIALS_VERSION_ANNOTATION = 'adpipe.io/credentials-version';
 export const DESIRED_HASH_ANNOTATION = 'adpipe.io/desired-hash';
+/** On worker Pods whose query API serves HTTPS only (spec.query.tls): what the CLI speaks through a port-forward. */
+export const QUERY_SCHEME_ANNOTATION = 'adpipe.io/query-scheme';
 
 export const LABELS = {
   name: 'app.kubernetes.io/name',

@@ -14,6 +14,7 @@ export const SECRET_MOUNTS = {
   kafkaSasl: '/etc/adpipe/secrets/kafka-sasl',
   registryAuth: '/etc/adpipe/secrets/registry-auth',
   registryCa: '/etc/adpipe/secrets/registry-ca',
+  queryTls: '/etc/adpipe/secrets/query-tls',
 } as const;
 
 type CsvSpec = { header?: boolean; delimiter?: string; columns?: string[] } | undefined;
@@ -92,6 +93,11 @@ export function renderRuntimeConfig(pipeline: AdPipeline): RuntimeConfig {
       evictionGraceMs: 3_600_000,
     },
     http: { port: HTTP_PORT },
+    query: {
+      auth: spec.query?.auth ?? DEFAULTS.queryAuth,
+      reviewCacheMs: parseDuration(spec.query?.reviewCacheTime ?? DEFAULTS.reviewCacheTime),
+      ...(spec.query?.tls ? { tls: { certFile: `${SECRET_MOUNTS.queryTls}/tls.crt`, keyFile: `${SECRET_MOUNTS.queryTls}/tls.key` } } : {}),
+    },
     worker: {
       logLevel: spec.workers?.logLevel ?? DEFAULTS.logLevel,
       partitionConcurrency: spec.workers?.partitionConcurrency ?? DEFAULTS.partitionConcurrency,

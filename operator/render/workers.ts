@@ -3,7 +3,8 @@ import { API_VERSION, KIND, type AdPipeline } from '../../api/v1alpha1/index.js'
 import { WORKER_PROCESS_ENV, type RuntimeConfig } from '../../api/runtime-config.js';
 import { DEFAULTS } from './defaults.js';
 import { canonicalJson, shortHash } from './hash.js';
-import { CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, CREDENTIALS_VERSION_ANNOTATION, DESIRED_HASH_ANNOTATION, HTTP_PORT, namespaceOf, ownedLabels, selectorLabels, workloadName } from './names.js';
+import { CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, CREDENTIALS_VERSION_ANNOTATION, DESIRED_HASH_ANNOTATION, HTTP_PORT, QUERY_SCHEME_ANNOTATION, namespaceOf, ownedLabels, selectorLabels, workloadName } from './names.js';
+import { renderNetworkPolicy } from './network-policy.js';
 import { SECRET_MOUNTS } from './runtime-config.js';
 
 /**
@@ -18,6 +19,8 @@ export interface WorkerObjects {
   configMap: k8s.V1ConfigMap;
   deployment: k8s.V1Deployment;
   service: k8s.V1Service;
+  /** Only with spec.networkPolicy.enabled. */
+  networkPolicy?: k8s.V1NetworkPolicy;
   configHash: string;
 }
 
@@ -51,6 +54,7 @@ function secretVolumes(pipeline: AdPipeline): { volumes: k8s.V1Volume[]; mounts:
   const registry = pipeline.spec.sources?.bidRequests?.avro;
   if (registry?.schemaRegistryUrl && registry.schemaRegistryAuth?.basicAuthSecretRef) add('registry-auth', registry.schemaRegistryAuth.basicAuthSecretRef.name, SECRET_MOUNTS.registryAuth);
   if (registry?.schemaRegistryUrl && registry.schemaRegistryAuth?.caSecretRef) add('registry-ca', registry.schemaRegistryAuth.caSecretRef.name, SECRET_MOUNTS.registryCa);
+  if (pipeline.spec.query?.tls) add('query-tls', pipeline.spec.query.tls.secretRef.name, SECRET_MOUNTS.queryTls);
   return { volumes, mounts };
 }
 
@@ -64,9 +68,13 @@ export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig, crede
   if (workers.resources?.requests) resources.requests = stringQuantities(workers.resources.requests);
   if (workers.resources?.limits) resources.limits = stringQuantities(workers.resources.limits);
   const { volumes, mounts } = secretVolumes(pipeline);
-  const probe = (path: string): k8s.V1Probe => ({ httpGet: { path, port: 'http' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
+  const tls = config.query?.tls !== undefined;
+  const probe = (path: string): k8s.V1Probe => ({ httpGet: { path, port: 'http', ...(tls ? { scheme: 'HTTPS' } : {}) }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
+  // The query API's reviews (TokenReview, SubjectAccessReview) are the workers' only API requests:
+  // their ServiceAccount token is mounted only when they make them.
+  const apiAccess = config.query?.auth === 'kubernetes';
 
-  const serviceAccount = stamped<k8s.V1ServiceAccount>({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(pipeline), automountServiceAccountToken: false });
+  const serviceAccount = stamped<k8s.V1ServiceAccount>({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(pipeline), automountServiceAccountToken: apiAccess });
   const configMap = stamped<k8s.V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(pipeline), data: { [CONFIG_KEY]: configText } });
   const deployment = stamped<k8s.V1Deployment>({
     apiVersion: 'apps/v1',
@@ -79,10 +87,13 @@ export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig, crede
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         // A changed config changes this annotation, and so rolls the workers.
-        metadata: { labels: ownedLabels(pipeline), annotations: { [CONFIG_HASH_ANNOTATION]: configHash, ...(credentialsVersion ? { [CREDENTIALS_VERSION_ANNOTATION]: credentialsVersion } : {}) } },
+        metadata: {
+          labels: ownedLabels(pipeline),
+          annotations: { [CONFIG_HASH_ANNOTATION]: configHash, ...(credentialsVersion ? { [CREDENTIALS_VERSION_ANNOTATION]: credentialsVersion } : {}), ...(tls ? { [QUERY_SCHEME_ANNOTATION]: 'https' } : {}) },
+        },
         spec: {
           serviceAccountName: name,
-          automountServiceAccountToken: false,
+          automountServiceAccountToken: apiAccess,
           // fsGroup: Secret files are mounted 0440 and owned by this group, so the worker's user can read them.
           securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
           terminationGracePeriodSeconds: 30,
@@ -111,7 +122,8 @@ export function renderWorkers(pipeline: AdPipeline, config: RuntimeConfig, crede
     metadata: metadata(pipeline),
     spec: { type: 'ClusterIP', selector: selectorLabels(pipeline), ports: [{ name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' }] },
   });
-  return { serviceAccount, configMap, deployment, service, configHash };
+  const networkPolicy = renderNetworkPolicy(pipeline, ownerReference(pipeline));
+  return { serviceAccount, configMap, deployment, service, ...(networkPolicy ? { networkPolicy: stamped(networkPolicy) } : {}), configHash };
 }
 
 function stringQuantities(list: { cpu?: number | string; memory?: number | string }): Record<string, string> {

@@ -13,6 +13,15 @@ export interface QueryThreadData {
   port: number;
   hbase: { zookeeperQuorum: string; znodeParent: string; table: string };
   settings: QuerySettings;
+  /** Set: callers are reviewed by the API server for `get adpipelines/query` on this pipeline. */
+  auth?: {
+    pipeline: { namespace: string; name: string };
+    reviewCacheMs: number;
+    /** The kubeconfig of the worker's own identity; unset: KUBECONFIG, else the in-cluster token (a Pod). */
+    kubeconfig?: string;
+  };
+  /** Set: HTTPS only, with the certificate and key read from these files at start. */
+  tls?: { certFile: string; keyFile: string };
   /** The main thread's pino level and bindings, so both threads' lines carry the same fields. */
   log: { level: string; bindings: Record<string, unknown> };
 }

@@ -1,9 +1,12 @@
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
 import { HBaseClient } from '../../hbase/index.js';
 import { HBaseStore } from '../storage/hbase-store.js';
+import { QueryAuthorizer } from './auth.js';
 import { createHttpServer } from './http.js';
+import { kubeReviewer } from './kube-reviewer.js';
 import type { HttpReply, MainRoute } from './reply.js';
 import { fromWire, type MainToThread, type QueryThreadData, type ThreadToMain } from './thread-protocol.js';
 
@@ -30,7 +33,14 @@ function askMain(route: MainRoute): Promise<HttpReply> {
   });
 }
 
-const server = createHttpServer({ store: new HBaseStore(hbase, data.hbase.table), settings: data.settings, log, mainRoute: askMain });
+const server = createHttpServer({
+  store: new HBaseStore(hbase, data.hbase.table),
+  settings: data.settings,
+  log,
+  mainRoute: askMain,
+  authorizer: data.auth ? new QueryAuthorizer(kubeReviewer(data.auth.kubeconfig), { pipeline: data.auth.pipeline, ttlMs: data.auth.reviewCacheMs }) : undefined,
+  tls: data.tls ? { cert: fs.readFileSync(data.tls.certFile, 'utf8'), key: fs.readFileSync(data.tls.keyFile, 'utf8') } : undefined,
+});
 // A listen error (port taken) is an unhandled 'error' event: it ends the thread, and the main
 // thread's QueryThread reports it (the worker stops with exit code 1).
 server.listen(data.port, () => tell({ type: 'listening', port: (server.address() as AddressInfo).port }));

@@ -83,6 +83,9 @@ export async function startApiserver(binDir: string, dir: string, ports: KubePor
       '--allow-privileged=true',
       // No kubelets and no real Services network: nothing to reconcile endpoints for.
       '--endpoint-reconciler-type=none',
+      // The local node agent's Node has Hostname = its name (no DNS); pods/portforward reaches its
+      // kubelet endpoint by InternalIP (127.0.0.1).
+      '--kubelet-preferred-address-types=InternalIP,Hostname',
       '--enable-priority-and-fairness=false',
       '--v=1',
     ],

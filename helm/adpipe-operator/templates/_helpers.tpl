@@ -41,6 +41,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, create, update, patch, delete]
+# The workers' optional NetworkPolicy (spec.networkPolicy).
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, list, watch, create, update, patch, delete]
 # Kafka TLS/SASL credentials named by a pipeline are read to talk to its brokers; never listed.
 - apiGroups: [""]
   resources: [secrets]

@@ -1,0 +1,46 @@
+import * as k8s from '@kubernetes/client-node';
+import { RuntimeError } from '../errors.js';
+import { QUERY_ACCESS, type ReviewedUser, type Reviewer } from './auth.js';
+
+/**
+ * The API server as the query API's `Reviewer`: TokenReview and SubjectAccessReview with the
+ * worker's own ServiceAccount (KUBECONFIG when set, else the in-cluster token). Both are
+ * cluster-scoped `create`s; the operator binds the worker's ServiceAccount to
+ * `system:auth-delegator` for them (decision 0121).
+ */
+export function kubeReviewer(kubeconfig?: string): Reviewer {
+  const kc = new k8s.KubeConfig();
+  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  else kc.loadFromDefault();
+  const authn = kc.makeApiClient(k8s.AuthenticationV1Api);
+  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+  const unavailable = (what: string, error: unknown) => {
+    const code = (error as { code?: number }).code;
+    // The worker's own identity lacks the right, or the API server is away: not the caller's fault.
+    return new RuntimeError('REVIEW_UNAVAILABLE', `${what} failed${code ? ` (HTTP ${code})` : ''}: ${(error as Error).message}`, { retriable: true, cause: error });
+  };
+  return {
+    async authenticate(token) {
+      const review = await authn.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } }).catch((error: unknown) => {
+        throw unavailable('TokenReview', error);
+      });
+      const user = review.status?.user;
+      if (!review.status?.authenticated || !user?.username) return undefined;
+      return { username: user.username, uid: user.uid, groups: user.groups, extra: user.extra } satisfies ReviewedUser;
+    },
+    async authorize(user, pipeline) {
+      const review = await authz
+        .createSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SubjectAccessReview',
+            spec: { user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, resourceAttributes: { ...QUERY_ACCESS, namespace: pipeline.namespace, name: pipeline.name } },
+          },
+        })
+        .catch((error: unknown) => {
+          throw unavailable('SubjectAccessReview', error);
+        });
+      return review.status?.allowed === true && review.status.denied !== true;
+    },
+  };
+}
