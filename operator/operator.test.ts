@@ -59,7 +59,7 @@ describe('the example pipeline', () => {
     for (const source of ['bidRequests', 'impressions', 'clicks', 'conversions']) {
       expect(await topicState(`${name}.${source}`)).toEqual({ partitions: 6, retention: String(168 * 3_600_000), cleanup: 'delete' });
     }
-    expect(await topicState(`${name}-dlq`)).toEqual({ partitions: 1, retention: String(336 * 3_600_000), cleanup: 'delete' });
+    expect(await topicState(`adpipe.${namespace}.${name}-dlq`)).toEqual({ partitions: 1, retention: String(336 * 3_600_000), cleanup: 'delete' });
 
     const w = `adpipe-${name}`;
     const uid = ready.metadata.uid;
@@ -172,7 +172,7 @@ describe('deletion', () => {
     await kubectl('delete', 'adp', name, '-n', namespace, '--wait=false');
     await eventually('the AdPipeline to be gone', async () => ((await getPipeline(namespace, name)) ? undefined : true));
     expect((await topicState(`${name}.clicks`))?.partitions).toBe(6);
-    expect((await topicState(`${name}-dlq`))?.partitions).toBe(1);
+    expect((await topicState(`adpipe.${namespace}.${name}-dlq`))?.partitions).toBe(1);
   });
 
   test('Delete removes the topics; the finalizer is released', async () => {
@@ -185,7 +185,7 @@ describe('deletion', () => {
     await eventually('the AdPipeline to be gone', async () => ((await getPipeline(namespace, name)) ? undefined : true));
     await eventually('the topics to be gone', async () => {
       const topics = await admin.listTopics();
-      return topics.some((t) => t.startsWith(`${name}.`) || t === `${name}-dlq`) ? undefined : true;
+      return topics.some((t) => t.startsWith(`${name}.`) || t === `adpipe.${namespace}.${name}-dlq`) ? undefined : true;
     });
   });
 

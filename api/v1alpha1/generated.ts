@@ -389,7 +389,7 @@ export interface AdPipelineSpec {
    */
   deadLetter?: {
     /**
-     * Unset means <pipeline name>-dlq.
+     * Unset means adpipe.<namespace>.<name>-dlq.
      */
     topic?: string;
     /**

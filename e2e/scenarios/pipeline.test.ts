@@ -38,7 +38,7 @@ function pipeline(name: string, change: (p: AdPipeline) => void = () => undefine
   return p;
 }
 
-const topicsOf = (p: AdPipeline) => [...Object.values(p.spec.sources!).map((s) => s!.topic!), `${p.metadata.name}-dlq`, `adpipe.${p.metadata.namespace}.${p.metadata.name}.tasks`];
+const topicsOf = (p: AdPipeline) => [...Object.values(p.spec.sources!).map((s) => s!.topic!), `adpipe.${p.metadata.namespace}.${p.metadata.name}-dlq`, `adpipe.${p.metadata.namespace}.${p.metadata.name}.tasks`];
 
 beforeAll(async () => {
   if (E2E_TARGET === 'local') workerImage = (await testImage()).tag;

@@ -9,7 +9,7 @@ test("the operator may manage the pipeline's topics and nothing else: the derive
   expect(acls).toEqual([
     { principal: 'User:op', resource: 'Topic', pattern: 'PREFIXED', name: 'adpipe.team-a.p1.', operations: ['Create', 'Alter', 'Describe', 'Delete', 'DescribeConfigs', 'AlterConfigs'] },
     { principal: 'User:op', resource: 'Topic', pattern: 'LITERAL', name: 'shared-clicks', operations: ['Create', 'Alter', 'Describe', 'Delete', 'DescribeConfigs', 'AlterConfigs'] },
-    { principal: 'User:op', resource: 'Topic', pattern: 'LITERAL', name: 'p1-dlq', operations: ['Create', 'Alter', 'Describe', 'Delete', 'DescribeConfigs', 'AlterConfigs'] },
+    { principal: 'User:op', resource: 'Topic', pattern: 'LITERAL', name: 'adpipe.team-a.p1-dlq', operations: ['Create', 'Alter', 'Describe', 'Delete', 'DescribeConfigs', 'AlterConfigs'] },
   ]);
   expect(acls.every((acl) => acl.resource === 'Topic')).toBe(true);
 });
@@ -18,13 +18,13 @@ test('workers read sources and their group, write the dead letters and the tasks
   const workers = pipelineAcls(pipeline(), 'workers', 'w');
   expect(workers).toContainEqual({ principal: 'User:w', resource: 'Topic', pattern: 'LITERAL', name: 'adpipe.team-a.p1.ad-impressions', operations: ['Read'] });
   expect(workers).toContainEqual({ principal: 'User:w', resource: 'Topic', pattern: 'LITERAL', name: 'adpipe.team-a.p1.tasks', operations: ['Read', 'Write'] });
-  expect(workers).toContainEqual({ principal: 'User:w', resource: 'Topic', pattern: 'LITERAL', name: 'p1-dlq', operations: ['Write'] });
+  expect(workers).toContainEqual({ principal: 'User:w', resource: 'Topic', pattern: 'LITERAL', name: 'adpipe.team-a.p1-dlq', operations: ['Write'] });
   expect(workers).toContainEqual({ principal: 'User:w', resource: 'Group', pattern: 'LITERAL', name: 'adpipe.team-a.p1', operations: ['Read'] });
   expect(workers).toContainEqual({ principal: 'User:w', resource: 'TransactionalId', pattern: 'PREFIXED', name: 'adpipe.team-a.p1-task-', operations: ['Write'] });
   expect(workers.some((acl) => acl.operations.some((op) => ['Create', 'Delete', 'Alter', 'AlterConfigs'].includes(op)))).toBe(false);
   const producer = pipelineAcls(pipeline(), 'producer', 'prod');
   expect(producer.map((acl) => `${acl.name}:${acl.operations.join()}`)).toEqual(['adpipe.team-a.p1.bid-requests:Write', 'adpipe.team-a.p1.ad-impressions:Write', 'adpipe.team-a.p1.ad-clicks:Write', 'adpipe.team-a.p1.ad-conversions:Write']);
-  expect(pipelineAcls(pipeline(), 'deadLetterReader', 'sre').map((acl) => `${acl.resource}:${acl.name}:${acl.operations.join()}`)).toEqual(['Topic:p1-dlq:Read', 'Group:adpipe-cli-dlq-:Read,Delete']);
+  expect(pipelineAcls(pipeline(), 'deadLetterReader', 'sre').map((acl) => `${acl.resource}:${acl.name}:${acl.operations.join()}`)).toEqual(['Topic:adpipe.team-a.p1-dlq:Read', 'Group:adpipe-cli-dlq-:Read,Delete']);
 });
 
 test('as kafka-acls commands and as kafkajs createAcls entries', () => {

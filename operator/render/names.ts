@@ -77,8 +77,13 @@ export function sourceTopicOf(pipeline: AdPipeline, source: SourceName): string 
   return pipeline.spec.sources?.[source]?.topic ?? `${topicPrefix(pipeline)}${DEFAULTS.sourceTopicSuffixes[source]}`;
 }
 
+/**
+ * The dead-letter topic: the spec's, else `<pipeline>-dlq` (contract) with the pipeline named as its
+ * group is, `adpipe.<namespace>.<name>`: `<name>-dlq` alone was shared by same-named pipelines of
+ * different namespaces, and the second one went Stalled on the first one's topic.
+ */
 export function deadLetterTopicOf(pipeline: AdPipeline): string {
-  return pipeline.spec.deadLetter?.topic ?? `${pipeline.metadata.name}-dlq`;
+  return pipeline.spec.deadLetter?.topic ?? `${consumerGroupId(pipeline)}-dlq`;
 }
 
 export function selectorLabels(pipeline: AdPipeline): Record<string, string> {

@@ -19,7 +19,7 @@ test('runtime config: resolved, durations in ms, group id and default table from
   expect(config.hbase.table).toBe('adpipe_default_demo');
   expect(config.correlation).toEqual({ attributionWindowMs: 86_400_000, conversionWindowMs: 604_800_000, latenessMs: 86_400_000 });
   expect(config.storage).toEqual({ saltBuckets: 8, aggregatesTtlSeconds: 31_536_000, families: { aggregates: 'a', state: 's', dedup: 'd' } });
-  expect(config.deadLetterTopic).toBe('demo-dlq');
+  expect(config.deadLetterTopic).toBe('adpipe.default.demo-dlq');
   expect(config.sources.clicks.topic).toBe('adpipe.default.demo.ad-clicks');
   expect(config.http.port).toBe(8080);
   expect(config.sources.clicks.csv).toEqual({ header: false, delimiter: ',' });
@@ -62,7 +62,7 @@ test('topics: four sources, the dead-letter topic and the tasks\' internal topic
     ['adpipe.default.demo.ad-impressions', 6, '604800000'],
     ['adpipe.default.demo.ad-clicks', 6, '604800000'],
     ['adpipe.default.demo.ad-conversions', 6, '604800000'],
-    ['demo-dlq', 1, '1209600000'],
+    ['adpipe.default.demo-dlq', 1, '1209600000'],
     [`adpipe.${pipeline.metadata.namespace ?? 'default'}.demo.tasks`, 6, '604800000'],
   ]);
 });
