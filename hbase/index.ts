@@ -57,4 +57,5 @@ export type { ScanFilter, CompareOp } from './filters.js';
 export { HBaseRow } from './row.js';
 export { CellType, type Cell } from './cells.js';
 export type { Bytes } from './bytes.js';
+export type { TlsSettings } from './rpc-connection.js';
 export { HBaseError, isHBaseError, type HBaseErrorCode, type HBaseErrorContext } from './errors.js';

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensurePki, pkiPaths } from './pki.js';
+import { ensureHBaseCerts, ensurePki, pkiPaths } from './pki.js';
 import { apiserverHealthy, httpGet, startApiserver, startControllerManager, startEtcd } from './components/kubernetes.js';
 import { kafkaHealthy, newClusterId, startKafka } from './components/kafka.js';
-import { hbaseHealthy, startHBase } from './components/hbase.js';
+import { ensureEncryptionKeyStore, hbaseHealthy, startHBase } from './components/hbase.js';
 import { registryHealthy, registryUrl, startRegistry } from './components/registry.js';
 import { alertmanagerHealthy, prometheusHealthy, startAlertmanager, startPrometheus, targetsDir, type PrometheusPorts } from './components/prometheus.js';
 import { removeStackContainers } from '../image/podman.js';
@@ -67,6 +67,8 @@ export async function stackUp(log: Log): Promise<StackState> {
   const monitoringPorts: PrometheusPorts = { prometheus: ports.prometheus, alertmanager: ports.alertmanager, alertmanagerCluster: ports.alertmanagerCluster, webhook: ports.webhook };
   // The CA and loopback serving certificate first: the API server and the registry's https use them.
   const pki = await ensurePki(path.join(dir, 'pki'));
+  const hbaseCerts = await ensureHBaseCerts(pki, dataPlaneHost());
+  const hbaseKeys = await ensureEncryptionKeyStore(path.join(dir, 'hbase'));
   const logs = Object.fromEntries(SERVER_NAMES.map((name) => [name, path.join(dir, 'logs', `${name}.log`)])) as Record<ServerName, string>;
   const state: StackState = {
     dir,
@@ -81,7 +83,15 @@ export async function stackUp(log: Log): Promise<StackState> {
       controllerManagerPort: ports.controllerManager,
     },
     kafka: { bootstrap: `${dataPlaneHost()}:${ports.kafka}`, port: ports.kafka, controllerPort: ports.kafkaController, clusterId: previous?.kafka.clusterId ?? newClusterId() },
-    hbase: { zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
+    hbase: {
+      zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`,
+      zookeeperPort: ports.zookeeper,
+      masterPort: ports.hbaseMaster,
+      regionServerPort: ports.regionServer,
+      rootDir: path.join(dir, 'hbase', 'root'),
+      tls: { caFile: hbaseCerts.caCert, clientCertFile: hbaseCerts.clientCert, clientKeyFile: hbaseCerts.clientKey },
+      masterKeyAlias: hbaseKeys.masterKeyAlias,
+    },
     registry: { url: registryUrl(ports.registry), port: ports.registry, tlsUrl: registryUrl(ports.registryTls, '127.0.0.1', 'https'), tlsPort: ports.registryTls, caFile: pki.caCert },
     monitoring: {
       prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
@@ -121,7 +131,12 @@ export async function stackUp(log: Log): Promise<StackState> {
     })(),
     timed('alertmanager', () => startAlertmanager(alertmanagerBin.dir, path.join(dir, 'alertmanager'), monitoringPorts, logs.alertmanager)).then(saveAs('alertmanager')),
     timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController }, state.kafka.clusterId, logs.kafka)).then(saveAs('kafka')),
-    timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
+    timed('hbase', () =>
+      startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase, {
+        tls: { keyStore: hbaseCerts.serverKeyStore, trustStore: hbaseCerts.caCert },
+        encryption: hbaseKeys,
+      }),
+    ).then(saveAs('hbase')),
     timed('schema-registry', () => startRegistry(registryBuild.dir, path.join(dir, 'registry'), { http: ports.registry, https: ports.registryTls }, { cert: pki.servingCert, key: pki.servingKey }, logs['schema-registry'])).then(saveAs('schema-registry')),
   ]);
   const failed = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected');
