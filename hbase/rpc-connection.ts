@@ -42,14 +42,14 @@ const TLS_ERROR = /^(ERR_SSL_|ERR_TLS_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SE
  * A failed TLS handshake is not retried: an untrusted certificate, a name mismatch or a refused
  * client certificate stay so until someone changes a certificate or a setting.
  */
-export function socketError(error: Error & { code?: string }, what: string, address: string): HBaseError {
+export function socketError(error: Error & { code?: string }, what: string, address: string, connecting: boolean): HBaseError {
   if (error.code && TLS_ERROR.test(error.code)) {
-    return new HBaseError('TLS', `TLS with ${what} failed: ${error.message} (${error.code}); check the CA, the server certificate's names and the client certificate`, {
+    return new HBaseError('TLS', `TLS to ${what} failed: ${error.message.trim()} (${error.code}); check the CA, the server certificate's names and the client certificate`, {
       context: { server: address },
       cause: error,
     });
   }
-  return new HBaseError('CONNECTION', `${what} failed: ${error.message}`, { retriable: true, context: { server: address }, cause: error });
+  return new HBaseError('CONNECTION', connecting ? `could not connect to ${what}: ${error.message}` : `connection to ${what} failed: ${error.message}`, { retriable: true, context: { server: address }, cause: error });
 }
 
 export interface CallOptions {
@@ -90,7 +90,7 @@ export class RpcConnection {
     // A server that vanished without closing (host down, cable pulled) shows up as silence.
     socket.setKeepAlive(true, 10_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error) => this.fail(socketError(error, `connection to ${address}`, address)));
+    socket.on('error', (error) => this.fail(socketError(error, address, address, false)));
     socket.on('close', () => this.fail(new HBaseError('CONNECTION', `connection to ${address} closed`, { retriable: true, context: { server: address } })));
   }
 
@@ -114,7 +114,7 @@ export class RpcConnection {
       }, options.connectTimeoutMs);
       socket.once('error', (error) => {
         clearTimeout(timer);
-        reject(socketError(error, `${settings ? 'TLS connection' : 'connection'} to ${options.service} at ${address}`, address));
+        reject(socketError(error, `${options.service} at ${address}`, address, true));
       });
       socket.once(settings ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
