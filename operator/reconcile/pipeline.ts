@@ -88,7 +88,7 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   const ownership = recordingOwnership(deps, pipeline);
   const [topics, table, workers] = await Promise.all([
     refused ? { report: refused, changes: [], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership),
-    reconcileTable(deps.tables, pipeline, deps.allPipelines(), ownership),
+    reconcileTable(deps.tables, deps.kube, pipeline, deps.allPipelines(), ownership),
     workersHeldBy ? heldBack(pipeline, workersHeldBy) : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
   ]);
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
@@ -218,7 +218,7 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
     const others = deps.allPipelines();
     const owned = ownedOf(pipeline);
     const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others, owned.topics);
-    const table = await deleteTable(deps.tables, pipeline, others, owned.table);
+    const table = await deleteTable(deps.tables, deps.kube, pipeline, others, owned.table);
     await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources adpipe did not create or adopt, or another AdPipeline names, are kept)`, 'Delete');
     await release();
     return {};

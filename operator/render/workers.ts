@@ -51,6 +51,9 @@ function secretVolumes(pipeline: AdPipeline): { volumes: k8s.V1Volume[]; mounts:
   const registry = pipeline.spec.sources?.bidRequests?.avro;
   if (registry?.schemaRegistryUrl && registry.schemaRegistryAuth?.basicAuthSecretRef) add('registry-auth', registry.schemaRegistryAuth.basicAuthSecretRef.name, SECRET_MOUNTS.registryAuth);
   if (registry?.schemaRegistryUrl && registry.schemaRegistryAuth?.caSecretRef) add('registry-ca', registry.schemaRegistryAuth.caSecretRef.name, SECRET_MOUNTS.registryCa);
+  const hbaseTls = pipeline.spec.hbase.tls;
+  if (hbaseTls?.enabled && hbaseTls.caSecretRef) add('hbase-ca', hbaseTls.caSecretRef.name, SECRET_MOUNTS.hbaseCa);
+  if (hbaseTls?.enabled && hbaseTls.clientCertSecretRef) add('hbase-client', hbaseTls.clientCertSecretRef.name, SECRET_MOUNTS.hbaseClient);
   return { volumes, mounts };
 }
 
