@@ -28,7 +28,8 @@ export async function stackUp(log: Log): Promise<StackState> {
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
   const previous = readStackState();
   const health = previous ? await serverHealth(previous) : undefined;
-  if (previous && health && SERVER_NAMES.every((name) => health[name])) {
+  // A stack from before HBase had TLS and a master key (no `hbase.tls` in its state) starts again.
+  if (previous && health && SERVER_NAMES.every((name) => health[name]) && previous.hbase.tls) {
     log(`stack already up (${dir})`);
     return previous;
   }

@@ -62,7 +62,8 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 
 /** TLS settings for the stack's HBase: its CA and the client certificate it requires (mutual TLS). */
 export function hbaseTls(): { ca: Buffer; cert: Buffer; key: Buffer } {
-  const tls = stack().hbase.tls;
+  const tls = stack().hbase.tls as StackState['hbase']['tls'] | undefined;
+  if (!tls) throw new Error("this stack's HBase predates TLS (no hbase.tls in its state): restart it with 'npm run stack -- up'");
   return { ca: fs.readFileSync(tls.caFile), cert: fs.readFileSync(tls.clientCertFile), key: fs.readFileSync(tls.clientKeyFile) };
 }
 
