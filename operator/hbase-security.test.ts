@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
 import { HBaseClient } from '../hbase/index.js';
-import { hbaseTls, kubectl, stack, uniqueName } from '../e2e/support/stack-clients.js';
+import { eventually, hbaseTls, kubectl, stack, uniqueName } from '../e2e/support/stack-clients.js';
 import type { Operator } from './operator.js';
 import { hbaseTableAdmins } from './reconcile/hbase-admin.js';
 import { CREDENTIALS_LABEL } from './reconcile/credentials.js';
@@ -66,6 +66,15 @@ test('TLS Secrets that did not opt in hold the table back; labelled, the table i
   const configMap = JSON.parse(await kubectl('get', 'configmap', `adpipe-${name}`, '-n', namespace, '-o', 'json')) as k8s.V1ConfigMap;
   const config = JSON.parse(Object.values(configMap.data ?? {})[0]!) as { hbase: { tls?: unknown } };
   expect(config.hbase.tls).toEqual({ caFile: '/etc/adpipe/secrets/hbase-ca/ca.crt', certFile: '/etc/adpipe/secrets/hbase-client/tls.crt', keyFile: '/etc/adpipe/secrets/hbase-client/tls.key' });
+
+  // A renewed client certificate (same content re-issued here) rolls the workers that mount it.
+  const versionOf = async () =>
+    (JSON.parse(await kubectl('get', 'deployment', `adpipe-${name}`, '-n', namespace, '-o', 'json')) as k8s.V1Deployment).spec?.template.metadata?.annotations?.['adpipe.io/credentials-version'];
+  const before = await versionOf();
+  expect(before).toMatch(/^[0-9a-f]+$/);
+  await kubectl('annotate', 'secret', 'hbase-client', '-n', namespace, `adpipe.test/renewed=${Date.now()}`);
+  await eventually('the workers rolled for the renewed certificate', async () => ((await versionOf()) !== before ? true : undefined), 60_000);
+  await waitForCondition(namespace, name, 'StorageReady', 'True', 'TableReady', 60_000);
 }, 240_000);
 
 test('a CA that does not vouch for HBase gives StorageReady=False with reason HBaseTLSFailed', async () => {
