@@ -13,7 +13,8 @@ export interface RuntimeConfig {
     tls?: { caFile?: string; certFile?: string; keyFile?: string };
     sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; usernameFile: string; passwordFile: string };
   };
-  hbase: { zookeeperQuorum: string; znodeParent: string; table: string };
+  /** `tls`: files of the mounted Secrets spec.hbase.tls names (absent: plaintext RPC). */
+  hbase: { zookeeperQuorum: string; znodeParent: string; table: string; tls?: { caFile?: string; certFile?: string; keyFile?: string } };
   sources: {
     bidRequests: {
       topic: string;

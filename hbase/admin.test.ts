@@ -38,7 +38,7 @@ test('create with family settings and pre-split keys; describe; exists', async (
   const description = await client.admin.describeTable(table);
   expect(description).toMatchObject({ name: table, enabled: true });
   const byName = Object.fromEntries(description!.families.map((family) => [family.name, family]));
-  expect(byName['d']).toEqual({ name: 'd', ttlSeconds: 86_400, maxVersions: 3, minVersions: 0, compression: 'GZ', bloomFilter: 'ROWCOL', blockSizeBytes: 32_768, blockCache: true, inMemory: false, dataBlockEncoding: 'FAST_DIFF' });
+  expect(byName['d']).toEqual({ name: 'd', ttlSeconds: 86_400, maxVersions: 3, minVersions: 0, compression: 'GZ', bloomFilter: 'ROWCOL', blockSizeBytes: 32_768, blockCache: true, inMemory: false, dataBlockEncoding: 'FAST_DIFF', encryption: 'NONE' });
   expect(byName['agg']).toMatchObject({ inMemory: true, ttlSeconds: undefined, maxVersions: 1 });
   const regions = await client.admin.listRegions(table);
   expect(regions.map((region) => [region.startKey.toString(), region.endKey.toString()])).toEqual([['', 'f'], ['f', 'm'], ['m', 't'], ['t', '']]);

@@ -171,6 +171,33 @@ export class HBaseAdmin {
     this.cluster.cache.clear({ table: full });
   }
 
+  /**
+   * Flushes every region of the table: memstores are written to HFiles on the region servers
+   * (AdminService.FlushRegion, one call per region). Resolves when each flush is done.
+   */
+  async flushTable(table: string): Promise<void> {
+    const full = parseTableName(table).full;
+    this.cluster.cache.clear({ table: full });
+    let row: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const region = await withRetries(`locate regions of ${full}`, this.policy, () => this.cluster.locate(full, row));
+      await withRetries(`flush region ${region.encodedName} of ${full}`, this.policy, async ({ remainingMs }) => {
+        const current = await this.cluster.locate(full, region.startKey);
+        if (!current.server) throw new HBaseError('REGION_UNAVAILABLE', `region ${current.encodedName} of ${full} is not assigned`, { retriable: true, context: { table: full } });
+        try {
+          await this.cluster.call(current.server, 'AdminService', 'FlushRegion', 'FlushRegionRequest', { region: { type: 1, value: current.name } }, 'FlushRegionResponse', {
+            timeoutMs: Math.min(this.cluster.settings.rpcTimeoutMs, remainingMs),
+          });
+        } catch (error) {
+          this.cluster.invalidate(error, current);
+          throw error instanceof HBaseError ? error.withContext({ table: full, region: current.encodedName }) : error;
+        }
+      });
+      if (region.endKey.length === 0) return;
+      row = region.endKey;
+    }
+  }
+
   /** Closes and re-opens the region holding `row` (what clients see during a move). */
   async reopenRegion(table: string, row: Bytes): Promise<void> {
     const full = parseTableName(table).full;

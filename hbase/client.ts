@@ -9,6 +9,7 @@ import { parseTableName, type RegionLocation, type ServerAddress } from './meta.
 import { present, type PbAction, type PbCondition, type PbGet, type PbMultiResponse, type PbMutation, type PbResult } from './proto.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import { HBaseRow } from './row.js';
+import type { TlsSettings } from './rpc-connection.js';
 import { columnsProto, contextualize, scanRows, timeRangeProto, type ColumnSelector, type ScanOptions, type TimeRange } from './scanner.js';
 
 export interface HBaseClientOptions {
@@ -23,6 +24,12 @@ export interface HBaseClientOptions {
   /** One operation's time limit, retries included, default 60 000 ms. */
   operationTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * TLS to the master and region servers (HBase >= 2.6, `hbase.server.netty.tls.enabled`); a
+   * certificate the CA does not vouch for fails at once with code TLS. ZooKeeper is still read in
+   * plaintext (it holds locations, not data).
+   */
+  tls?: TlsSettings;
   /** First retry delay (doubles each attempt, jittered), default 100 ms. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -119,6 +126,7 @@ export class HBaseClient {
       baseDelayMs: options.retryBaseDelayMs ?? 100,
       maxDelayMs: options.retryMaxDelayMs ?? 5_000,
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     };
     this.cluster = new Cluster(settings);
     this.policy = settings;

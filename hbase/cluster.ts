@@ -6,7 +6,7 @@ import { META_REGION_NAME, metaLookupBounds, parseServerZnode, parseTableName, p
 import type { MessageName, PbRegionSpecifier, PbResult, PbScanResponse } from './proto.js';
 import { RegionCache } from './region-cache.js';
 import type { RetryPolicy } from './retry.js';
-import { RpcConnection, type ServiceName } from './rpc-connection.js';
+import { RpcConnection, type ServiceName, type TlsSettings } from './rpc-connection.js';
 import { getZnodeData } from './zookeeper.js';
 
 /**
@@ -20,6 +20,7 @@ export interface ClusterSettings extends RetryPolicy {
   user: string;
   rpcTimeoutMs: number;
   connectTimeoutMs: number;
+  tls?: TlsSettings;
 }
 
 export const REGION_NAME_SPECIFIER = 1;
@@ -68,7 +69,14 @@ export class Cluster {
     const key = `${service}@${server.host}:${server.port}`;
     let connection = this.connections.get(key);
     if (!connection) {
-      connection = RpcConnection.open({ host: server.host, port: server.port, service, user: this.settings.user, connectTimeoutMs: this.settings.connectTimeoutMs });
+      connection = RpcConnection.open({
+        host: server.host,
+        port: server.port,
+        service,
+        user: this.settings.user,
+        connectTimeoutMs: this.settings.connectTimeoutMs,
+        ...(this.settings.tls ? { tls: this.settings.tls } : {}),
+      });
       this.connections.set(key, connection);
       connection.then(
         (open) => open.whenClosed(() => this.connections.get(key) === connection && this.connections.delete(key)),

@@ -15,6 +15,7 @@ export type HBaseErrorCode =
   | 'SERVER_BUSY'
   | 'SCANNER_EXPIRED'
   | 'CONNECTION'
+  | 'TLS'
   | 'TIMEOUT'
   | 'DEADLINE_EXCEEDED'
   | 'PROCEDURE_FAILED'

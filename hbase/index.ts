@@ -7,6 +7,8 @@
  * import { HBaseClient, isHBaseError } from '../hbase/index.js';
  *
  * const hbase = new HBaseClient({ zookeeperQuorum: 'zk1:2181' });   // one per process; lazy connect
+ * // HBase >= 2.6 with TLS on its RPC ports: CA (and a client certificate for mutual TLS), PEM
+ * // new HBaseClient({ zookeeperQuorum: 'zk1:2181', tls: { ca, cert, key } });
  *
  * // operator: DDL (each call waits for the master's procedure to finish)
  * if (!(await hbase.admin.tableExists('events'))) {
@@ -20,6 +22,7 @@
  *                                                      // omitted settings revert to HBase defaults
  * await hbase.admin.addFamily('events', { name: 'agg' });
  * const description = await hbase.admin.describeTable('events');   // undefined when missing
+ * await hbase.admin.flushTable('events');                           // memstores → HFiles
  * await hbase.admin.deleteTable('events', { ifExists: true });      // disables first
  *
  * // runtime: data (strings are UTF-8; Buffers are raw bytes)
@@ -57,4 +60,5 @@ export type { ScanFilter, CompareOp } from './filters.js';
 export { HBaseRow } from './row.js';
 export { CellType, type Cell } from './cells.js';
 export type { Bytes } from './bytes.js';
+export type { TlsSettings } from './rpc-connection.js';
 export { HBaseError, isHBaseError, type HBaseErrorCode, type HBaseErrorContext } from './errors.js';

@@ -91,8 +91,14 @@ test('scan ranges from options', () => {
 test('family descriptors: the whole descriptor is sent, defaults filled; bad names are refused with the table named', () => {
   const schema = familySchema({ name: 'd', ttlSeconds: 86400, compression: 'GZ' }, 'events');
   const back = familyFromSchema(schema);
-  expect(back).toEqual({ name: 'd', ttlSeconds: 86400, maxVersions: 1, minVersions: 0, compression: 'GZ', bloomFilter: 'ROW', blockSizeBytes: 65536, blockCache: true, inMemory: false, dataBlockEncoding: 'NONE' });
+  expect(back).toEqual({ name: 'd', ttlSeconds: 86400, maxVersions: 1, minVersions: 0, compression: 'GZ', bloomFilter: 'ROW', blockSizeBytes: 65536, blockCache: true, inMemory: false, dataBlockEncoding: 'NONE', encryption: 'NONE' });
   expect(familyFromSchema(familySchema({ name: 'd' }, 'events')).ttlSeconds).toBeUndefined();
+  // No encryption is the attribute's absence (HBase reads any ENCRYPTION value as a cipher name).
+  const attributeNames = (s: typeof schema) => (s.attributes ?? []).map((pair) => Buffer.from(pair.first).toString());
+  expect(attributeNames(schema)).not.toContain('ENCRYPTION');
+  const encrypted = familySchema({ name: 'd', encryption: 'AES' }, 'events');
+  expect(attributeNames(encrypted)).toContain('ENCRYPTION');
+  expect(familyFromSchema(encrypted).encryption).toBe('AES');
   expect(() => validateFamilyName('a:b', 'events')).toThrow("column family name 'a:b' of table events contains ':'");
   expect(() => validateFamilyName('.x', 'events')).toThrow(/starts with a period/);
 });

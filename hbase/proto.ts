@@ -103,6 +103,8 @@ message ColumnRequest { required TableName table_name = 1; required ColumnFamily
 message SplitTableRegionRequest { required RegionInfo region_info = 1; optional bytes split_row = 2; optional uint64 nonce_group = 3; optional uint64 nonce = 4; }
 message RegionRequest { required RegionSpecifier region = 1; optional ServerName dest_server_name = 2; }
 message Empty { }
+message FlushRegionRequest { required RegionSpecifier region = 1; optional uint64 if_older_than_ts = 2; optional bool write_flush_wal_marker = 3; optional bytes family = 4; }
+message FlushRegionResponse { required uint64 last_flush_time = 1; optional bool flushed = 2; optional bool wrote_flush_wal_marker = 3; }
 message GetTableDescriptorsRequest { repeated TableName table_names = 1; optional string regex = 2; optional bool include_sys_tables = 3; optional string namespace = 4; }
 message GetTableDescriptorsResponse { repeated TableSchema table_schema = 1; }
 message GetTableNamesRequest { optional string regex = 1; optional bool include_sys_tables = 2; optional string namespace = 3; }
@@ -175,7 +177,7 @@ export type MessageName =
   | 'Filter' | 'Comparator' | 'BinaryComparator' | 'PrefixFilter' | 'ColumnPrefixFilter' | 'MultipleColumnPrefixFilter' | 'KeyOnlyFilter' | 'FirstKeyOnlyFilter'
   | 'RowFilter' | 'SingleColumnValueFilter' | 'FilterList'
   | 'GetRequest' | 'GetResponse' | 'MutateRequest' | 'MutateResponse' | 'ScanRequest' | 'ScanResponse' | 'MultiRequest' | 'MultiResponse'
-  | 'ProcIdResponse' | 'TableNameRequest' | 'CreateTableRequest' | 'ColumnRequest' | 'SplitTableRegionRequest' | 'RegionRequest' | 'Empty'
+  | 'ProcIdResponse' | 'TableNameRequest' | 'CreateTableRequest' | 'ColumnRequest' | 'SplitTableRegionRequest' | 'RegionRequest' | 'Empty' | 'FlushRegionRequest' | 'FlushRegionResponse'
   | 'GetTableDescriptorsRequest' | 'GetTableDescriptorsResponse' | 'GetTableNamesRequest' | 'GetTableNamesResponse' | 'GetTableStateRequest' | 'GetTableStateResponse'
   | 'GetProcedureResultRequest' | 'GetProcedureResultResponse';
 

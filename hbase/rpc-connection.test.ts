@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { RpcConnection } from './rpc-connection.js';
+import { RpcConnection, socketError } from './rpc-connection.js';
 import { isHBaseError } from './errors.js';
 
 // The connection's own failure handling, against loopback sockets that misbehave on purpose
@@ -57,4 +57,21 @@ test('nothing listening: CONNECTION, retriable, naming the address', async () =>
   const gone = await server(() => undefined);
   await gone.close();
   await expect(open(gone.port)).rejects.toMatchObject({ code: 'CONNECTION', retriable: true, message: expect.stringContaining(`127.0.0.1:${gone.port}`) });
+});
+
+test('TLS to a plaintext-only server fails as a connection error, retriable; certificate errors are code TLS, not retriable', async () => {
+  // A server that hangs up on bytes it cannot read (what a plaintext HBase does with a ClientHello).
+  const plaintext = await server((socket) => socket.once('data', () => socket.destroy()));
+  try {
+    const error = await RpcConnection.open({ host: '127.0.0.1', port: plaintext.port, service: 'MasterService', user: 'test', connectTimeoutMs: 2000, tls: {} }).catch((e: unknown) => e);
+    expect(isHBaseError(error, 'CONNECTION')).toBe(true);
+    expect((error as { retriable: boolean }).retriable).toBe(true);
+  } finally {
+    await plaintext.close();
+  }
+  const untrusted = socketError(Object.assign(new Error('unable to get local issuer certificate'), { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }), 'MasterService at h:1', 'h:1', true);
+  expect(untrusted).toMatchObject({ code: 'TLS', retriable: false, context: { server: 'h:1' } });
+  expect(untrusted.message).toMatch(/^TLS to MasterService at h:1 failed: unable to get local issuer certificate \(UNABLE_TO_GET_ISSUER_CERT_LOCALLY\)/);
+  expect(socketError(Object.assign(new Error('alert'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }), 'h:1', 'h:1', false).code).toBe('TLS');
+  expect(socketError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 'h:1', 'h:1', true)).toMatchObject({ code: 'CONNECTION', retriable: true });
 });

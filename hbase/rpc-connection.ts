@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { HBaseError, remoteError } from './errors.js';
 import { connectionPreamble, FrameReader, parseResponse, requestFrame } from './framing.js';
 import { decode, type MessageName } from './proto.js';
@@ -9,7 +10,21 @@ import { decode, type MessageName } from './proto.js';
  * pending call with a retriable CONNECTION error and the connection is not reused.
  */
 
-export type ServiceName = 'ClientService' | 'MasterService';
+export type ServiceName = 'ClientService' | 'MasterService' | 'AdminService';
+
+/**
+ * TLS to HBase's RPC ports (HBase >= 2.6 with `hbase.server.netty.tls.enabled`). The server's
+ * certificate must chain to `ca` and name the host HBase advertises (or `servername`).
+ */
+export interface TlsSettings {
+  /** PEM CA certificate(s); default: Node's bundled public roots. */
+  ca?: string | Buffer;
+  /** PEM client certificate and key, for a server with `hbase.server.netty.tls.client.auth.mode` NEED. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** The name to verify in the server's certificate instead of the advertised host. */
+  servername?: string;
+}
 
 export interface RpcConnectionOptions {
   host: string;
@@ -17,6 +32,24 @@ export interface RpcConnectionOptions {
   service: ServiceName;
   user: string;
   connectTimeoutMs: number;
+  tls?: TlsSettings;
+}
+
+/** Node's codes for a certificate it does not trust, a name mismatch, or a TLS alert from the peer. */
+const TLS_ERROR = /^(ERR_SSL_|ERR_TLS_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|HOSTNAME_MISMATCH)/;
+
+/**
+ * A failed TLS handshake is not retried: an untrusted certificate, a name mismatch or a refused
+ * client certificate stay so until someone changes a certificate or a setting.
+ */
+export function socketError(error: Error & { code?: string }, what: string, address: string, connecting: boolean): HBaseError {
+  if (error.code && TLS_ERROR.test(error.code)) {
+    return new HBaseError('TLS', `TLS to ${what} failed: ${error.message.trim()} (${error.code}); check the CA, the server certificate's names and the client certificate`, {
+      context: { server: address },
+      cause: error,
+    });
+  }
+  return new HBaseError('CONNECTION', connecting ? `could not connect to ${what}: ${error.message}` : `connection to ${what} failed: ${error.message}`, { retriable: true, context: { server: address }, cause: error });
 }
 
 export interface CallOptions {
@@ -57,23 +90,33 @@ export class RpcConnection {
     // A server that vanished without closing (host down, cable pulled) shows up as silence.
     socket.setKeepAlive(true, 10_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error) => this.fail(new HBaseError('CONNECTION', `connection to ${address} failed: ${error.message}`, { retriable: true, context: { server: address }, cause: error })));
+    socket.on('error', (error) => this.fail(socketError(error, address, address, false)));
     socket.on('close', () => this.fail(new HBaseError('CONNECTION', `connection to ${address} closed`, { retriable: true, context: { server: address } })));
   }
 
   static open(options: RpcConnectionOptions): Promise<RpcConnection> {
     const address = `${options.host}:${options.port}`;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host, port: options.port });
+      const settings = options.tls;
+      const socket = settings
+        ? tls.connect({
+            host: options.host,
+            port: options.port,
+            ...(settings.ca ? { ca: settings.ca } : {}),
+            ...(settings.cert ? { cert: settings.cert } : {}),
+            ...(settings.key ? { key: settings.key } : {}),
+            ...(settings.servername ? { servername: settings.servername } : {}),
+          })
+        : net.connect({ host: options.host, port: options.port });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new HBaseError('CONNECTION', `could not connect to ${address} within ${options.connectTimeoutMs} ms`, { retriable: true, context: { server: address } }));
       }, options.connectTimeoutMs);
       socket.once('error', (error) => {
         clearTimeout(timer);
-        reject(new HBaseError('CONNECTION', `could not connect to ${options.service} at ${address}: ${error.message}`, { retriable: true, context: { server: address }, cause: error }));
+        reject(socketError(error, `${options.service} at ${address}`, address, true));
       });
-      socket.once('connect', () => {
+      socket.once(settings ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         socket.write(connectionPreamble(options.service, options.user, true));

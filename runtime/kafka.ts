@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../api/runtime-config.js';
+import { readTlsFiles } from './tls-files.js';
 
 /**
  * Fetch limits of the worker's consumer. Throughput is bound by the work after the fetch, not by
@@ -31,11 +32,8 @@ export function kafkaClient(config: RuntimeConfig['kafka'], log: Logger): Kafka 
     },
   };
   if (config.tls) {
-    options.ssl = {
-      ...(config.tls.caFile ? { ca: [fs.readFileSync(config.tls.caFile, 'utf8')] } : {}),
-      ...(config.tls.certFile ? { cert: fs.readFileSync(config.tls.certFile, 'utf8') } : {}),
-      ...(config.tls.keyFile ? { key: fs.readFileSync(config.tls.keyFile, 'utf8') } : {}),
-    };
+    const { ca, ...clientCert } = readTlsFiles(config.tls);
+    options.ssl = { ...(ca ? { ca: [ca] } : {}), ...clientCert };
   }
   if (config.sasl) {
     options.sasl = {

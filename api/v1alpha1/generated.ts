@@ -53,6 +53,22 @@ export interface AdPipelineSpec {
      */
     zookeeperQuorum: string;
     znodeParent?: string;
+    /**
+     * TLS to HBase's RPC ports (HBase 2.6+ with hbase.server.netty.tls.enabled), used by the operator's table admin and by the workers. Certificates come from Secrets in the pipeline's namespace labelled adpipe.io/credentials=hbase. ZooKeeper is still read in plaintext (it holds locations, not data).
+     */
+    tls?: {
+      enabled?: boolean;
+      caSecretRef?: {
+        name: string;
+        key?: string;
+      };
+      /**
+       * A kubernetes.io/tls Secret (tls.crt, tls.key) for mutual TLS (hbase.server.netty.tls.client.auth.mode NEED).
+       */
+      clientCertSecretRef?: {
+        name: string;
+      };
+    };
   };
   /**
    * The four event sources. Each one omitted takes its defaults.
@@ -291,6 +307,10 @@ export interface AdPipelineSpec {
     preSplitRegions?: number;
     compression?: 'NONE' | 'GZ' | 'SNAPPY' | 'LZ4' | 'ZSTD';
     bloomFilter?: 'NONE' | 'ROW' | 'ROWCOL';
+    /**
+     * Transparent encryption at rest of the table's HFiles (ENCRYPTION => 'AES' on every family). The key is the HBase cluster's master key, held by HBase's key provider (hbase.crypto.keyprovider) and never by adpipe; an HBase without one refuses the table (StorageReady=False). WAL encryption is the cluster's setting hbase.regionserver.wal.encryption. See docs/security.md.
+     */
+    encryption?: 'NONE' | 'AES';
   };
   /**
    * The runtime Deployment.

@@ -1,5 +1,5 @@
 import type { RuntimeConfig } from '../../api/runtime-config.js';
-import { HBaseClient } from '../../hbase/index.js';
+import { hbaseClient } from '../../runtime/hbase-client.js';
 import { renderRuntimeConfig } from '../../operator/render/runtime-config.js';
 import { loadConfig } from '../../runtime/config.js';
 import { listCampaigns } from '../../runtime/query/campaigns.js';
@@ -38,7 +38,7 @@ async function ask<T>(ctx: CommandContext, what: string, path: string, answer: A
   if (ctx.values.direct === true) {
     if (url) throw new UsageError('--url and --direct exclude each other', ctx.path);
     const config = await directConfig(ctx);
-    const hbase = new HBaseClient({ zookeeperQuorum: config.hbase.zookeeperQuorum, znodeParent: config.hbase.znodeParent, operationTimeoutMs: 30_000 });
+    const hbase = hbaseClient(config.hbase, { operationTimeoutMs: 30_000 });
     try {
       return await answer(new HBaseStore(hbase, config.hbase.table), { saltBuckets: config.storage.saltBuckets, families: config.storage.families });
     } finally {

@@ -45,7 +45,7 @@ const toResolve: { alertname: string; labels: Record<string, string>; sinceMs: n
 /** Alerts the healthy phases must never see for this pipeline. */
 const healthyProblems: string[] = [];
 
-const startPrivateHBase = async () => (hbasePid = await startHBase(hbaseLib, path.join(dir, 'hbase'), hbasePorts, path.join(dir, 'hbase.log'), 300_000));
+const startPrivateHBase = async () => (hbasePid = await startHBase(hbaseLib, path.join(dir, 'hbase'), hbasePorts, path.join(dir, 'hbase.log'), undefined, 300_000));
 const impressionsTopic = `${run.namespace}.impressions`;
 
 function pipelineSpec(): AdPipeline {

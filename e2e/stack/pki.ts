@@ -35,15 +35,35 @@ export function pkiPaths(dir: string): Pki {
   };
 }
 
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+function opensslIn(dir: string): (...args: string[]) => Promise<void> {
+  const logFile = path.join(dir, 'openssl.log');
+  return (...args: string[]) => runLogged('openssl', args, { cwd: dir, logFile });
+}
+
+/** A key pair `<name>.key` and a certificate `<name>.crt` signed by the stack CA. */
+async function signCertificate(pki: Pki, name: string, subject: string, extensions: string): Promise<void> {
+  const openssl = opensslIn(pki.dir);
+  const csr = path.join(pki.dir, `${name}.csr`);
+  const ext = path.join(pki.dir, `${name}.ext`);
+  fs.writeFileSync(ext, extensions);
+  await openssl('req', ...EC_KEY, '-keyout', path.join(pki.dir, `${name}.key`), '-out', csr, '-subj', subject);
+  await openssl('x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial', '-out', path.join(pki.dir, `${name}.crt`), '-days', '3650', '-extfile', ext);
+  fs.rmSync(csr);
+  fs.rmSync(ext);
+}
+
 export async function ensurePki(dir: string): Promise<Pki> {
   const pki = pkiPaths(dir);
   if (fs.existsSync(pki.serviceAccountPub)) return pki;
   requireTool('openssl', 'make the local API server certificates', 'apt-get install openssl');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const logFile = path.join(dir, 'openssl.log');
-  const openssl = (...args: string[]) => runLogged('openssl', args, { cwd: dir, logFile });
+  const openssl = opensslIn(dir);
+
   await openssl('req', '-x509', ...EC_KEY, '-keyout', pki.caKey, '-out', pki.caCert, '-days', '3650', '-subj', '/CN=adpipe-local-ca');
-  const sign = (name: string, subject: string, extensions: string) => signWithStackCa(pki, name, subject, extensions);
+
+  const sign = (name: string, subject: string, extensions: string) => signCertificate(pki, name, subject, extensions);
   await sign(
     'apiserver',
     '/CN=kube-apiserver',
@@ -56,21 +76,6 @@ export async function ensurePki(dir: string): Promise<Pki> {
   return pki;
 }
 
-const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
-/** A key and a certificate `<name>.key`/`<name>.crt` in the PKI directory, signed by the stack CA. */
-async function signWithStackCa(pki: Pki, name: string, subject: string, extensions: string): Promise<void> {
-  const dir = pki.dir;
-  const openssl = (...args: string[]) => runLogged('openssl', args, { cwd: dir, logFile: path.join(dir, 'openssl.log') });
-  const csr = path.join(dir, `${name}.csr`);
-  const ext = path.join(dir, `${name}.ext`);
-  fs.writeFileSync(ext, extensions);
-  await openssl('req', ...EC_KEY, '-keyout', path.join(dir, `${name}.key`), '-out', csr, '-subj', subject);
-  await openssl('x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial', '-out', path.join(dir, `${name}.crt`), '-days', '3650', '-extfile', ext);
-  fs.rmSync(csr);
-  fs.rmSync(ext);
-}
-
 /**
  * The Kafka broker's serving certificate for its SASL_SSL listener, signed by the stack CA, and a
  * PEM key store (PKCS#8 key, then the certificate) as Kafka's `ssl.keystore.type=PEM` reads it.
@@ -80,7 +85,7 @@ export async function ensureKafkaCert(pki: Pki, host: string): Promise<{ keystor
   const keystore = path.join(pki.dir, 'kafka-keystore.pem');
   if (!fs.existsSync(keystore)) {
     const ip = /^\d+\.\d+\.\d+\.\d+$/.test(host) && host !== '127.0.0.1' ? `,IP:${host}` : '';
-    await signWithStackCa(pki, 'kafka', '/CN=adpipe-local-kafka', `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost${ip}\n`);
+    await signCertificate(pki, 'kafka', '/CN=adpipe-local-kafka', `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost${ip}\n`);
     const key = fs.readFileSync(path.join(pki.dir, 'kafka.key'), 'utf8');
     const cert = fs.readFileSync(path.join(pki.dir, 'kafka.crt'), 'utf8');
     fs.writeFileSync(keystore, key + cert, { mode: 0o600 });
@@ -129,4 +134,30 @@ export function adminKubeconfig(pki: Pki, server: string): string {
     'current-context: adpipe-local',
     '',
   ].join('\n');
+}
+
+/**
+ * HBase RPC over TLS (decision 0130): a serving certificate for the master and region server (both
+ * advertise `localhost` on loopback, or the data-plane address), and a client certificate for
+ * mutual TLS. HBase reads PEM key stores (X509Util's PEM loader): key and chain in one file.
+ * Made apart from `ensurePki` so a stack directory made before them gains them on its next start.
+ */
+export interface HBaseCerts {
+  /** Key and certificate in one PEM file: `hbase.rpc.tls.keystore.location`. */
+  serverKeyStore: string;
+  clientCert: string;
+  clientKey: string;
+  caCert: string;
+}
+
+export async function ensureHBaseCerts(pki: Pki, dataHost: string): Promise<HBaseCerts> {
+  const f = (name: string) => path.join(pki.dir, name);
+  const certs: HBaseCerts = { serverKeyStore: f('hbase-server.pem'), clientCert: f('hbase-client.crt'), clientKey: f('hbase-client.key'), caCert: pki.caCert };
+  if (fs.existsSync(certs.serverKeyStore) && fs.existsSync(certs.clientKey)) return certs;
+  const extra = dataHost === '127.0.0.1' ? [] : [/^[0-9.]+$/.test(dataHost) ? `IP:${dataHost}` : `DNS:${dataHost}`];
+  const san = ['DNS:localhost', 'IP:127.0.0.1', ...extra].join(',');
+  await signCertificate(pki, 'hbase-server', '/CN=hbase', `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${san}\n`);
+  await signCertificate(pki, 'hbase-client', '/O=adpipe/CN=adpipe-hbase-client', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  fs.writeFileSync(certs.serverKeyStore, fs.readFileSync(f('hbase-server.key'), 'utf8') + fs.readFileSync(f('hbase-server.crt'), 'utf8'), { mode: 0o600 });
+  return certs;
 }

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureKafkaCert, ensurePki, pkiPaths } from './pki.js';
+import { ensureHBaseCerts, ensureKafkaCert, ensurePki, pkiPaths } from './pki.js';
 import { apiserverHealthy, httpGet, startApiserver, startControllerManager, startEtcd } from './components/kubernetes.js';
 import { kafkaHealthy, newClusterId, scramUsers, startKafka } from './components/kafka.js';
-import { hbaseHealthy, startHBase } from './components/hbase.js';
+import { ensureEncryptionKeyStore, hbaseHealthy, startHBase } from './components/hbase.js';
 import { registryHealthy, registryUrl, startRegistry } from './components/registry.js';
 import { alertmanagerHealthy, prometheusHealthy, startAlertmanager, startPrometheus, targetsDir, type PrometheusPorts } from './components/prometheus.js';
 import { removeStackContainers } from '../image/podman.js';
@@ -28,7 +28,8 @@ export async function stackUp(log: Log): Promise<StackState> {
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
   const previous = readStackState();
   const health = previous ? await serverHealth(previous) : undefined;
-  if (previous && health && SERVER_NAMES.every((name) => health[name])) {
+  // A stack from before HBase had TLS and a master key (no `hbase.tls` in its state) starts again.
+  if (previous && health && SERVER_NAMES.every((name) => health[name]) && previous.hbase.tls) {
     log(`stack already up (${dir})`);
     return previous;
   }
@@ -69,6 +70,8 @@ export async function stackUp(log: Log): Promise<StackState> {
   // The CA and loopback serving certificate first: the API server and the registry's https use them.
   const pki = await ensurePki(path.join(dir, 'pki'));
   const kafkaTls = await ensureKafkaCert(pki, dataPlaneHost());
+  const hbaseCerts = await ensureHBaseCerts(pki, dataPlaneHost());
+  const hbaseKeys = await ensureEncryptionKeyStore(path.join(dir, 'hbase'));
   const logs = Object.fromEntries(SERVER_NAMES.map((name) => [name, path.join(dir, 'logs', `${name}.log`)])) as Record<ServerName, string>;
   const state: StackState = {
     dir,
@@ -89,7 +92,15 @@ export async function stackUp(log: Log): Promise<StackState> {
       clusterId: previous?.kafka.clusterId ?? newClusterId(),
       sasl: { bootstrap: `${dataPlaneHost()}:${ports.kafkaSasl}`, port: ports.kafkaSasl, mechanism: 'scram-sha-512', caFile: kafkaTls.caFile, users: scramUsers(path.join(dir, 'kafka')) },
     },
-    hbase: { zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`, zookeeperPort: ports.zookeeper, masterPort: ports.hbaseMaster, regionServerPort: ports.regionServer },
+    hbase: {
+      zookeeperQuorum: `${dataPlaneHost()}:${ports.zookeeper}`,
+      zookeeperPort: ports.zookeeper,
+      masterPort: ports.hbaseMaster,
+      regionServerPort: ports.regionServer,
+      rootDir: path.join(dir, 'hbase', 'root'),
+      tls: { caFile: hbaseCerts.caCert, clientCertFile: hbaseCerts.clientCert, clientKeyFile: hbaseCerts.clientKey },
+      masterKeyAlias: hbaseKeys.masterKeyAlias,
+    },
     registry: { url: registryUrl(ports.registry), port: ports.registry, tlsUrl: registryUrl(ports.registryTls, '127.0.0.1', 'https'), tlsPort: ports.registryTls, caFile: pki.caCert },
     monitoring: {
       prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
@@ -129,7 +140,12 @@ export async function stackUp(log: Log): Promise<StackState> {
     })(),
     timed('alertmanager', () => startAlertmanager(alertmanagerBin.dir, path.join(dir, 'alertmanager'), monitoringPorts, logs.alertmanager)).then(saveAs('alertmanager')),
     timed('kafka', () => startKafka(path.join(kafkaLib.dir, 'lib'), path.join(dir, 'kafka'), { broker: ports.kafka, controller: ports.kafkaController, sasl: ports.kafkaSasl }, state.kafka.clusterId, logs.kafka, kafkaTls)).then(saveAs('kafka')),
-    timed('hbase', () => startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase)).then(saveAs('hbase')),
+    timed('hbase', () =>
+      startHBase(path.join(hbaseLib.dir, 'lib'), path.join(dir, 'hbase'), { zookeeper: ports.zookeeper, master: ports.hbaseMaster, regionServer: ports.regionServer }, logs.hbase, {
+        tls: { keyStore: hbaseCerts.serverKeyStore, trustStore: hbaseCerts.caCert },
+        encryption: hbaseKeys,
+      }),
+    ).then(saveAs('hbase')),
     timed('schema-registry', () => startRegistry(registryBuild.dir, path.join(dir, 'registry'), { http: ports.registry, https: ports.registryTls }, { cert: pki.servingCert, key: pki.servingKey }, logs['schema-registry'])).then(saveAs('schema-registry')),
   ]);
   const failed = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected');

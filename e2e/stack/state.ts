@@ -29,7 +29,20 @@ export interface StackState {
     clusterId: string;
     sasl: { bootstrap: string; port: number; mechanism: 'scram-sha-512'; caFile: string; users: Record<'admin' | 'pipeline' | 'producer' | 'limited', string> };
   };
-  hbase: { zookeeperQuorum: string; zookeeperPort: number; masterPort: number; regionServerPort: number };
+  /**
+   * HBase; `rootDir` is its data on disk (HFiles, WALs). Its RPC ports also speak TLS to clients
+   * with a certificate from the stack CA (`tls`); families with encryption are encrypted on disk
+   * under the master key `masterKeyAlias`, and so is the WAL (decisions 0130, 0132).
+   */
+  hbase: {
+    zookeeperQuorum: string;
+    zookeeperPort: number;
+    masterPort: number;
+    regionServerPort: number;
+    rootDir: string;
+    tls: { caFile: string; clientCertFile: string; clientKeyFile: string };
+    masterKeyAlias: string;
+  };
   /**
    * The schema registry; `url` is its Confluent-compatible API (what a spec's `schemaRegistryUrl`
    * names); `tlsUrl` the same over https, its certificate signed by the stack CA (`caFile`).

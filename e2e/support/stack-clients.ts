@@ -77,3 +77,28 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** TLS settings for the stack's HBase: its CA and the client certificate it requires (mutual TLS). */
+export function hbaseTls(): { ca: Buffer; cert: Buffer; key: Buffer } {
+  const tls = stack().hbase.tls as StackState['hbase']['tls'] | undefined;
+  if (!tls) throw new Error("this stack's HBase predates TLS (no hbase.tls in its state): restart it with 'npm run stack -- up'");
+  return { ca: fs.readFileSync(tls.caFile), cert: fs.readFileSync(tls.clientCertFile), key: fs.readFileSync(tls.clientKeyFile) };
+}
+
+/** The files under `dir` (recursively) whose bytes contain any of `needles`. */
+export function filesContaining(dir: string, needles: readonly string[]): string[] {
+  const found: string[] = [];
+  const patterns = needles.map((needle) => Buffer.from(needle));
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch {
+      continue; // rolled or archived while listing
+    }
+    if (patterns.some((pattern) => bytes.includes(pattern))) found.push(file);
+  }
+  return found;
+}

@@ -30,6 +30,8 @@ export const Reason = {
   // StorageReady
   TableReady: 'TableReady',
   HBaseUnavailable: 'HBaseUnavailable',
+  /** The HBase server's certificate is not trusted, names another host, or our client certificate was refused. */
+  HBaseTLSFailed: 'HBaseTLSFailed',
   TableOperationFailed: 'TableOperationFailed',
   StorageNotConfigured: 'StorageNotConfigured',
   TableClaimedByAnotherPipeline: 'TableClaimedByAnotherPipeline',

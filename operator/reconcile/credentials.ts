@@ -19,7 +19,7 @@ const SECRET: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secret
 export interface CredentialRef {
   name: string;
   /** The label value the Secret must carry. */
-  use: 'kafka' | 'schema-registry' | 'query-tls';
+  use: 'kafka' | 'schema-registry' | 'query-tls' | 'hbase';
   /** Where the spec names it, for the message. */
   field: string;
 }
@@ -37,6 +37,9 @@ export function credentialRefs(pipeline: AdPipeline): CredentialRef[] {
   if (registryAuth?.caSecretRef) refs.push({ name: registryAuth.caSecretRef.name, use: 'schema-registry', field: 'spec.sources.bidRequests.avro.schemaRegistryAuth.caSecretRef' });
   const queryTls = pipeline.spec.query?.tls;
   if (queryTls) refs.push({ name: queryTls.secretRef.name, use: 'query-tls', field: 'spec.query.tls.secretRef' });
+  const hbaseTls = pipeline.spec.hbase.tls;
+  if (hbaseTls?.enabled && hbaseTls.caSecretRef) refs.push({ name: hbaseTls.caSecretRef.name, use: 'hbase', field: 'spec.hbase.tls.caSecretRef' });
+  if (hbaseTls?.enabled && hbaseTls.clientCertSecretRef) refs.push({ name: hbaseTls.clientCertSecretRef.name, use: 'hbase', field: 'spec.hbase.tls.clientCertSecretRef' });
   return refs;
 }
 
@@ -51,10 +54,10 @@ export function optedIn(labels: Record<string, string> | undefined, use: string)
  * labels it, picked up at the next drift check); otherwise `version` stands for the Secrets'
  * resourceVersions, so a rotated Secret rolls the workers that mount it.
  */
-export async function checkCredentials(kube: KubeClient, pipeline: AdPipeline): Promise<{ heldBack?: ComponentReport; version: string }> {
+export async function checkCredentials(kube: KubeClient, pipeline: AdPipeline, only?: CredentialRef['use']): Promise<{ heldBack?: ComponentReport; version: string }> {
   const namespace = namespaceOf(pipeline);
   const versions: string[] = [];
-  for (const ref of credentialRefs(pipeline)) {
+  for (const ref of credentialRefs(pipeline).filter((candidate) => !only || candidate.use === only)) {
     let secret;
     try {
       secret = await kube.findMetadata(SECRET, namespace, ref.name);

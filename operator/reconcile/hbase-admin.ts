@@ -1,4 +1,5 @@
 import { HBaseClient } from '../../hbase/index.js';
+import { shortHash } from '../render/hash.js';
 import type { DesiredFamily, DesiredTable } from '../render/table.js';
 import type { HBaseConnection, ObservedTable, TableAdmin, TableAdmins } from './table.js';
 
@@ -8,7 +9,14 @@ import type { HBaseConnection, ObservedTable, TableAdmin, TableAdmins } from './
  * backoff quickly, not into a reconcile that hangs for a minute.
  */
 
-const familySpec = (family: DesiredFamily) => ({ name: family.name, ttlSeconds: family.ttlSeconds, maxVersions: family.maxVersions, compression: family.compression, bloomFilter: family.bloomFilter });
+const familySpec = (family: DesiredFamily) => ({
+  name: family.name,
+  ttlSeconds: family.ttlSeconds,
+  maxVersions: family.maxVersions,
+  compression: family.compression,
+  bloomFilter: family.bloomFilter,
+  encryption: family.encryption,
+});
 
 class HBaseTableAdmin implements TableAdmin {
   calls = 0;
@@ -23,7 +31,14 @@ class HBaseTableAdmin implements TableAdmin {
     return {
       name: description.name,
       enabled: description.enabled,
-      families: description.families.map((f) => ({ name: f.name, ttlSeconds: f.ttlSeconds ?? Number.POSITIVE_INFINITY, compression: f.compression, bloomFilter: f.bloomFilter, maxVersions: f.maxVersions })),
+      families: description.families.map((f) => ({
+        name: f.name,
+        ttlSeconds: f.ttlSeconds ?? Number.POSITIVE_INFINITY,
+        compression: f.compression,
+        bloomFilter: f.bloomFilter,
+        maxVersions: f.maxVersions,
+        encryption: f.encryption,
+      })),
       regions: regions.length,
     };
   }
@@ -63,7 +78,9 @@ export function hbaseTableAdmins(options: HBaseAdminOptions = {}): TableAdmins {
   const admins = new Map<string, HBaseTableAdmin>();
   return {
     admin(connection: HBaseConnection): TableAdmin {
-      const key = `${connection.zookeeperQuorum}|${connection.znodeParent}`;
+      // One client per cluster and TLS material: a rotated certificate is used from the next
+      // reconcile on; the superseded client keeps its idle connections until close().
+      const key = `${connection.zookeeperQuorum}|${connection.znodeParent}|${connection.tls ? shortHash(JSON.stringify(connection.tls)) : 'plaintext'}`;
       let admin = admins.get(key);
       if (!admin) {
         const client = new HBaseClient({
@@ -73,6 +90,7 @@ export function hbaseTableAdmins(options: HBaseAdminOptions = {}): TableAdmins {
           operationTimeoutMs: options.operationTimeoutMs ?? 15_000,
           connectTimeoutMs: options.connectTimeoutMs ?? 3000,
           rpcTimeoutMs: 10_000,
+          ...(connection.tls ? { tls: connection.tls } : {}),
         });
         admin = new HBaseTableAdmin(client);
         admins.set(key, admin);

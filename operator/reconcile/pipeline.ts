@@ -94,7 +94,7 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   const ownership = recordingOwnership(deps, pipeline);
   const [topics, table, rendered] = await Promise.all([
     refused ? { report: refused, changes: [] as Change[], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership),
-    reconcileTable(deps.tables, pipeline, deps.allPipelines(), ownership),
+    reconcileTable(deps.tables, deps.kube, pipeline, deps.allPipelines(), ownership),
     workersHeldBy ? heldBack(pipeline, workersHeldBy) : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
   ]);
   // The workers' ACLs once their topics exist (granting them on topics that do not is harmless, but
@@ -262,7 +262,7 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
     const owned = ownedOf(pipeline);
     const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others, owned.topics);
     await revokeGrants();
-    const table = await deleteTable(deps.tables, pipeline, others, owned.table);
+    const table = await deleteTable(deps.tables, deps.kube, pipeline, others, owned.table);
     await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources adpipe did not create or adopt, or another AdPipeline names, are kept)`, 'Delete');
     await release();
     return {};

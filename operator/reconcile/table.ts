@@ -6,6 +6,11 @@ import { describeError } from './errors.js';
 import type { Change } from './topics.js';
 import { ANNOTATIONS } from '../../api/v1alpha1/index.js';
 import type { Ownership } from '../render/ownership.js';
+import type { KubeClient } from '../controller/kube.js';
+import { namespaceOf } from '../render/names.js';
+import { checkCredentials } from './credentials.js';
+import { OperatorError } from './errors.js';
+import { secretValue } from './topics.js';
 
 /**
  * The HBase table of a pipeline. The operator talks to HBase only through `TableAdmin`, a small
@@ -19,6 +24,7 @@ export interface ObservedFamily {
   compression?: string;
   bloomFilter?: string;
   maxVersions?: number;
+  encryption?: string;
 }
 
 export interface ObservedTable {
@@ -41,6 +47,8 @@ export interface TableAdmin {
 export interface HBaseConnection {
   zookeeperQuorum: string;
   znodeParent: string;
+  /** PEM values read from the Secrets spec.hbase.tls names (opted in with adpipe.io/credentials=hbase). */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 /** Hands out one TableAdmin per HBase cluster. */
@@ -57,8 +65,22 @@ export interface TableOutcome {
   table: string;
 }
 
-export function hbaseConnection(pipeline: AdPipeline): HBaseConnection {
-  return { zookeeperQuorum: pipeline.spec.hbase.zookeeperQuorum, znodeParent: pipeline.spec.hbase.znodeParent ?? '/hbase' };
+/** The operator's own connection to the pipeline's HBase; TLS material only from Secrets that opted in. */
+export async function hbaseConnection(kube: KubeClient, pipeline: AdPipeline): Promise<HBaseConnection> {
+  const spec = pipeline.spec.hbase;
+  const connection: HBaseConnection = { zookeeperQuorum: spec.zookeeperQuorum, znodeParent: spec.znodeParent ?? '/hbase' };
+  if (!spec.tls?.enabled) return connection;
+  const { heldBack: refused } = await checkCredentials(kube, pipeline, 'hbase');
+  if (refused) throw new OperatorError(refused.reason === Reason.SecretNotAllowed ? 'SECRET_NOT_ALLOWED' : 'SECRET_NOT_FOUND', refused.message, refused.retrying === true);
+  const namespace = namespaceOf(pipeline);
+  const tls: NonNullable<HBaseConnection['tls']> = {};
+  if (spec.tls.caSecretRef) tls.ca = await secretValue(kube, namespace, spec.tls.caSecretRef.name, spec.tls.caSecretRef.key ?? 'ca.crt');
+  if (spec.tls.clientCertSecretRef) {
+    tls.cert = await secretValue(kube, namespace, spec.tls.clientCertSecretRef.name, 'tls.crt');
+    tls.key = await secretValue(kube, namespace, spec.tls.clientCertSecretRef.name, 'tls.key');
+  }
+  connection.tls = tls;
+  return connection;
 }
 
 /** Families to add or change; pure. TTL is the one property that follows the spec online. */
@@ -69,12 +91,23 @@ export function diffTable(desired: DesiredTable, observed: ObservedTable): { add
   for (const family of desired.families) {
     const actual = byName.get(family.name);
     if (!actual) add.push(family);
-    else if (actual.ttlSeconds !== family.ttlSeconds || (actual.compression !== undefined && actual.compression !== family.compression) || (actual.bloomFilter !== undefined && actual.bloomFilter !== family.bloomFilter)) modify.push({ family, from: actual });
+    else if (
+      actual.ttlSeconds !== family.ttlSeconds ||
+      (actual.compression !== undefined && actual.compression !== family.compression) ||
+      (actual.bloomFilter !== undefined && actual.bloomFilter !== family.bloomFilter) ||
+      (actual.encryption !== undefined && actual.encryption !== family.encryption)
+    )
+      modify.push({ family, from: actual });
   }
   return { add, modify };
 }
 
 function failure(error: unknown, table: string): ComponentReport {
+  if (error instanceof OperatorError && error.code === 'SECRET_NOT_ALLOWED') return { status: 'False', reason: Reason.SecretNotAllowed, message: error.message, stalled: true };
+  if (error instanceof OperatorError && error.code === 'SECRET_NOT_FOUND') return { status: 'False', reason: Reason.SecretNotFound, message: error.message, retrying: true };
+  if ((error as { code?: string }).code === 'TLS') {
+    return { status: 'False', reason: Reason.HBaseTLSFailed, message: `TLS to HBase failed (table ${table}): ${describeError(error)}`, retrying: true };
+  }
   const retriable = (error as { retriable?: boolean }).retriable !== false;
   const code = (error as { code?: string }).code;
   const unreachable = code === 'CONNECTION' || code === 'TIMEOUT' || code === 'DEADLINE_EXCEEDED' || code === 'CLOSED' || /ECONNREFUSED|ZooKeeper|connect/i.test(describeError(error));
@@ -83,7 +116,7 @@ function failure(error: unknown, table: string): ComponentReport {
     : { status: 'False', reason: Reason.TableOperationFailed, message: `table ${table}: ${describeError(error)}`, retrying: retriable, stalled: !retriable };
 }
 
-export async function reconcileTable(admins: TableAdmins | undefined, pipeline: AdPipeline, others: AdPipeline[], ownership: Ownership): Promise<TableOutcome> {
+export async function reconcileTable(admins: TableAdmins | undefined, kube: KubeClient, pipeline: AdPipeline, others: AdPipeline[], ownership: Ownership): Promise<TableOutcome> {
   const desired = desiredTable(pipeline);
   const changes: Change[] = [];
   const claimant = tableClaimant(pipeline, others);
@@ -94,7 +127,7 @@ export async function reconcileTable(admins: TableAdmins | undefined, pipeline: 
     return { report: { status: 'Unknown', reason: Reason.StorageNotConfigured, message: 'this operator build has no HBase admin; the table is not managed' }, changes, table: desired.name };
   }
   try {
-    const admin = admins.admin(hbaseConnection(pipeline));
+    const admin = admins.admin(await hbaseConnection(kube, pipeline));
     const observed = await admin.describe(desired.name);
     if (!observed) {
       await ownership.record({ table: desired.name });
@@ -126,9 +159,9 @@ export async function reconcileTable(admins: TableAdmins | undefined, pipeline: 
 }
 
 /** Drops the table (deletionPolicy Delete) when adpipe created or adopted it and no other live pipeline names it. */
-export async function deleteTable(admins: TableAdmins | undefined, pipeline: AdPipeline, others: AdPipeline[], owned: string | undefined): Promise<string | undefined> {
+export async function deleteTable(admins: TableAdmins | undefined, kube: KubeClient, pipeline: AdPipeline, others: AdPipeline[], owned: string | undefined): Promise<string | undefined> {
   const name = desiredTable(pipeline).name;
   if (!admins || owned !== name || tableClaimant(pipeline, others, true)) return undefined;
-  await admins.admin(hbaseConnection(pipeline)).drop(name);
+  await admins.admin(await hbaseConnection(kube, pipeline)).drop(name);
   return name;
 }

@@ -20,6 +20,7 @@ export const DEFAULTS = {
   preSplitRegions: 8,
   compression: 'NONE',
   bloomFilter: 'ROW',
+  encryption: 'NONE',
   image: 'adpipe:0.1.0',
   replicas: 1,
   batchSize: 5000,

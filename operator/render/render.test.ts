@@ -89,6 +89,29 @@ test('table: families with TTLs and one region per salt bucket', () => {
   expect(table.splitKeys.map((k) => k[0])).toEqual([1, 2, 3, 4, 5, 6, 7]);
 });
 
+test('HBase TLS Secrets become mounts and file paths; storage.encryption reaches every family', () => {
+  const secure: AdPipeline = {
+    ...pipeline,
+    spec: {
+      ...pipeline.spec,
+      hbase: { ...pipeline.spec.hbase, tls: { enabled: true, caSecretRef: { name: 'hb-ca' }, clientCertSecretRef: { name: 'hb-client' } } },
+      storage: { ...pipeline.spec.storage, encryption: 'AES' },
+    },
+  };
+  const config = renderRuntimeConfig(secure);
+  expect(config.hbase.tls).toEqual({ caFile: '/etc/adpipe/secrets/hbase-ca/ca.crt', certFile: '/etc/adpipe/secrets/hbase-client/tls.crt', keyFile: '/etc/adpipe/secrets/hbase-client/tls.key' });
+  const pod = renderWorkers(secure, config).deployment.spec!.template.spec!;
+  expect(pod.volumes!.filter((v) => v.secret).map((v) => v.secret!.secretName)).toEqual(['hb-ca', 'hb-client']);
+  expect(pod.containers[0]!.volumeMounts!.filter((m) => m.mountPath.startsWith('/etc/adpipe/secrets/')).every((m) => m.readOnly)).toBe(true);
+  expect(desiredTable(secure).families.map((f) => f.encryption)).toEqual(['AES', 'AES', 'AES']);
+  // Off by default: plaintext RPC, no ENCRYPTION attribute.
+  expect(renderRuntimeConfig(pipeline).hbase.tls).toBeUndefined();
+  expect(desiredTable(pipeline).families.map((f) => f.encryption)).toEqual(['NONE', 'NONE', 'NONE']);
+  // Disabled TLS mounts nothing even with references left in place.
+  const disabled: AdPipeline = { ...secure, spec: { ...secure.spec, hbase: { ...secure.spec.hbase, tls: { enabled: false, caSecretRef: { name: 'hb-ca' } } } } };
+  expect(renderRuntimeConfig(disabled).hbase.tls).toBeUndefined();
+});
+
 test('workers: owned, labelled, config mounted at /etc/adpipe/pipeline.json, hash rolls the pods', () => {
   const config = renderRuntimeConfig(pipeline);
   const objects = renderWorkers(pipeline, config);
@@ -130,6 +153,7 @@ test('the defaults used by render are the schema defaults', () => {
   expect(at('storage', 'preSplitRegions')).toBe(DEFAULTS.preSplitRegions);
   expect(at('storage', 'compression')).toBe(DEFAULTS.compression);
   expect(at('storage', 'bloomFilter')).toBe(DEFAULTS.bloomFilter);
+  expect(at('storage', 'encryption')).toBe(DEFAULTS.encryption);
   expect(at('workers', 'image')).toBe(DEFAULTS.image);
   expect(at('workers', 'replicas')).toBe(DEFAULTS.replicas);
   expect(at('workers', 'batchSize')).toBe(DEFAULTS.batchSize);

@@ -15,6 +15,8 @@ export const SECRET_MOUNTS = {
   registryAuth: '/etc/adpipe/secrets/registry-auth',
   registryCa: '/etc/adpipe/secrets/registry-ca',
   queryTls: '/etc/adpipe/secrets/query-tls',
+  hbaseCa: '/etc/adpipe/secrets/hbase-ca',
+  hbaseClient: '/etc/adpipe/secrets/hbase-client',
 } as const;
 
 type CsvSpec = { header?: boolean; delimiter?: string; columns?: string[] } | undefined;
@@ -63,10 +65,20 @@ export function renderRuntimeConfig(pipeline: AdPipeline): RuntimeConfig {
     const ca = avroSpec.schemaRegistryAuth?.caSecretRef;
     if (ca) avro.schemaRegistryCaFile = `${SECRET_MOUNTS.registryCa}/${ca.key ?? 'ca.crt'}`;
   }
+  const hbase: RuntimeConfig['hbase'] = { zookeeperQuorum: spec.hbase.zookeeperQuorum, znodeParent: spec.hbase.znodeParent ?? DEFAULTS.znodeParent, table: tableNameOf(pipeline) };
+  const hbaseTls = spec.hbase.tls;
+  if (hbaseTls?.enabled) {
+    hbase.tls = {};
+    if (hbaseTls.caSecretRef) hbase.tls.caFile = `${SECRET_MOUNTS.hbaseCa}/${hbaseTls.caSecretRef.key ?? 'ca.crt'}`;
+    if (hbaseTls.clientCertSecretRef) {
+      hbase.tls.certFile = `${SECRET_MOUNTS.hbaseClient}/tls.crt`;
+      hbase.tls.keyFile = `${SECRET_MOUNTS.hbaseClient}/tls.key`;
+    }
+  }
   return {
     pipeline: { namespace, name: pipeline.metadata.name },
     kafka,
-    hbase: { zookeeperQuorum: spec.hbase.zookeeperQuorum, znodeParent: spec.hbase.znodeParent ?? DEFAULTS.znodeParent, table: tableNameOf(pipeline) },
+    hbase,
     sources: {
       bidRequests: { topic: sourceTopicOf(pipeline, 'bidRequests'), avro },
       impressions: { topic: sourceTopicOf(pipeline, 'impressions'), fieldMapping: { ...(sources.impressions?.fieldMapping ?? {}) } },

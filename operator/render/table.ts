@@ -12,6 +12,8 @@ export interface DesiredFamily {
   compression: 'NONE' | 'GZ' | 'SNAPPY' | 'LZ4' | 'ZSTD';
   bloomFilter: 'NONE' | 'ROW' | 'ROWCOL';
   maxVersions: number;
+  /** HFile encryption under the HBase cluster's master key (spec.storage.encryption). */
+  encryption: 'NONE' | 'AES';
 }
 
 export interface DesiredTable {
@@ -35,7 +37,8 @@ export function desiredTable(pipeline: AdPipeline): DesiredTable {
   const lateness = spec.correlation?.lateness ? ms(spec.correlation.lateness) : attribution;
   const compression = spec.storage?.compression ?? DEFAULTS.compression;
   const bloomFilter = spec.storage?.bloomFilter ?? DEFAULTS.bloomFilter;
-  const family = (name: string, ttlMs: number): DesiredFamily => ({ name, ttlSeconds: Math.ceil(ttlMs / 1000), compression, bloomFilter, maxVersions: 1 });
+  const encryption = spec.storage?.encryption ?? DEFAULTS.encryption;
+  const family = (name: string, ttlMs: number): DesiredFamily => ({ name, ttlSeconds: Math.ceil(ttlMs / 1000), compression, bloomFilter, maxVersions: 1, encryption });
   return {
     name: tableNameOf(pipeline),
     families: [

@@ -55,6 +55,9 @@ function secretVolumes(pipeline: AdPipeline): { volumes: k8s.V1Volume[]; mounts:
   if (registry?.schemaRegistryUrl && registry.schemaRegistryAuth?.basicAuthSecretRef) add('registry-auth', registry.schemaRegistryAuth.basicAuthSecretRef.name, SECRET_MOUNTS.registryAuth);
   if (registry?.schemaRegistryUrl && registry.schemaRegistryAuth?.caSecretRef) add('registry-ca', registry.schemaRegistryAuth.caSecretRef.name, SECRET_MOUNTS.registryCa);
   if (pipeline.spec.query?.tls) add('query-tls', pipeline.spec.query.tls.secretRef.name, SECRET_MOUNTS.queryTls);
+  const hbaseTls = pipeline.spec.hbase.tls;
+  if (hbaseTls?.enabled && hbaseTls.caSecretRef) add('hbase-ca', hbaseTls.caSecretRef.name, SECRET_MOUNTS.hbaseCa);
+  if (hbaseTls?.enabled && hbaseTls.clientCertSecretRef) add('hbase-client', hbaseTls.clientCertSecretRef.name, SECRET_MOUNTS.hbaseClient);
   return { volumes, mounts };
 }
 

@@ -9,6 +9,7 @@ import { HBaseClient } from '../../hbase/index.js';
 import { SOURCE_NAMES } from '../../api/runtime-config.js';
 import type { GeneratedMessages } from '../../generator/index.js';
 import { encodeBidRequest } from '../decode/avro.js';
+import { hbaseClient } from '../hbase-client.js';
 import type { BidRequest } from '../model.js';
 import { DEFAULT_FAMILIES, saltSplitKeys } from '../storage/layout.js';
 
@@ -51,7 +52,18 @@ export function ensureBuilt(): void {
 export async function createPipeline(
   endpoints: Endpoints,
   name: string,
-  options: { partitions?: number; saltBuckets?: number; batchSize?: number; tasks?: number; snapshotIntervalMs?: number; avro?: RuntimeConfig['sources']['bidRequests']['avro'] } = {},
+  options: {
+    partitions?: number;
+    saltBuckets?: number;
+    batchSize?: number;
+    tasks?: number;
+    snapshotIntervalMs?: number;
+    avro?: RuntimeConfig['sources']['bidRequests']['avro'];
+    /** The worker (and the table's creation) talk to HBase over TLS with these files. */
+    hbaseTls?: NonNullable<RuntimeConfig['hbase']['tls']>;
+    /** HFile encryption of every family (the stack's HBase holds a master key). */
+    encryption?: 'AES';
+  } = {},
 ): Promise<TestPipeline> {
   const partitions = options.partitions ?? 3;
   const saltBuckets = options.saltBuckets ?? 4;
@@ -72,16 +84,18 @@ export async function createPipeline(
   });
   await admin.disconnect();
   const table = name.replace(/[^A-Za-z0-9_.-]/g, '_');
-  const hbase = new HBaseClient({ zookeeperQuorum: endpoints.zookeeperQuorum });
+  const hbaseConfig: RuntimeConfig['hbase'] = { zookeeperQuorum: endpoints.zookeeperQuorum, znodeParent: '/hbase', table, ...(options.hbaseTls ? { tls: options.hbaseTls } : {}) };
+  const hbase = hbaseClient(hbaseConfig);
   try {
-    await hbase.admin.createTable({ name: table, families: Object.values(DEFAULT_FAMILIES).map((family) => ({ name: family, maxVersions: 1 })), splitKeys: saltSplitKeys(saltBuckets) });
+    const families = Object.values(DEFAULT_FAMILIES).map((family) => ({ name: family, maxVersions: 1, ...(options.encryption ? { encryption: options.encryption } : {}) }));
+    await hbase.admin.createTable({ name: table, families, splitKeys: saltSplitKeys(saltBuckets) });
   } finally {
     hbase.close();
   }
   const config: RuntimeConfig = {
     pipeline: { namespace: 'test', name },
     kafka: { brokers: [endpoints.bootstrap], clientId: `adpipe-${name}`, groupId: `adpipe.test.${name}` },
-    hbase: { zookeeperQuorum: endpoints.zookeeperQuorum, znodeParent: '/hbase', table },
+    hbase: hbaseConfig,
     sources: {
       bidRequests: { topic: topics.bidRequests, avro: options.avro ?? {} },
       impressions: { topic: topics.impressions, fieldMapping: {} },

@@ -1,3 +1,4 @@
+import type { RuntimeConfig } from '../../api/runtime-config.js';
 import { isRetriable } from '../errors.js';
 import type { QuerySettings } from './performance.js';
 import type { HttpReply, MainRoute } from './reply.js';
@@ -11,7 +12,7 @@ import type { HttpReply, MainRoute } from './reply.js';
 export interface QueryThreadData {
   /** 0: any free port (tests). */
   port: number;
-  hbase: { zookeeperQuorum: string; znodeParent: string; table: string };
+  hbase: RuntimeConfig['hbase'];
   settings: QuerySettings;
   /** Set: callers are reviewed by the API server for `get adpipelines/query` on this pipeline. */
   auth?: {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
-import { HBaseClient } from '../../hbase/index.js';
+import { hbaseClient } from '../hbase-client.js';
 import { HBaseStore } from '../storage/hbase-store.js';
 import { QueryAuthorizer } from './auth.js';
 import { createHttpServer } from './http.js';
@@ -21,7 +21,7 @@ const data = workerData as QueryThreadData;
 const tell = (message: ThreadToMain): void => port.postMessage(message);
 
 const log = pino({ base: { ...data.log.bindings, thread: 'query' }, level: data.log.level });
-const hbase = new HBaseClient({ zookeeperQuorum: data.hbase.zookeeperQuorum, znodeParent: data.hbase.znodeParent });
+const hbase = hbaseClient(data.hbase);
 const pending = new Map<number, { resolve: (reply: HttpReply) => void; reject: (error: Error) => void }>();
 let nextId = 0;
 

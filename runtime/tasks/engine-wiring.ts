@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../../api/runtime-config.js';
-import { HBaseClient } from '../../hbase/index.js';
+import { hbaseClient } from '../hbase-client.js';
 import { kafkaClient } from '../kafka.js';
 import { WorkerMetrics } from '../metrics.js';
 import { HBaseStore } from '../storage/hbase-store.js';
@@ -24,7 +24,7 @@ export interface WiredEngine {
 }
 
 export function wireEngine(config: RuntimeConfig, log: Logger, settings: EngineSettings, options: { defaultMetrics: boolean }): WiredEngine {
-  const hbase = new HBaseClient({ zookeeperQuorum: config.hbase.zookeeperQuorum, znodeParent: config.hbase.znodeParent });
+  const hbase = hbaseClient(config.hbase);
   const metrics = new WorkerMetrics(options);
   const engine = new TaskEngine({
     config,
