@@ -36,5 +36,10 @@ export { helpText };
 // Run only as the program itself (the bin, or `node dist/cli/adpipe.js`), not when a test imports main().
 const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
 if (invoked === realpathSync(fileURLToPath(import.meta.url))) {
+  // `adpipe dlq inspect … | head`: a reader that stops reading ends the command, as with any Unix tool.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
   process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 }
