@@ -189,7 +189,8 @@ test('engine threads: a worker of three engines beside one of one, mid-stream, t
   await produceAll(shared, pipeline, messages, [0.5, 1]);
   await progress(single, 0.6);
   // The probes ask every thread; the metrics are the threads' sums (each thread counts its own tasks).
-  expect((await fetch(`http://127.0.0.1:${threaded.port}/readyz`)).status).toBe(200);
+  // Ready once every thread's tasks have restored: the fourth member's join may still be moving one.
+  await eventually('every engine of the three-engine worker to be ready', async () => ((await fetch(`http://127.0.0.1:${threaded.port}/readyz`)).status === 200 ? true : undefined), 120_000);
   const text = await (await fetch(`http://127.0.0.1:${threaded.port}/metrics`)).text();
   expect(text.match(/^adpipe_process_resident_memory_bytes /gm)).toHaveLength(1);
   expect(Number(/^adpipe_task_live_ids (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
