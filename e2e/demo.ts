@@ -41,7 +41,11 @@ async function main(): Promise<number> {
 
     if (await run.get(NAME)) {
       step('removing the previous demo pipeline with its topics and table (deletionPolicy Delete)');
-      run.kubectl(['patch', 'adp', NAME, '-n', NAMESPACE, '--type=merge', '-p', '{"spec":{"deletionPolicy":"Delete"}}']);
+      // A stack restarted since may listen on other ports: the operator deletes the old topics and
+      // table through the current addresses, else the finalizer waits on a broker that is not there.
+      const current = run.example(NAME).spec;
+      const patch = { spec: { deletionPolicy: 'Delete', kafka: { bootstrapServers: current.kafka.bootstrapServers }, hbase: { zookeeperQuorum: current.hbase.zookeeperQuorum } } };
+      run.kubectl(['patch', 'adp', NAME, '-n', NAMESPACE, '--type=merge', '-p', JSON.stringify(patch)]);
       await run.deleteAndWait(NAME);
     }
 
