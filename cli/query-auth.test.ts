@@ -72,9 +72,7 @@ beforeAll(async () => {
 }, 420_000);
 
 afterAll(async () => {
-  await run.kubectl(['delete', 'adp', '--all', '-n', run.namespace, '--wait=true', '--timeout=120s']);
-  await run.stopProcesses();
-  await run.core.deleteNamespace({ name: run.namespace }).catch(() => undefined);
+  await run.tearDown();
   fs.rmSync(dir, { recursive: true, force: true });
 }, 240_000);
 

@@ -47,9 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await restartRegistry(stack());
-  await run.kubectl(['delete', 'adp', '--all', '-n', run.namespace, '--wait=true', '--timeout=120s']);
-  await run.stopProcesses();
-  await run.core.deleteNamespace({ name: run.namespace }).catch(() => undefined);
+  await run.tearDown();
 }, 240_000);
 
 test('an incompatible writerSchema is held back (SchemaIncompatible, workers untouched, totals exact); reverting → Ready', async () => {

@@ -110,6 +110,13 @@ export class PipelineRun {
     return this.startProcess(`agent-${this.namespace}`, 'e2e/agent/main.js', ['--namespace', this.namespace, '--node', `local-${this.namespace}`, '--runtime', runtime]);
   }
 
+  /** The end of a run: its pipelines deleted (finalizers released while the operator runs), its processes stopped, its namespace deleted. */
+  async tearDown(): Promise<void> {
+    await this.kubectl(['delete', 'adp', '--all', '-n', this.namespace, '--wait=true', '--timeout=120s']);
+    await this.stopProcesses();
+    await this.core.deleteNamespace({ name: this.namespace }).catch(() => undefined);
+  }
+
   /** SIGTERM to every process this run started, and wait for them to exit. */
   async stopProcesses(): Promise<void> {
     if (this.operatorTarget) fs.rmSync(this.operatorTarget, { force: true });
