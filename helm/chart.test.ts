@@ -41,7 +41,7 @@ beforeAll(async () => {
 }, 900_000);
 
 test('helm lint --strict is clean, with defaults and with every option on', async () => {
-  for (const sets of [[], ['watchNamespace=ads', 'metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true', 'metrics.podMonitor.enabled=true', 'metrics.dashboard.enabled=true', 'metrics.prometheusUrl=http://prometheus.monitoring:9090', 'leaderElection.enabled=false']]) {
+  for (const sets of [[], ['watchNamespace=ads', 'metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true', 'metrics.podMonitor.enabled=true', 'metrics.dashboard.enabled=true', 'metrics.prometheusUrl=http://prometheus.monitoring:9090', 'leaderElection.enabled=false', 'kafka.adminConfigSecret=kafka-operator', 'kafka.aclAdminConfigSecret=kafka-acl-admin']]) {
     const { stdout } = await run(helm, ['lint', '--strict', chart, ...sets.flatMap((s) => ['--set', s])]);
     expect(stdout).toContain('0 chart(s) failed');
     expect(stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
@@ -73,6 +73,15 @@ test('rendered manifests: cluster-wide by default, namespaced only with watchNam
   expect((JSON.parse(dashboard.data!['adpipe-data-health.json']!) as { panels: unknown[] }).panels.length).toBeGreaterThanOrEqual(8);
   const args = (monitored.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.spec!.containers[0]!.args!;
   expect(args.join(' ')).toContain('--prometheus-url http://prometheus.monitoring:9090 --health-interval-ms 30000');
+
+  // The operator's own Kafka identities (decision 0115, 0111): each a Secret's client.properties, mounted read-only and named in the arguments.
+  const identities = (await template('adpipe', namespace, 'kafka.adminConfigSecret=kafka-operator', 'kafka.aclAdminConfigSecret=kafka-acl-admin')).find((o) => o.kind === 'Deployment') as k8s.V1Deployment;
+  const container = identities.spec!.template.spec!.containers[0]!;
+  expect(container.args!.join(' ')).toContain('--kafka-admin-config /etc/adpipe/kafka-admin/client.properties --kafka-acl-admin-config /etc/adpipe/kafka-acl-admin/client.properties');
+  expect(container.volumeMounts).toEqual([{ name: 'kafka-admin', mountPath: '/etc/adpipe/kafka-admin', readOnly: true }, { name: 'kafka-acl-admin', mountPath: '/etc/adpipe/kafka-acl-admin', readOnly: true }]);
+  expect(identities.spec!.template.spec!.volumes).toEqual([{ name: 'kafka-admin', secret: { secretName: 'kafka-operator', defaultMode: 0o440 } }, { name: 'kafka-acl-admin', secret: { secretName: 'kafka-acl-admin', defaultMode: 0o440 } }]);
+  expect(await applyManifests([identities], '--dry-run=server')).toContain('serverside-applied (server dry run)');
+  expect((clusterWide.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.spec!.volumes).toBeUndefined();
 
   // The optional NetworkPolicy: ingress to the operator Pods only on the metrics port, from the listed peers; accepted by the API server.
   const fenced = await template('adpipe', namespace, 'networkPolicy.enabled=true', 'networkPolicy.from[0].namespaceSelector.matchLabels.team=monitoring');

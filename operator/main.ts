@@ -10,7 +10,8 @@ import { DEFAULT_REVIEWERS_BINDING } from './reconcile/query-reviewers.js';
  *
  *   node dist/operator/main.js [--namespace NS] [--lease-namespace NS] [--lease-name NAME]
  *     [--identity ID] [--http-port 8081] [--no-leader-election] [--drift-check-ms N] [--workers N]
- *     [--prometheus-url URL] [--health-interval-ms N] [--kafka-acl-admin-config FILE]
+ *     [--prometheus-url URL] [--health-interval-ms N] [--kafka-admin-config FILE]
+ *     [--kafka-acl-admin-config FILE]
  *     [--query-reviewers-binding NAME|'']
  */
 function arg(name: string): string | undefined {
@@ -41,6 +42,7 @@ const operator = await startOperator({
   cleanupTimeoutMs: num(arg('cleanup-timeout-ms')),
   prometheusUrl: arg('prometheus-url') ?? process.env['ADPIPE_PROMETHEUS_URL'],
   healthIntervalMs: num(arg('health-interval-ms')),
+  kafkaAdminConfig: arg('kafka-admin-config') ?? process.env['ADPIPE_KAFKA_ADMIN_CONFIG'],
   kafkaAclAdminConfig: arg('kafka-acl-admin-config') ?? process.env['ADPIPE_KAFKA_ACL_ADMIN_CONFIG'],
   // '' leaves the workers' review rights to someone else (decision 0121).
   queryReviewersBinding: arg('query-reviewers-binding') ?? DEFAULT_REVIEWERS_BINDING,

@@ -12,7 +12,7 @@ import { CRD_MISSING_MESSAGE, CrdPresence } from './crd-presence.js';
 import { FINALIZER, OWNED_SELECTOR } from './render/names.js';
 import { EventRecorder } from './reconcile/events.js';
 import { KafkaAdminPool } from './reconcile/kafka.js';
-import { loadAclAdmin } from './reconcile/acl-grants.js';
+import { loadKafkaIdentity } from './reconcile/kafka-identity.js';
 import { DataHealthSensor } from './health/sensor.js';
 import { PrometheusClient } from './health/prometheus.js';
 import { pipelineMetrics } from './health/metrics.js';
@@ -43,6 +43,11 @@ export interface OperatorOptions {
   queue?: { baseDelayMs?: number; maxDelayMs?: number };
   kafkaLingerMs?: number;
   eventRepeatMs?: number;
+  /**
+   * A Kafka client properties file with the operator's own identity: topics of pipelines on the
+   * brokers it names are managed with it, and the spec's Secret is the workers' alone (decision 0115).
+   */
+  kafkaAdminConfig?: string;
   /** A Kafka client properties file with an identity that may alter ACLs: the operator grants the workers' ACLs (decision 0111). */
   kafkaAclAdminConfig?: string;
   /** Prometheus that scrapes the workers: the DataHealthy condition is judged from it (unset: no DataHealthy). */
@@ -143,7 +148,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const reconcile = createPipelineReconciler({
     kube,
     kafka,
-    ...(options.kafkaAclAdminConfig ? { aclAdmin: loadAclAdmin(options.kafkaAclAdminConfig) } : {}),
+    ...(options.kafkaAdminConfig ? { ownKafkaIdentity: loadKafkaIdentity(options.kafkaAdminConfig) } : {}),
+    ...(options.kafkaAclAdminConfig ? { aclAdmin: loadKafkaIdentity(options.kafkaAclAdminConfig) } : {}),
     tables: options.tables,
     events,
     log,

@@ -15,12 +15,13 @@ import { getJson, PipelineRun, settledComparison, statsCaughtUp, waitFor, type S
 import { kafka as plaintextKafka, saslKafka, setScramPassword, stack, uniqueName } from '../support/stack-clients.js';
 
 // Kafka security end to end on the stack's SASL_SSL listener (SCRAM-SHA-512, the broker's
-// certificate from the stack CA, StandardAuthorizer): the operator, the workers and `adpipe
-// produce` all go through it, each principal holding only its role's ACLs (operator/render/acls.ts).
-// The pipeline's SCRAM password is rotated on the broker mid-stream and its Secret updated: the
-// workers roll, the operator's admin client follows, the totals stay exact. A wrong password, a
-// missing ACL and an untrusted certificate each get their own reason and one Warning, retried with
-// backoff; no Secret value appears in status, events or the operator's log.
+// certificate from the stack CA, StandardAuthorizer): the operator (its own principal, from
+// --kafka-admin-config), the workers (the pipeline's Secret) and `adpipe produce` all go through it,
+// each principal holding only its role's ACLs (operator/render/acls.ts). The workers' SCRAM
+// password is rotated on the broker mid-stream and its Secret updated: the workers roll, the
+// operator's access check follows, the totals stay exact. A wrong password, a missing ACL and an
+// untrusted certificate each get their own reason and one Warning, retried with backoff; no Secret
+// value appears in status, events or the operator's log.
 
 const run = new PipelineRun(stack(), uniqueName('kafkasec'));
 const sasl = stack().kafka.sasl;
@@ -30,6 +31,11 @@ const FIRST_PASSWORD = `first-${crypto.randomBytes(8).toString('hex')}`;
 const ROTATED_PASSWORD = `rotated-${crypto.randomBytes(8).toString('hex')}`;
 const admin = plaintextKafka('adpipe-e2e-kafkasec').admin();
 const GRANTED_USER = `granted-${run.namespace.slice(-8)}`;
+/** The operator's own principal: it manages the topics; the pipelines' Secrets are the workers'. */
+const OPERATOR_USER = `operator-${run.namespace.slice(-8)}`;
+const OPERATOR_PASSWORD = `operator-${crypto.randomBytes(8).toString('hex')}`;
+/** The operator's principal is granted the operator role on these pipelines (not on `noacl`). */
+const PIPELINES = ['secure', 'granted', 'wrongpw', 'untrusted'];
 
 function pipeline(name: string, change: (p: AdPipeline) => void = () => undefined): AdPipeline {
   const p = run.example(name);
@@ -42,6 +48,19 @@ function pipeline(name: string, change: (p: AdPipeline) => void = () => undefine
   change(p);
   return p;
 }
+
+/** The Kafka error type a call was refused with (kafkajs nests them in `errors` for batch calls). */
+async function refusalOf(call: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call;
+    return undefined;
+  } catch (error) {
+    const all = [error as { type?: string; errors?: Array<{ type?: string }> }, ...((error as { errors?: Array<{ type?: string }> }).errors ?? [])];
+    return all.map((e) => e.type).find((type) => type?.endsWith('_AUTHORIZATION_FAILED')) ?? String(error);
+  }
+}
+
+const operatorGrants = () => PIPELINES.flatMap((name) => pipelineAcls(pipeline(name), 'operator', OPERATOR_USER));
 
 function secret(name: string, data: Record<string, string>): void {
   const manifest = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: run.namespace, labels: { [CREDENTIALS_LABEL]: 'kafka' } }, stringData: data };
@@ -72,18 +91,23 @@ beforeAll(async () => {
   run.installCrd();
   await run.ensureNamespace();
   await setScramPassword(USER, FIRST_PASSWORD);
+  await setScramPassword(OPERATOR_USER, OPERATOR_PASSWORD);
   await admin.connect();
-  // The platform team's grants: the pipeline's principal is the operator's and the workers' (one
-  // spec.kafka.sasl serves both), the producer may only write the sources.
+  // The platform team's grants: the operator's principal the operator role, the pipeline's principal
+  // the workers' role, the producer only writes the sources.
   const secure = pipeline('secure');
-  await admin.createAcls({ acl: toKafkajsAcls([...pipelineAcls(secure, 'operator', USER), ...pipelineAcls(secure, 'workers', USER), ...pipelineAcls(secure, 'producer', 'producer')]) });
+  await admin.createAcls({ acl: toKafkajsAcls([...operatorGrants(), ...pipelineAcls(secure, 'workers', USER), ...pipelineAcls(secure, 'producer', 'producer')]) });
   secret('kafka-ca', { 'ca.crt': fs.readFileSync(sasl.caFile, 'utf8') });
   secret('kafka-user', { username: USER, password: FIRST_PASSWORD });
-  // The platform team's ACL admin identity: the operator grants workers their ACLs with it, on these brokers only.
-  const aclAdmin = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-kafkasec-admin-')), 'acl-admin.properties');
-  fs.writeFileSync(aclAdmin, [`bootstrap.servers=${sasl.bootstrap}`, 'security.protocol=SASL_SSL', 'sasl.mechanism=SCRAM-SHA-512', 'sasl.username=admin', `sasl.password=${sasl.users.admin}`, `ssl.ca.location=${sasl.caFile}`, ''].join('\n'), { mode: 0o600 });
+  // The operator's own identity, and the platform team's ACL admin identity (the operator grants
+  // workers their ACLs with it); each goes to these brokers only.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-kafkasec-admin-'));
+  const properties = (file: string, user: string, password: string) => {
+    fs.writeFileSync(path.join(dir, file), [`bootstrap.servers=${sasl.bootstrap}`, 'security.protocol=SASL_SSL', 'sasl.mechanism=SCRAM-SHA-512', `sasl.username=${user}`, `sasl.password=${password}`, `ssl.ca.location=${sasl.caFile}`, ''].join('\n'), { mode: 0o600 });
+    return path.join(dir, file);
+  };
   run.startNodeAgent('process');
-  await run.startOperator(['--drift-check-ms', '5000', '--kafka-acl-admin-config', aclAdmin]);
+  await run.startOperator(['--drift-check-ms', '5000', '--kafka-admin-config', properties('operator.properties', OPERATOR_USER, OPERATOR_PASSWORD), '--kafka-acl-admin-config', properties('acl-admin.properties', 'admin', sasl.users.admin)]);
 }, 180_000);
 
 afterAll(async () => {
@@ -91,7 +115,7 @@ afterAll(async () => {
   await run.stopProcesses();
   const secure = pipeline('secure');
   const granted = pipeline('granted');
-  await admin.deleteAcls({ filters: toKafkajsAcls([...pipelineAcls(secure, 'operator', USER), ...pipelineAcls(secure, 'workers', USER), ...pipelineAcls(secure, 'producer', 'producer'), ...pipelineAcls(granted, 'operator', GRANTED_USER), ...pipelineAcls(granted, 'producer', 'producer')]) }).catch(() => undefined);
+  await admin.deleteAcls({ filters: toKafkajsAcls([...operatorGrants(), ...pipelineAcls(secure, 'workers', USER), ...pipelineAcls(secure, 'producer', 'producer'), ...pipelineAcls(granted, 'producer', 'producer')]) }).catch(() => undefined);
   await admin.disconnect();
   await run.core.deleteNamespace({ name: run.namespace }).catch(() => undefined);
 }, 240_000);
@@ -144,10 +168,11 @@ test('operator, workers and adpipe produce through SASL_SSL; the SCRAM password 
   expect(comparison.mismatches).toEqual([]);
   expect(await getJson<Stats>(`${url}/v1/pipeline/stats`)).toEqual(expected.stats);
 
-  // The operator's admin client follows the rotation: a topic change is made with the new password.
+  // The operator changes topics as itself; its check of the workers' access uses the rotated password.
   run.kubectl(['patch', 'adp', 'secure', '-n', run.namespace, '--type=merge', '-p', '{"spec":{"retention":{"rawEvents":"48h"}}}']);
   const updated = await run.waitForCondition('secure', 'TopicsReady', 'True', 120_000);
   expect(condition(updated, 'Ready')?.status).toBe('True');
+  expect(condition(updated, 'WorkersReady')?.status).toBe('True');
   const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: updated.status!.topicNames!.impressions!, configNames: ['retention.ms'] }] });
   expect(configs.resources[0]!.configEntries[0]!.configValue).toBe(String(48 * 3600 * 1000));
 
@@ -155,8 +180,23 @@ test('operator, workers and adpipe produce through SASL_SSL; the SCRAM password 
   const old = saslKafka(USER, FIRST_PASSWORD).admin();
   await expect(old.connect()).rejects.toThrow(/SASL SCRAM SHA512 authentication failed/);
   const shown = [JSON.stringify(updated.status), run.kubectl(['get', 'events', '-n', run.namespace, '-o', 'json']), run.kubectl(['get', 'deployment,configmap', '-n', run.namespace, '-o', 'json']), fs.readFileSync(path.join(stack().dir, 'logs', `operator-${run.namespace}.log`), 'utf8')].join('\n');
-  for (const password of [FIRST_PASSWORD, ROTATED_PASSWORD, sasl.users.producer]) expect(shown).not.toContain(password);
+  for (const password of [FIRST_PASSWORD, ROTATED_PASSWORD, OPERATOR_PASSWORD, sasl.users.producer]) expect(shown).not.toContain(password);
 }, 900_000);
+
+test("the workers' principal holds none of the operator's rights: it may not create, alter or delete the pipeline's topics", async () => {
+  const status = (await run.get('secure'))!.status!;
+  const workers = saslKafka(USER, ROTATED_PASSWORD).admin();
+  await workers.connect();
+  try {
+    expect(await refusalOf(workers.createTopics({ topics: [{ topic: `adpipe.${run.namespace}.secure.forged`, numPartitions: 1 }] }))).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await refusalOf(workers.deleteTopics({ topics: [status.topicNames!.impressions!], timeout: 5000 }))).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await refusalOf(workers.createPartitions({ topicPartitions: [{ topic: status.topicNames!.impressions!, count: 8 }] }))).toBe('TOPIC_AUTHORIZATION_FAILED');
+  } finally {
+    await workers.disconnect();
+  }
+  const topics = await admin.fetchTopicMetadata({ topics: [status.topicNames!.impressions!] });
+  expect(topics.topics[0]!.partitions).toHaveLength(2);
+}, 120_000);
 
 test('the dead-letter topic and the internal topic are written only by the workers: the producer principal is refused', async () => {
   const status = (await run.get('secure'))!.status!;
@@ -184,29 +224,31 @@ test('a wrong password, a missing ACL and an untrusted certificate each get thei
   run.apply(small('wrongpw', (p) => (p.spec.kafka.sasl!.secretRef.name = 'wrong-user')));
   run.apply(small('noacl', (p) => (p.spec.kafka.sasl!.secretRef.name = 'limited-user')));
   run.apply(small('untrusted', (p) => (p.spec.kafka.tls = { enabled: true })));
+  // The operator manages topics as itself: a missing ACL of its own principal stops the topics. The
+  // workers' credentials it checks (the ACL admin grants the workers' ACLs, so theirs are not missing).
   const expectations = [
-    { name: 'wrongpw', reason: 'KafkaAuthenticationFailed', message: /refused the scram-sha-512 credentials of Secret wrong-user/ },
-    { name: 'noacl', reason: 'KafkaAuthorizationFailed', message: /denied the pipeline's principal \(TOPIC_AUTHORIZATION_FAILED\)/ },
-    { name: 'untrusted', reason: 'KafkaTLSUntrusted', message: /not trusted by the system CAs \(spec.kafka.tls.caSecretRef is not set\) \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)/ },
+    { name: 'wrongpw', type: 'WorkersReady', reason: 'KafkaAuthenticationFailed', message: /the workers' access check: Kafka \S+ refused the scram-sha-512 credentials of Secret wrong-user/ },
+    { name: 'noacl', type: 'TopicsReady', reason: 'KafkaAuthorizationFailed', message: /denied the operator's own principal \(TOPIC_AUTHORIZATION_FAILED\): grant it the operator ACLs/ },
+    { name: 'untrusted', type: 'WorkersReady', reason: 'KafkaTLSUntrusted', message: /the workers' access check: the TLS certificate of Kafka \S+ is not trusted by the system CAs \(spec.kafka.tls.caSecretRef is not set\) \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)/ },
   ];
-  for (const { name, reason, message } of expectations) {
-    const p = await waitFor(`${name} TopicsReady=False ${reason}`, async () => {
+  for (const { name, type, reason, message } of expectations) {
+    const p = await waitFor(`${name} ${type}=False ${reason}`, async () => {
       const got = await run.get(name);
-      return condition(got, 'TopicsReady')?.reason === reason ? got : undefined;
+      return condition(got, type)?.reason === reason ? got : undefined;
     }, 120_000);
-    expect(condition(p, 'TopicsReady')?.message).toMatch(message);
+    expect(condition(p, type)?.message).toMatch(message);
     expect(condition(p, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RetryingAfterError' });
     expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason });
   }
   // Retried with backoff for a while: still one Warning per pipeline and reason, no storm.
   await new Promise((resolve) => setTimeout(resolve, 20_000));
-  for (const { name, reason } of expectations) {
+  for (const { name, type, reason } of expectations) {
     const events = warnings(name).filter((e) => e.reason === reason);
     expect(events).toHaveLength(1);
-    expect(condition(await run.get(name), 'TopicsReady')?.reason).toBe(reason);
+    expect(condition(await run.get(name), type)?.reason).toBe(reason);
   }
   const shown = [run.kubectl(['get', 'adp', '-n', run.namespace, '-o', 'json']), run.kubectl(['get', 'events', '-n', run.namespace, '-o', 'json']), fs.readFileSync(path.join(stack().dir, 'logs', `operator-${run.namespace}.log`), 'utf8')].join('\n');
-  for (const password of ['not-the-password', sasl.users.limited, FIRST_PASSWORD, ROTATED_PASSWORD]) expect(shown).not.toContain(password);
+  for (const password of ['not-the-password', sasl.users.limited, FIRST_PASSWORD, ROTATED_PASSWORD, OPERATOR_PASSWORD]) expect(shown).not.toContain(password);
 }, 300_000);
 
 test('given an ACL admin identity, the operator grants the workers their ACLs itself, and revokes them on deletion', async () => {
@@ -214,8 +256,8 @@ test('given an ACL admin identity, the operator grants the workers their ACLs it
   await setScramPassword(GRANTED_USER, password);
   secret('granted-user', { username: GRANTED_USER, password });
   const spec = pipeline('granted', (p) => (p.spec.kafka.sasl!.secretRef.name = 'granted-user'));
-  // The platform team grants the operator role and the producer; the worker role is the operator's job.
-  await admin.createAcls({ acl: toKafkajsAcls([...pipelineAcls(spec, 'operator', GRANTED_USER), ...pipelineAcls(spec, 'producer', 'producer')]) });
+  // The platform team grants the producer (and the operator role, in beforeAll); the worker role is the operator's job.
+  await admin.createAcls({ acl: toKafkajsAcls(pipelineAcls(spec, 'producer', 'producer')) });
   run.apply(spec);
   const ready = await run.waitForCondition('granted', 'Ready', 'True', 240_000);
   const principal = `User:${GRANTED_USER}`;

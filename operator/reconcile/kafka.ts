@@ -276,6 +276,18 @@ class ClusterAdmin {
     });
   }
 
+  /**
+   * Fails with the broker's refusal unless this identity may see these topics and this group
+   * (Describe, which Read and Write imply): the workers' access check (workers-access.ts).
+   */
+  async describeAccess(topics: string[], group: string): Promise<void> {
+    await this.withAdmin(async (admin) => {
+      this.rpcs += 2;
+      await admin.fetchTopicMetadata({ topics });
+      await admin.describeGroups([group]);
+    });
+  }
+
   async close(): Promise<void> {
     const admin = this.admin;
     const protocol = this.protocol;

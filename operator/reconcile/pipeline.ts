@@ -15,7 +15,9 @@ import { statusChanged } from './status.js';
 import { checkCredentials } from './credentials.js';
 import { deleteTable, reconcileTable, type TableAdmins } from './table.js';
 import { deleteTopics, failure as topicsFailure, reconcileTopics, type Change } from './topics.js';
-import { grantWorkerAcls, managesAcls, revokeWorkerAcls, type AclAdmin } from './acl-grants.js';
+import { grantWorkerAcls, managesAcls, revokeWorkerAcls } from './acl-grants.js';
+import { servesPipeline, type KafkaIdentity } from './kafka-identity.js';
+import { checkWorkersAccess } from './workers-access.js';
 import type { QueryReviewers } from './query-reviewers.js';
 import { reconcileWorkers, type OwnedLookup, type OwnWrite, type WorkersOutcome } from './workers.js';
 
@@ -31,8 +33,10 @@ export const ADPIPELINE_TYPE: ResourceType = { apiVersion: API_VERSION, kind: KI
 export interface PipelineReconcilerDeps {
   kube: KubeClient;
   kafka: KafkaAdminPool;
+  /** The operator's own Kafka identity for topic work where it serves the pipeline's brokers (decision 0115); else the spec's credentials. */
+  ownKafkaIdentity?: KafkaIdentity;
   /** With an ACL admin identity, the operator grants the workers' ACLs (acl-grants.ts). */
-  aclAdmin?: AclAdmin;
+  aclAdmin?: KafkaIdentity;
   tables: TableAdmins | undefined;
   events: EventRecorder;
   log: Logger;
@@ -93,7 +97,7 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
   const workersHeldBy = refused ?? (schemas && !schemas.ok ? schemas.report : undefined);
   const ownership = recordingOwnership(deps, pipeline);
   const [topics, table, rendered] = await Promise.all([
-    refused ? { report: refused, changes: [] as Change[], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership),
+    refused ? { report: refused, changes: [] as Change[], topics: pipeline.status?.topics ?? [], readyCount: 0 } : reconcileTopics(deps.kube, deps.kafka, pipeline, deps.allPipelines(), ownership, deps.ownKafkaIdentity),
     reconcileTable(deps.tables, deps.kube, pipeline, deps.allPipelines(), ownership),
     workersHeldBy ? heldBack(pipeline, workersHeldBy) : reconcileWorkers(deps.kube, deps.lookup, pipeline, config, deps.ownWrite, credentialsVersion),
   ]);
@@ -109,6 +113,11 @@ async function reconcileLive(deps: PipelineReconcilerDeps, pipeline: AdPipeline)
     }
   }
   const workers = await withReviewers(deps, pipeline, config.query?.auth === 'kubernetes', rendered);
+  // Under its own identity the operator never uses the workers' credentials: it checks them.
+  if (servesPipeline(deps.ownKafkaIdentity, pipeline) && topics.report.status === 'True' && !workersHeldBy) {
+    const refusedWorkers = await checkWorkersAccess(deps.kube, deps.kafka, pipeline);
+    if (refusedWorkers) workers.report = refusedWorkers;
+  }
   const changes: Change[] = [...topics.changes, ...table.changes, ...workers.changes];
   if (schemas?.ok && schemas.note) changes.push({ reason: 'SchemaCompatibilitySet', note: schemas.note });
   // One event per kind of change and reconcile (five topics created is one TopicCreated event).
@@ -260,7 +269,7 @@ async function finalize(deps: PipelineReconcilerDeps, pipeline: AdPipeline): Pro
   try {
     const others = deps.allPipelines();
     const owned = ownedOf(pipeline);
-    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others, owned.topics);
+    const topics = await deleteTopics(deps.kube, deps.kafka, pipeline, others, owned.topics, deps.ownKafkaIdentity);
     await revokeGrants();
     const table = await deleteTable(deps.tables, deps.kube, pipeline, others, owned.table);
     await deps.events.record(pipeline, 'Normal', 'ResourcesDeleted', `deleted ${topics.length ? `topics ${topics.join(', ')}` : 'no topic'}${table ? ` and table ${table}` : ''} (resources adpipe did not create or adopt, or another AdPipeline names, are kept)`, 'Delete');

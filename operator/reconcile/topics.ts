@@ -9,6 +9,7 @@ import { Reason, type ComponentReport } from './conditions.js';
 import { checkCredentials } from './credentials.js';
 import { describeError, OperatorError } from './errors.js';
 import { isConnectionError, kafkaRefusal, type KafkaAdminPool, type KafkaConnection } from './kafka.js';
+import { servesPipeline, type KafkaIdentity } from './kafka-identity.js';
 
 /**
  * Topics: observe (one batched metadata + describeConfigs) → desired (render) → diff (pure) → act
@@ -41,9 +42,9 @@ export async function secretValue(kube: KubeClient, namespace: string, name: str
   return Buffer.from(value, 'base64').toString('utf8');
 }
 
-/** The operator's own connection to the pipeline's Kafka, credentials read from the named Secrets. */
-export async function kafkaConnection(kube: KubeClient, pipeline: AdPipeline): Promise<KafkaConnection> {
-  // Every path that connects (reconcile, deletion) reads only Secrets that opted in.
+/** The connection the workers use: the spec's brokers, with credentials from its opted-in Secrets. */
+export async function specConnection(kube: KubeClient, pipeline: AdPipeline): Promise<KafkaConnection> {
+  // Every path that connects (reconcile, deletion, the workers' access check) reads only Secrets that opted in.
   const { heldBack: refused } = await checkCredentials(kube, pipeline);
   if (refused) throw new OperatorError(refused.reason === Reason.SecretNotAllowed ? 'SECRET_NOT_ALLOWED' : 'SECRET_NOT_FOUND', refused.message, refused.retrying === true);
   const spec = pipeline.spec.kafka;
@@ -70,32 +71,66 @@ export async function kafkaConnection(kube: KubeClient, pipeline: AdPipeline): P
 }
 
 /**
+ * Whose credentials a Kafka call went out with: the operator's own identity (`--kafka-admin-config`,
+ * decision 0115), or the spec's Secret acting for the operator (no own identity for these brokers)
+ * or for the workers (the access check). Messages name the file or the Secret, never a value.
+ */
+export type KafkaPrincipal = { own: KafkaIdentity } | { spec: 'operator' | 'workers' };
+
+/** Who manages the pipeline's topics: the operator's own identity where it serves the brokers, else the spec's credentials. */
+export function topicAdmin(pipeline: AdPipeline, own: KafkaIdentity | undefined): KafkaPrincipal {
+  return servesPipeline(own, pipeline) ? { own } : { spec: 'operator' };
+}
+
+export async function connectionOf(kube: KubeClient, pipeline: AdPipeline, principal: KafkaPrincipal): Promise<KafkaConnection> {
+  return 'own' in principal ? principal.own.connection : specConnection(kube, pipeline);
+}
+
+const ROLE_ACLS = {
+  operator: 'the operator ACLs of docs/security.md (create, alter, describe, delete on the pipeline\'s topics)',
+  workers: "the workers' ACLs of docs/security.md (read the sources and the group, read and write the tasks topic, write the dead letters, write the transactional ids)",
+};
+
+/**
  * A failure as a report. Refusals by the broker (credentials, ACLs, certificate) are retried with the
  * queue's backoff, not Stalled: the fix (a granted ACL, a rotated password) is made outside the
  * cluster, where the operator cannot see it happen.
  */
-export function failure(error: unknown, pipeline: AdPipeline): ComponentReport {
+export function failure(error: unknown, pipeline: AdPipeline, principal: KafkaPrincipal = { spec: 'operator' }): ComponentReport {
   if (error instanceof OperatorError && error.code === 'SECRET_NOT_ALLOWED') return { status: 'False', reason: Reason.SecretNotAllowed, message: error.message, stalled: true };
   if (error instanceof OperatorError && error.code === 'SECRET_NOT_FOUND') return { status: 'False', reason: Reason.SecretNotFound, message: error.message, retrying: true };
   const refusal = kafkaRefusal(error);
   const kafka = pipeline.spec.kafka;
   const brokers = kafka.bootstrapServers.join(',');
+  const own = 'own' in principal ? principal.own : undefined;
+  const forWorkers = 'spec' in principal && principal.spec === 'workers';
+  const whose = own ? "the operator's own principal" : forWorkers ? "the workers' principal" : "the pipeline's principal";
   if (refusal?.kind === 'authentication') {
-    const user = kafka.sasl ? `the ${kafka.sasl.mechanism} credentials of Secret ${kafka.sasl.secretRef.name} (spec.kafka.sasl.secretRef)` : 'the connection (spec.kafka.sasl is not set)';
-    return { status: 'False', reason: Reason.KafkaAuthenticationFailed, message: `Kafka ${brokers} refused ${user}: check the username and password in the Secret against the broker's SCRAM credentials`, retrying: true };
+    const user = own
+      ? `the operator's own credentials (--kafka-admin-config ${own.file})`
+      : kafka.sasl
+        ? `the ${kafka.sasl.mechanism} credentials of Secret ${kafka.sasl.secretRef.name} (spec.kafka.sasl.secretRef${forWorkers ? ", the workers' identity" : ''})`
+        : 'the connection (spec.kafka.sasl is not set)';
+    return { status: 'False', reason: Reason.KafkaAuthenticationFailed, message: `Kafka ${brokers} refused ${user}: check the username and password ${own ? 'in the file' : 'in the Secret'} against the broker's SCRAM credentials`, retrying: true };
   }
   if (refusal?.kind === 'tls') {
-    const ca = kafka.tls?.caSecretRef ? `the CA in Secret ${kafka.tls.caSecretRef.name} (spec.kafka.tls.caSecretRef)` : 'the system CAs (spec.kafka.tls.caSecretRef is not set)';
-    return { status: 'False', reason: Reason.KafkaTLSUntrusted, message: `the TLS certificate of Kafka ${brokers} is not trusted by ${ca} (${refusal.detail}): put the CA that signed the broker's certificate in the Secret`, retrying: true };
+    const ca = own
+      ? `the CA of the operator's --kafka-admin-config ${own.file}`
+      : kafka.tls?.caSecretRef
+        ? `the CA in Secret ${kafka.tls.caSecretRef.name} (spec.kafka.tls.caSecretRef)`
+        : 'the system CAs (spec.kafka.tls.caSecretRef is not set)';
+    return { status: 'False', reason: Reason.KafkaTLSUntrusted, message: `the TLS certificate of Kafka ${brokers} is not trusted by ${ca} (${refusal.detail}): put the CA that signed the broker's certificate ${own ? 'in that file' : 'in the Secret'}`, retrying: true };
   }
   if (refusal?.kind === 'authorization') {
-    return { status: 'False', reason: Reason.KafkaAuthorizationFailed, message: `Kafka ${brokers} denied the pipeline's principal (${refusal.detail}): grant it the operator ACLs of docs/security.md (create, alter, describe, delete on the pipeline's topics)`, retrying: true };
+    const acls = forWorkers ? ROLE_ACLS.workers : ROLE_ACLS.operator;
+    return { status: 'False', reason: Reason.KafkaAuthorizationFailed, message: `Kafka ${brokers} denied ${whose} (${refusal.detail}): grant it ${acls}`, retrying: true };
   }
   if (isConnectionError(error)) return { status: 'False', reason: Reason.KafkaUnavailable, message: `Kafka is unreachable: ${describeError(error)}`, retrying: true };
   return { status: 'False', reason: Reason.TopicOperationFailed, message: describeError(error), retrying: true };
 }
 
-export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[], ownership: Ownership): Promise<TopicsOutcome> {
+export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[], ownership: Ownership, own?: KafkaIdentity): Promise<TopicsOutcome> {
+  const principal = topicAdmin(pipeline, own);
   const all = desiredTopics(pipeline);
   const names = all.map((t) => t.name);
   const changes: Change[] = [];
@@ -107,15 +142,15 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
   const desired = all.filter((t) => !claims.has(t.name));
   let cluster;
   try {
-    cluster = pool.cluster(await kafkaConnection(kube, pipeline));
+    cluster = pool.cluster(await connectionOf(kube, pipeline, principal));
   } catch (error) {
-    return { report: failure(error, pipeline), changes, topics: names, readyCount: 0 };
+    return { report: failure(error, pipeline, principal), changes, topics: names, readyCount: 0 };
   }
   let observed: Array<Awaited<ReturnType<typeof cluster.observe.submit>>>;
   try {
     observed = await Promise.all(desired.map((topic) => cluster.observe.submit(topic.name)));
   } catch (error) {
-    return { report: failure(error, pipeline), changes, topics: names, readyCount: 0 };
+    return { report: failure(error, pipeline, principal), changes, topics: names, readyCount: 0 };
   }
 
   // A topic that exists is changed only when adpipe created it or may adopt it (decision 0101).
@@ -135,7 +170,7 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
     try {
       await ownership.record({ topics: [...adopted, ...created] });
     } catch (error) {
-      return { report: failure(error, pipeline), changes, topics: names, readyCount: 0 };
+      return { report: failure(error, pipeline, principal), changes, topics: names, readyCount: 0 };
     }
     if (adopted.length) changes.push({ reason: 'TopicAdopted', note: `adopted existing topics ${adopted.join(', ')} (${ANNOTATIONS.adopt})` });
   }
@@ -180,7 +215,7 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
         }
         ready++;
       } catch (error) {
-        const report = failure(error, pipeline);
+        const report = failure(error, pipeline, principal);
         problems.push({ ...report, message: `topic ${topic.name}: ${report.message}` });
       }
     }),
@@ -195,13 +230,13 @@ export async function reconcileTopics(kube: KubeClient, pool: KafkaAdminPool, pi
  * Deletes the pipeline's topics (deletionPolicy Delete): only those adpipe created or adopted for it
  * and no other live pipeline names. Topics already gone count as deleted.
  */
-export async function deleteTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[], owned: Set<string>): Promise<string[]> {
+export async function deleteTopics(kube: KubeClient, pool: KafkaAdminPool, pipeline: AdPipeline, others: AdPipeline[], owned: Set<string>, own?: KafkaIdentity): Promise<string[]> {
   const shared = sharedTopics(pipeline, others);
   const names = desiredTopics(pipeline)
     .map((t) => t.name)
     .filter((name) => owned.has(name) && !shared.has(name));
   if (!names.length) return names;
-  const cluster = pool.cluster(await kafkaConnection(kube, pipeline));
+  const cluster = pool.cluster(await connectionOf(kube, pipeline, topicAdmin(pipeline, own)));
   await Promise.all(names.map((name) => cluster.remove.submit(name)));
   return names;
 }
