@@ -74,6 +74,9 @@ async function progress(worker: WorkerProcess, fraction: number): Promise<void> 
 async function expectExact(worker: WorkerProcess): Promise<void> {
   await untilExact(worker.port, expected, 180_000, () => {
     if (worker.child.exitCode !== null) throw new Error(`worker exited: ${worker.output()}`);
+  }).catch((error: unknown) => {
+    // What the worker said (warnings and up) is the lead when it is alive but stuck.
+    throw new Error(`${String(error)}\n--- the worker's log (tail) ---\n${worker.output().slice(-6000)}`);
   });
 }
 

@@ -1,6 +1,13 @@
-import * as k8s from '@kubernetes/client-node';
 import { RuntimeError } from '../errors.js';
+import { apiServerAccess, createObject } from './api-server.js';
 import { QUERY_ACCESS, type ReviewedUser, type Reviewer } from './auth.js';
+
+interface TokenReview {
+  status?: { authenticated?: boolean; user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> } };
+}
+interface SubjectAccessReview {
+  status?: { allowed?: boolean; denied?: boolean };
+}
 
 /**
  * The API server as the query API's `Reviewer`: TokenReview and SubjectAccessReview with the
@@ -9,11 +16,7 @@ import { QUERY_ACCESS, type ReviewedUser, type Reviewer } from './auth.js';
  * `system:auth-delegator` for them (decision 0121).
  */
 export function kubeReviewer(kubeconfig?: string): Reviewer {
-  const kc = new k8s.KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else kc.loadFromDefault();
-  const authn = kc.makeApiClient(k8s.AuthenticationV1Api);
-  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+  const access = apiServerAccess(kubeconfig);
   const unavailable = (what: string, error: unknown) => {
     const code = (error as { code?: number }).code;
     // The worker's own identity lacks the right, or the API server is away: not the caller's fault.
@@ -21,7 +24,7 @@ export function kubeReviewer(kubeconfig?: string): Reviewer {
   };
   return {
     async authenticate(token) {
-      const review = await authn.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } }).catch((error: unknown) => {
+      const review = await createObject<TokenReview>(access, '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } }).catch((error: unknown) => {
         throw unavailable('TokenReview', error);
       });
       const user = review.status?.user;
@@ -29,17 +32,13 @@ export function kubeReviewer(kubeconfig?: string): Reviewer {
       return { username: user.username, uid: user.uid, groups: user.groups, extra: user.extra } satisfies ReviewedUser;
     },
     async authorize(user, pipeline) {
-      const review = await authz
-        .createSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SubjectAccessReview',
-            spec: { user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, resourceAttributes: { ...QUERY_ACCESS, namespace: pipeline.namespace, name: pipeline.name } },
-          },
-        })
-        .catch((error: unknown) => {
-          throw unavailable('SubjectAccessReview', error);
-        });
+      const review = await createObject<SubjectAccessReview>(access, '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: { user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, resourceAttributes: { ...QUERY_ACCESS, namespace: pipeline.namespace, name: pipeline.name } },
+      }).catch((error: unknown) => {
+        throw unavailable('SubjectAccessReview', error);
+      });
       return review.status?.allowed === true && review.status.denied !== true;
     },
   };
