@@ -143,7 +143,7 @@ test('a wrong password: the worker stays up, unready with KafkaAuthenticationFai
   for (const secret of [brokerPassword, workerPassword]) expect(refused.worker.output()).not.toContain(secret);
 }, 400_000);
 
-test('a missing ACL, with two engine threads: unready with KafkaAuthorizationFailed until the workers ACLs are granted, then exact', async () => {
+test('a missing ACL, with two engine threads: unready with KafkaAuthorizationFailed until the workers ACLs are granted, then exact; revoked while running and granted again, still exact', async () => {
   const user = `unlisted-${crypto.randomBytes(4).toString('hex')}`;
   const password = `pw-${crypto.randomBytes(8).toString('hex')}`;
   await setScramPassword(user, password);
@@ -154,5 +154,30 @@ test('a missing ACL, with two engine threads: unready with KafkaAuthorizationFai
   grants.push(acl);
   await admin.createAcls({ acl });
   await expectAccepted(refused);
+
+  // Read on the sources revoked while running: the consumer crashes with a refusal; the engines give
+  // up their tasks and wait; granted again, the tasks restore from their commits and nothing is
+  // counted twice.
+  const before = refused.worker.output().length;
+  const sources = new Set(SOURCE_NAMES.map((source) => refused.pipeline.config.sources[source].topic));
+  const reads = acl.filter((entry) => sources.has(entry.resourceName));
+  expect(reads).toHaveLength(SOURCE_NAMES.length);
+  await admin.deleteAcls({ filters: reads });
+  await eventually(
+    '/readyz to name KafkaAuthorizationFailed after the revocation',
+    async () => {
+      alive(refused.worker);
+      const ready = await get(refused.worker.port, '/readyz');
+      return ready.status === 503 && ready.body.includes('KafkaAuthorizationFailed') ? ready : undefined;
+    },
+    90_000,
+    500,
+  );
+  expect((await get(refused.worker.port, '/healthz')).status).toBe(200);
+  expect((await get(refused.worker.port, '/metrics')).body).toContain('adpipe_kafka_refused{reason="authorization"} 1');
+  await admin.createAcls({ acl: reads });
+  await expectAccepted(refused);
+  // The engine's own line (the consumer's crash), not a task's.
+  expect(refused.worker.output().slice(before)).toContain('"refusal":"authorization","detail":"TOPIC_AUTHORIZATION_FAILED"');
   expect(refused.worker.output()).not.toContain(password);
 }, 400_000);

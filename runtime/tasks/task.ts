@@ -151,7 +151,7 @@ export class TaskRunner {
         // fence it back and hold up SIGTERM.
         if (this.closed || this.stopping) return;
         this.failed(error);
-        this.ctx.log.warn({ err: error, task: this.task }, 'task failed; starting it over from its snapshot and log');
+        this.ctx.log.warn({ err: error, task: this.task, refusal: this.lastRefusal?.kind }, 'task failed; starting it over from its snapshot and log');
         const failure = error as { type?: string; code?: string; name?: string };
         this.ctx.metrics.retries.inc({ source: 'task', code: String(failure.type ?? failure.code ?? failure.name) });
         await this.restart();
@@ -202,7 +202,7 @@ export class TaskRunner {
         return;
       } catch (error) {
         this.failed(error);
-        this.ctx.log.warn({ err: error, task: this.task, attempt }, 'task start failed; retrying');
+        this.ctx.log.warn({ err: error, task: this.task, attempt, refusal: this.lastRefusal?.kind }, 'task start failed; retrying');
         // A refusal is fixed outside the worker (a password, an ACL): wait longer, as the engine does.
         await sleep(this.lastRefusal ? refusalBackoffMs(attempt, this.ctx.refusalBackoffMaxMs) : Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
       }
