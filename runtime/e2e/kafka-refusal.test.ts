@@ -46,7 +46,7 @@ function workersAcls(pipeline: TestPipeline, user: string): Parameters<Admin['cr
 }
 
 /** A pipeline on the SASL_SSL listener as `user` with `password` in its credential files, its data produced, its worker started. */
-async function refusedPipeline(prefix: string, user: string, password: string, env: Record<string, string> = {}): Promise<Refused> {
+async function refusedPipeline(prefix: string, user: string, password: string, env: Record<string, string> = {}, tls: { caFile?: string } = { caFile: sasl.caFile }): Promise<Refused> {
   const set = generate({ seed: 23, impressions: 300 });
   const name = uniqueName(prefix);
   const pipeline = await createPipeline(endpoints, name, { partitions: 2 });
@@ -60,7 +60,7 @@ async function refusedPipeline(prefix: string, user: string, password: string, e
   const passwordFile = path.join(pipeline.dir, 'password');
   fs.writeFileSync(usernameFile, user);
   fs.writeFileSync(passwordFile, password, { mode: 0o600 });
-  pipeline.config.kafka = { ...pipeline.config.kafka, brokers: [sasl.bootstrap], tls: { caFile: sasl.caFile }, sasl: { mechanism: 'scram-sha-512', usernameFile, passwordFile } };
+  pipeline.config.kafka = { ...pipeline.config.kafka, brokers: [sasl.bootstrap], tls, sasl: { mechanism: 'scram-sha-512', usernameFile, passwordFile } };
   fs.writeFileSync(pipeline.configFile, JSON.stringify(pipeline.config, null, 2));
   const producer = await openProducer(endpoints.bootstrap);
   await produce(producer, pipeline, kafkaMessages(set.messages));
@@ -79,15 +79,15 @@ function alive(worker: WorkerProcess): void {
   if (worker.child.exitCode !== null || worker.child.signalCode !== null) throw new Error(`the worker exited (${worker.child.exitCode ?? worker.child.signalCode}): ${worker.output()}`);
 }
 
-/** Waits until the worker has been refused for `reason` on at least two attempts, then checks what it shows. */
-async function expectRefused({ worker }: Refused, reason: 'authentication' | 'authorization', condition: string): Promise<void> {
+/** Waits until the worker has been refused for `reason` on `attempts` attempts, then checks what it shows. */
+async function expectRefused({ worker }: Refused, reason: 'authentication' | 'authorization' | 'tls', condition: string, attempts = 2): Promise<void> {
   await eventually(
-    `/readyz to name ${condition} after two attempts`,
+    `/readyz to name ${condition} after ${attempts} attempts`,
     async () => {
       alive(worker);
       const ready = await get(worker.port, '/readyz');
-      const attempts = worker.output().match(new RegExp(`"refusal":"${reason}"`, 'g'))?.length ?? 0;
-      return ready.status === 503 && ready.body.includes(condition) && attempts >= 2 ? ready : undefined;
+      const made = worker.output().match(new RegExp(`"refusal":"${reason}"`, 'g'))?.length ?? 0;
+      return ready.status === 503 && ready.body.includes(condition) && made >= attempts ? ready : undefined;
     },
     90_000,
     500,
@@ -181,3 +181,16 @@ test('a missing ACL, with two engine threads: unready with KafkaAuthorizationFai
   expect(refused.worker.output().slice(before)).toContain('"refusal":"authorization","detail":"TOPIC_AUTHORIZATION_FAILED"');
   expect(refused.worker.output()).not.toContain(password);
 }, 400_000);
+
+test('an untrusted broker certificate: unready with KafkaTLSUntrusted, healthy, still running', async () => {
+  const user = `tls-${crypto.randomBytes(4).toString('hex')}`;
+  const password = `pw-${crypto.randomBytes(8).toString('hex')}`;
+  await setScramPassword(user, password);
+  // No CA file: the system CAs, which did not sign the stack's broker certificate. (A new CA comes
+  // with a new Secret, which rolls the workers: nothing to wait for in the same process.)
+  const refused = await refusedPipeline('rt-refused-tls', user, password, {}, {});
+  // kafkajs retries a failed TLS handshake as a connection error (about 20 s) before the attempt fails.
+  await expectRefused(refused, 'tls', 'KafkaTLSUntrusted', 1);
+  expect((await get(refused.worker.port, '/readyz')).body).toContain('presented a TLS certificate not signed by the system CAs (no CA file is configured)');
+  expect(refused.worker.output()).not.toContain(password);
+}, 200_000);

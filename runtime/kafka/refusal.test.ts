@@ -22,6 +22,6 @@ test('each refusal names its condition reason, the brokers and what to fix, with
     "KafkaAuthenticationFailed: Kafka b1:9093,b2:9093 refused the scram-sha-512 credentials in /etc/adpipe/kafka-sasl/username and /etc/adpipe/kafka-sasl/password (SASL authentication failed): check them against the broker's SCRAM credentials; the worker tries again with backoff",
   );
   expect(refusalReason({ kind: 'authorization', detail: 'TOPIC_AUTHORIZATION_FAILED' }, kafka)).toMatch(/^KafkaAuthorizationFailed: Kafka b1:9093,b2:9093 denied the workers' principal \(TOPIC_AUTHORIZATION_FAILED\): grant .*group adpipe-demo/);
-  expect(refusalReason({ kind: 'tls', detail: 'SELF_SIGNED_CERT_IN_CHAIN' }, kafka)).toMatch(/^KafkaTLSUntrusted: the TLS certificate of Kafka b1:9093,b2:9093 is not trusted by the CA in \/etc\/adpipe\/kafka-tls\/ca.crt \(SELF_SIGNED_CERT_IN_CHAIN\)/);
+  expect(refusalReason({ kind: 'tls', detail: 'SELF_SIGNED_CERT_IN_CHAIN' }, kafka)).toMatch(/^KafkaTLSUntrusted: Kafka b1:9093,b2:9093 presented a TLS certificate not signed by the CA in \/etc\/adpipe\/kafka-tls\/ca.crt \(SELF_SIGNED_CERT_IN_CHAIN\)/);
   expect(refusalReason({ kind: 'tls', detail: 'CERT_HAS_EXPIRED' }, { ...kafka, tls: {} })).toContain('the system CAs');
 });

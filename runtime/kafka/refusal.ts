@@ -32,7 +32,7 @@ export function refusalReason(refusal: Refusal, kafka: RuntimeConfig['kafka']): 
       return `${reason}: Kafka ${brokers} denied the workers' principal (${refusal.detail}): grant it the workers' ACLs of docs/security.md (read the source topics, group ${kafka.groupId}, the task topic and transactional ids); the worker tries again with backoff`;
     case 'tls': {
       const ca = kafka.tls?.caFile ? `the CA in ${kafka.tls.caFile}` : 'the system CAs (no CA file is configured)';
-      return `${reason}: the TLS certificate of Kafka ${brokers} is not trusted by ${ca} (${refusal.detail}); the worker tries again with backoff`;
+      return `${reason}: Kafka ${brokers} presented a TLS certificate not signed by ${ca} (${refusal.detail}): configure the CA that signed the broker's certificate; the worker tries again with backoff`;
     }
   }
 }

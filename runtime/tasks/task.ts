@@ -241,6 +241,8 @@ export class TaskRunner {
     frame.write({ kind: 'P', source: BARRIER, partition: this.barrier, throughOffset: 0, invalid: 0 });
     await fence.send({ topic: settings.topic, acks: -1, messages: [{ partition: this.task, value: frame.take() }] });
     await fence.commit();
+    // Kafka took the task's producer (fenced, sent, committed): whatever it refused before is over.
+    this.lastRefusal = undefined;
     this.phase = 'restoring';
     this.restoringSince = Date.now();
     this.lastCommitMs = Date.now();
