@@ -34,7 +34,7 @@ export function kafkaClient(config: RuntimeConfig['kafka'], log: Logger): Kafka 
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       const { message, ...rest } = entry.log;
-      // A refusal is the engine's to report, once per attempt (decision 0116); kafkajs says it three times.
+      // A refusal is the engine's to report, once per attempt (decision 0116); kafkajs says it up to three times.
       const level = refusalLogLine(message, rest) ? 'debug' : entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
       log[level]({ kafkajs: entry.namespace, ...rest }, message);
     },
