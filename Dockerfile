@@ -15,6 +15,7 @@ COPY cli ./cli
 COPY operator ./operator
 COPY runtime ./runtime
 COPY hbase ./hbase
+COPY kafka ./kafka
 COPY schema-registry ./schema-registry
 COPY generator ./generator
 COPY producer ./producer

@@ -15,6 +15,13 @@ export const FETCH_LIMITS = { maxBytesPerPartition: 1024 * 1024, maxBytes: 8 * 1
 /** Topic-partitions a worker processes at once by default (their HBase round trips overlap). */
 export const DEFAULT_PARTITION_CONCURRENCY = 8;
 
+const REFUSAL_TEXT = /authentication failed|invalid credentials|authorization failed|not authorized|certificate/i;
+
+/** Whether a kafkajs log line is about a refusal (credentials, ACLs, certificate): text is all kafkajs logs of the error. */
+export function refusalLogLine(message: string, fields: Record<string, unknown>): boolean {
+  return REFUSAL_TEXT.test(message) || (typeof fields.error === 'string' && REFUSAL_TEXT.test(fields.error));
+}
+
 /** A kafkajs client from the runtime config; TLS material and SASL credentials are read from files. */
 export function kafkaClient(config: RuntimeConfig['kafka'], log: Logger): Kafka {
   const options: KafkaConfig = {
@@ -27,7 +34,8 @@ export function kafkaClient(config: RuntimeConfig['kafka'], log: Logger): Kafka 
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       const { message, ...rest } = entry.log;
-      const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+      // A refusal is the engine's to report, once per attempt (decision 0116); kafkajs says it up to three times.
+      const level = refusalLogLine(message, rest) ? 'debug' : entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
       log[level]({ kafkajs: entry.namespace, ...rest }, message);
     },
   };

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { loadConfig, millisFromEnv } from './config.js';
 import { QueryThread } from './query/query-thread.js';
 import { DEFAULT_PARTITION_CONCURRENCY } from './kafka.js';
+import { REFUSAL_BACKOFF } from './kafka/refusal.js';
 import { aggregateMetrics, engineCountFromEnv, startEngineThreads, type EngineStatus } from './tasks/engine-threads.js';
 import { wireEngine, type EngineSettings } from './tasks/engine-wiring.js';
 
@@ -30,6 +31,7 @@ const settings: EngineSettings = {
   poisonAttempts: Number(process.env.ADPIPE_POISON_ATTEMPTS ?? worker.poisonAttempts),
   stallThresholdMs: millisFromEnv('ADPIPE_STALL_THRESHOLD_MS', worker.stallThresholdMs, 1),
   lagIntervalMs: millisFromEnv('ADPIPE_LAG_INTERVAL_MS', 10_000, 100),
+  refusalBackoffMaxMs: millisFromEnv('ADPIPE_REFUSAL_BACKOFF_MAX_MS', REFUSAL_BACKOFF.maxDelayMs, 1000),
 };
 const { engine, metrics, stop: stopMainEngine } = wireEngine(config, pipelineLog, settings, { defaultMetrics: true });
 const engineThreads = startEngineThreads(config, settings, pipelineLog, engineCountFromEnv() - 1, (error) => {
@@ -84,4 +86,4 @@ await Promise.all([engine.start(), ...engineThreads.map((thread) => thread.start
   pipelineLog.fatal({ err: error }, 'worker failed to start');
   process.exit(1);
 });
-pipelineLog.info({ topics: Object.values(config.sources).map((s) => s.topic), table: config.hbase.table }, 'worker started');
+if (!stopping) pipelineLog.info({ topics: Object.values(config.sources).map((s) => s.topic), table: config.hbase.table }, 'worker started');

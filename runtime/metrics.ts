@@ -1,5 +1,6 @@
 import type { SourceName } from '../api/runtime-config.js';
 import type { Stored } from './tasks/freshness.js';
+import { KAFKA_REFUSALS, type KafkaRefusal } from '../kafka/errors.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The worker's Prometheus metrics, in a registry of its own (no process-global state). */
@@ -41,6 +42,19 @@ export class WorkerMetrics {
   stalledTasks: () => number = () => 0;
   readonly stalled: Gauge = new Gauge({ name: 'adpipe_tasks_stalled', help: 'Tasks of this worker that have made no progress (no commit) while failing for longer than the stall threshold.', registers: [this.registry],
     collect: (): void => this.stalled.set(this.stalledTasks()),
+  });
+  /** What Kafka refuses this worker for (credentials, ACLs, certificate), if it does; read when scraped. */
+  kafkaRefusal: () => KafkaRefusal | undefined = () => undefined;
+  readonly kafkaRefused: Gauge<'reason'> = new Gauge({
+    name: 'adpipe_kafka_refused',
+    help: 'Whether Kafka refuses this worker, by reason (authentication, authorization, tls): 1 while it does. The worker stays up and unready and tries again with backoff (decision 0116).',
+    labelNames: ['reason'] as const,
+    aggregator: 'max',
+    registers: [this.registry],
+    collect: (): void => {
+      const refused = this.kafkaRefusal();
+      for (const reason of KAFKA_REFUSALS) this.kafkaRefused.set({ reason }, reason === refused ? 1 : 0);
+    },
   });
   readonly retries = new Counter({ name: 'adpipe_batch_retries_total', help: 'Batches retried after a retriable failure.', labelNames: ['source', 'code'] as const, registers: [this.registry] });
 

@@ -8,7 +8,8 @@ import type { Ownership } from '../render/ownership.js';
 import { Reason, type ComponentReport } from './conditions.js';
 import { checkCredentials } from './credentials.js';
 import { describeError, OperatorError } from './errors.js';
-import { isConnectionError, kafkaRefusal, type KafkaAdminPool, type KafkaConnection } from './kafka.js';
+import { isConnectionError, kafkaRefusal } from '../../kafka/errors.js';
+import type { KafkaAdminPool, KafkaConnection } from './kafka.js';
 import { servesPipeline, type KafkaIdentity } from './kafka-identity.js';
 
 /**

@@ -43,7 +43,7 @@ export function ensureBuilt(): void {
       return entry.name.endsWith('.ts') ? Math.max(latest, fs.statSync(full).mtimeMs) : latest;
     }, 0);
   const built = fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0;
-  if (built >= Math.max(newest(path.join(REPO, 'runtime')), newest(path.join(REPO, 'hbase')))) return;
+  if (built >= Math.max(newest(path.join(REPO, 'runtime')), newest(path.join(REPO, 'hbase')), newest(path.join(REPO, 'kafka')))) return;
   // tsc emits even when another module under construction has type errors; only ours must run.
   spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(REPO, 'tsconfig.build.json')], { stdio: 'ignore' });
   if (!fs.existsSync(main)) throw new Error('dist/runtime/main.js is missing after the build; run npm run build');

@@ -13,6 +13,8 @@ export interface EngineSettings {
   poisonAttempts: number;
   stallThresholdMs: number;
   lagIntervalMs: number;
+  /** The longest wait between attempts while Kafka refuses the worker (decision 0116). */
+  refusalBackoffMaxMs: number;
 }
 
 /** A task engine with the clients of its own: one per engine thread (decision 0074). */
@@ -37,6 +39,7 @@ export function wireEngine(config: RuntimeConfig, log: Logger, settings: EngineS
     poisonAttempts: settings.poisonAttempts,
     stallThresholdMs: settings.stallThresholdMs,
     lagIntervalMs: settings.lagIntervalMs,
+    refusalBackoffMaxMs: settings.refusalBackoffMaxMs,
   });
   return {
     engine,

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { SOURCE_NAMES, type RuntimeConfig, type SourceName } from '../../api/runtime-config.js';
 import { registryFetcher } from '../decode/avro.js';
 import { decodersFor } from '../decode/index.js';
+import { kafkaRefusal, type Refusal } from '../../kafka/errors.js';
 import { FETCH_LIMITS } from '../kafka.js';
+import { REFUSAL_BACKOFF, refusalBackoffMs, refusalReason } from '../kafka/refusal.js';
 import { LagProbe } from '../kafka/lag.js';
 import { taskAssigner, taskOfPartition, tasksOf } from '../kafka/assigner.js';
 import type { WorkerMetrics } from '../metrics.js';
@@ -24,6 +26,8 @@ export interface EngineOptions {
   stallThresholdMs?: number;
   /** How often consumer lag is measured from the broker (default 10 s). */
   lagIntervalMs?: number;
+  /** The longest wait between attempts while Kafka refuses the worker (default 5 min). */
+  refusalBackoffMaxMs?: number;
 }
 
 /**
@@ -43,6 +47,14 @@ export class TaskEngine {
   private joined = false;
   private stopping = false;
   private crashed: Error | undefined;
+  /** Kafka refuses the consumer (credentials, ACLs, certificate): unready, healthy, trying again (decision 0116). */
+  private refused: Refusal | undefined;
+  /** A refusal the consumer crashed with while `start` was joining the group (kafkajs reports it as an event). */
+  private crashRefusal: Error | undefined;
+  /** Past the first successful start: a refusal from here on is a running consumer's. */
+  private running = false;
+  /** Ends a backoff wait early (stop). */
+  private wake: (() => void) | undefined;
   private assignments: Promise<void> = Promise.resolve();
   private readonly lagProbe: LagProbe;
 
@@ -56,6 +68,8 @@ export class TaskEngine {
       heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 5)),
       allowAutoTopicCreation: false,
       readUncommitted: false,
+      // A refusal is not restarted by kafkajs (at its short retry interval): the engine waits with its own backoff.
+      retry: { restartOnFailure: async (error: Error) => !kafkaRefusal(error) },
       partitionAssigners: [taskAssigner({ taskCount: tasks.count, ownedTasks: () => this.owned })],
       ...FETCH_LIMITS,
     });
@@ -80,8 +94,10 @@ export class TaskEngine {
       rewindSources: (task) => this.rewindSources(task),
       onReady: (task) => this.resumeSources(task),
       poisonAttempts: options.poisonAttempts ?? 3,
+      refusalBackoffMaxMs: options.refusalBackoffMaxMs ?? REFUSAL_BACKOFF.maxDelayMs,
     };
     options.metrics.stalledTasks = () => this.stalledTasks().length;
+    options.metrics.kafkaRefusal = () => this.refusal()?.kind;
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.joined = true;
       const assignment = event.payload.memberAssignment as Record<string, number[]>;
@@ -91,13 +107,25 @@ export class TaskEngine {
       void this.lagProbe.probe();
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
+      const refusal = kafkaRefusal(event.payload.error);
+      if (refusal && !this.stopping) return this.refusedWhileConsuming(refusal, event.payload.error);
       options.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
       if (!event.payload.restart) this.crashed = event.payload.error;
     });
   }
 
   get ready(): boolean {
-    return this.joined && !this.stopping && !this.crashed && this.stalledTasks().length === 0;
+    return this.joined && !this.stopping && !this.crashed && !this.refusal() && this.stalledTasks().length === 0;
+  }
+
+  /** What Kafka refuses this engine, if anything: its consumer, else the producer of one of its tasks. */
+  refusal(): Refusal | undefined {
+    if (this.refused) return this.refused;
+    for (const runner of this.runners.values()) {
+      const refusal = runner.refusal();
+      if (refusal) return refusal;
+    }
+    return undefined;
   }
 
   /** Tasks that have failed without progress for longer than the threshold: what keeps the worker unready. */
@@ -112,6 +140,8 @@ export class TaskEngine {
 
   /** Why the worker is not ready, in words for /readyz. */
   notReadyReason(): string | undefined {
+    const refusal = this.refusal();
+    if (refusal && !this.stopping) return refusalReason(refusal, this.options.config.kafka);
     if (this.crashed) return `the consumer crashed: ${this.crashed.message}`;
     if (this.stopping) return 'stopping';
     if (!this.joined) return 'joining the consumer group';
@@ -124,24 +154,99 @@ export class TaskEngine {
     return !this.crashed;
   }
 
+  /**
+   * Connects and joins the group. Resolves once joined (or stopped); rejects on a failure that is
+   * not a refusal. A refusal (decision 0116) leaves the engine unready and healthy, with one
+   * warning per attempt, and it tries again after a backoff of 1 s doubling to 5 min: the fix (a
+   * password, an ACL, a CA) is made outside the process, so exiting into a crash loop would not help.
+   */
   async start(): Promise<void> {
+    const { log } = this.options;
+    for (let attempt = 0; !this.stopping; attempt++) {
+      const failure = await this.connectAndJoin().then(
+        () => this.crashRefusal,
+        (error: unknown) => error,
+      );
+      if (failure === undefined) {
+        if (this.refused) log.info({ refusal: this.refused.kind, attempts: attempt + 1 }, 'Kafka accepts the worker now: consuming');
+        this.refused = undefined;
+        if (!this.running) this.lagProbe.start();
+        this.running = true;
+        return;
+      }
+      const refusal = kafkaRefusal(failure);
+      if (!refusal || this.stopping) throw failure;
+      this.refused = refusal;
+      await this.disconnect();
+      const waitMs = refusalBackoffMs(attempt, this.ctx.refusalBackoffMaxMs);
+      log.warn({ refusal: refusal.kind, detail: refusal.detail, attempt: attempt + 1, retryInMs: waitMs }, refusalReason(refusal, this.options.config.kafka));
+      await this.backoff(waitMs);
+    }
+  }
+
+  private async connectAndJoin(): Promise<void> {
     const { config } = this.options;
+    this.crashRefusal = undefined;
     await this.admin.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...SOURCE_NAMES.map((source) => config.sources[source].topic), config.tasks.topic], fromBeginning: true });
+    // Resolves after the first join, or after a crash while joining (reported by the CRASH event).
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 8,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.lagProbe.start();
+  }
+
+  /**
+   * The consumer crashed with a refusal (kafkajs has disconnected it). While starting, `start`
+   * sees it; once running (an ACL revoked, a password rotated on the broker only), the engine
+   * gives up its tasks (they restore from their commits when it is back) and starts over.
+   */
+  private refusedWhileConsuming(refusal: Refusal, error: Error): void {
+    this.joined = false;
+    this.refused = refusal;
+    if (!this.running) {
+      this.crashRefusal = error;
+      return;
+    }
+    this.running = false;
+    this.options.log.warn({ refusal: refusal.kind, detail: refusal.detail }, refusalReason(refusal, this.options.config.kafka));
+    this.assignments = this.assignments.then(() => this.assign([]));
+    void this.assignments
+      .then(() => this.disconnect())
+      .then(() => this.backoff(refusalBackoffMs(0, this.ctx.refusalBackoffMaxMs)))
+      .then(() => this.start())
+      .catch((failure: unknown) => {
+        this.options.log.error({ err: failure }, 'consumer could not start again');
+        this.crashed = failure instanceof Error ? failure : new Error(String(failure));
+      });
+  }
+
+  private async disconnect(): Promise<void> {
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /** Waits `ms`, or until stop. */
+  private backoff(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
   }
 
   /** SIGTERM: commit every task's open transaction, leave the group. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.wake?.();
     this.lagProbe.stop();
     await this.consumer.stop().catch(() => undefined);
     await Promise.all([...this.runners.values()].map((runner) => runner.stop().catch(() => undefined)));

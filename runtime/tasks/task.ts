@@ -5,6 +5,8 @@ import type { Decoders } from '../decode/index.js';
 import { sendOffsetsWhenCoordinatorReady } from '../kafka/send-offsets.js';
 import type { WorkerMetrics } from '../metrics.js';
 import { isRetriable } from '../errors.js';
+import { kafkaRefusal, type Refusal } from '../../kafka/errors.js';
+import { refusalBackoffMs } from '../kafka/refusal.js';
 import type { InMessage, Item, RecordOf } from '../model.js';
 import { deadLetterHeaders } from '../sinks/deadletter.js';
 import type { Store } from '../storage/store.js';
@@ -44,6 +46,8 @@ export interface TaskSettings {
 export interface TaskContext {
   config: RuntimeConfig;
   settings: TaskSettings;
+  /** The longest wait between attempts while Kafka refuses the task's producer (decision 0116). */
+  refusalBackoffMaxMs: number;
   kafka: Kafka;
   store: Store;
   decoders: Decoders;
@@ -107,6 +111,8 @@ export class TaskRunner {
   /** Since when the task has failed without committing anything in between (no progress), and why. */
   private failingSince: number | undefined;
   private lastFailure = '';
+  /** The last failure, when it was Kafka refusing the task's producer (credentials, ACLs, certificate). */
+  private lastRefusal: Refusal | undefined;
   /** Records applied since the last successful write to HBase (freshness metrics). */
   private readonly unstored = new PendingFreshness();
 
@@ -123,9 +129,15 @@ export class TaskRunner {
     return { ms: this.failingSince === undefined ? 0 : now - this.failingSince, error: this.lastFailure };
   }
 
+  /** Kafka refusing the task, while it fails without progress: the worker is unready at once, not after the stall threshold. */
+  refusal(): Refusal | undefined {
+    return this.failingSince === undefined ? undefined : this.lastRefusal;
+  }
+
   private failed(error: unknown): void {
     this.failingSince ??= Date.now();
     this.lastFailure = `${errorCode(error)}: ${(error as Error)?.message ?? String(error)}`.slice(0, 300);
+    this.lastRefusal = kafkaRefusal(error);
   }
 
   /** Runs `work` after everything queued before it; a failure restarts the task. */
@@ -139,7 +151,7 @@ export class TaskRunner {
         // fence it back and hold up SIGTERM.
         if (this.closed || this.stopping) return;
         this.failed(error);
-        this.ctx.log.warn({ err: error, task: this.task }, 'task failed; starting it over from its snapshot and log');
+        this.ctx.log.warn({ err: error, task: this.task, refusal: this.lastRefusal?.kind }, 'task failed; starting it over from its snapshot and log');
         const failure = error as { type?: string; code?: string; name?: string };
         this.ctx.metrics.retries.inc({ source: 'task', code: String(failure.type ?? failure.code ?? failure.name) });
         await this.restart();
@@ -190,8 +202,9 @@ export class TaskRunner {
         return;
       } catch (error) {
         this.failed(error);
-        this.ctx.log.warn({ err: error, task: this.task, attempt }, 'task start failed; retrying');
-        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
+        this.ctx.log.warn({ err: error, task: this.task, attempt, refusal: this.lastRefusal?.kind }, 'task start failed; retrying');
+        // A refusal is fixed outside the worker (a password, an ACL): wait longer, as the engine does.
+        await sleep(this.lastRefusal ? refusalBackoffMs(attempt, this.ctx.refusalBackoffMaxMs) : Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
       }
     }
   }
@@ -228,6 +241,8 @@ export class TaskRunner {
     frame.write({ kind: 'P', source: BARRIER, partition: this.barrier, throughOffset: 0, invalid: 0 });
     await fence.send({ topic: settings.topic, acks: -1, messages: [{ partition: this.task, value: frame.take() }] });
     await fence.commit();
+    // Kafka took the task's producer (fenced, sent, committed): whatever it refused before is over.
+    this.lastRefusal = undefined;
     this.phase = 'restoring';
     this.restoringSince = Date.now();
     this.lastCommitMs = Date.now();

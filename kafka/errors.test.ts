@@ -1,4 +1,4 @@
-import { isConnectionError, kafkaRefusal } from './kafka.js';
+import { isConnectionError, kafkaRefusal } from './errors.js';
 
 // The shapes kafkajs 2.2.4 gives for each refusal, as seen against the stack's SASL_SSL listener.
 
