@@ -11,6 +11,9 @@ import { cacheRoot, REPO_ROOT } from '../../e2e/stack/paths.js';
 import { freePort } from '../../e2e/stack/ports.js';
 import { stopProcess } from '../../e2e/stack/proc.js';
 import { eventually, stack, uniqueName } from '../../e2e/support/stack-clients.js';
+import { HBaseClient } from '../../hbase/index.js';
+import { HBaseStore } from '../storage/hbase-store.js';
+import { readSnapshot } from '../tasks/view.js';
 import { generate, type Expected } from '../../generator/index.js';
 import {
   createPipeline,
@@ -115,6 +118,28 @@ test('kill -9 of the worker mid-stream, twice, then a restart: exact', async () 
   await worker.exited;
   worker = await launch(pipeline);
   await expectExact(worker);
+
+  // Idle now: every task has snapshotted its final state, and an unchanged state is not written
+  // again (snapshots every 2 s; decision 0078).
+  const hbase = new HBaseClient({ zookeeperQuorum: shared.zookeeperQuorum });
+  try {
+    const store = new HBaseStore(hbase, pipeline.config.hbase.table);
+    const tasks = Array.from({ length: pipeline.config.tasks.count }, (_, task) => task);
+    const heads = async () => Promise.all(tasks.map(async (task) => (await readSnapshot(store, pipeline.config.storage.families.aggregates, task))?.head));
+    // The end of each task's internal partition: its last records, then the commit marker of their transaction.
+    const admin = new Kafka({ clientId: 'rt-snapshots', brokers: [shared.bootstrap], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const ends = new Map((await admin.fetchTopicOffsets(pipeline.config.tasks.topic)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+    await admin.disconnect();
+    const final = await eventually('every task snapshotted its final state while idle', async () => {
+      const now = await heads();
+      return now.every((head, task) => head && BigInt(head.position) === ends.get(task)) ? now : undefined;
+    }, 30_000, 500);
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    expect((await heads()).map((head) => head?.generation)).toEqual(final.map((head) => head?.generation));
+  } finally {
+    hbase.close();
+  }
 }, 300_000);
 
 

@@ -10,7 +10,7 @@ import { LagProbe } from '../kafka/lag.js';
 import { taskAssigner, taskOfPartition, tasksOf } from '../kafka/assigner.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Store } from '../storage/store.js';
-import { TaskRunner, type TaskContext } from './task.js';
+import { SnapshotSlot, TaskRunner, type TaskContext } from './task.js';
 
 export interface EngineOptions {
   config: RuntimeConfig;
@@ -95,6 +95,7 @@ export class TaskEngine {
       onReady: (task) => this.resumeSources(task),
       poisonAttempts: options.poisonAttempts ?? 3,
       refusalBackoffMaxMs: options.refusalBackoffMaxMs ?? REFUSAL_BACKOFF.maxDelayMs,
+      snapshotSlot: new SnapshotSlot(),
     };
     options.metrics.stalledTasks = () => this.stalledTasks().length;
     options.metrics.kafkaRefusal = () => this.refusal()?.kind;

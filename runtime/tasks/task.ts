@@ -65,6 +65,25 @@ export interface TaskContext {
   onReady: (task: number) => void;
   /** A message that fails the same non-retriable way this many times is dead-lettered (decision 0104). */
   poisonAttempts: number;
+  /** Shared by the engine's tasks: one snapshot is written at a time (decision 0078). */
+  snapshotSlot: SnapshotSlot;
+}
+
+/**
+ * The engine's one snapshot in flight. Tasks that fell due together (all of them, after an idle
+ * spell) take turns instead of encoding tens of MB each and writing them to HBase at once, which
+ * held the latency path's view writes for seconds and kept one encoded copy per task in memory.
+ */
+export class SnapshotSlot {
+  private holder: number | undefined;
+  take(task: number): boolean {
+    if (this.holder !== undefined) return false;
+    this.holder = task;
+    return true;
+  }
+  give(task: number): void {
+    if (this.holder === task) this.holder = undefined;
+  }
 }
 
 type Decode = (messages: readonly InMessage[], nowMs: number) => Promise<Item<RecordOf[SourceName]>[]>;
@@ -99,6 +118,8 @@ export class TaskRunner {
   private lastCommitMs = Date.now();
   private restoringSince = Date.now();
   private lastSnapshotMs = Date.now();
+  /** The state moved since the last snapshot (a restore may have replayed a tail): an idle task snapshots only then. */
+  private changedSinceSnapshot = true;
   private version = 0;
   private generation = 0;
   /** The snapshot being written to HBase while the task goes on (at most one at a time). */
@@ -439,8 +460,14 @@ export class TaskRunner {
     for (const key of this.state.takeDirty()) this.viewBehind.add(key);
     // A change of counters alone (a duplicate, a waiting conversion) leaves no campaign-hour dirty:
     // the counters row is rewritten after any commit with work, and again after a failed write.
-    if (hasWork) this.statsBehind = true;
-    if (this.phase !== 'ready' || (this.viewBehind.size === 0 && !this.statsBehind)) return;
+    if (hasWork) {
+      this.statsBehind = true;
+      this.changedSinceSnapshot = true;
+    }
+    if (this.phase !== 'ready') return;
+    // Idle and the view written: the state is exactly what Kafka holds, a snapshot may be taken now
+    // rather than when traffic comes back (when every task would be due at once).
+    if (this.viewBehind.size === 0 && !this.statsBehind) return this.maybeSnapshot();
     const timer = metrics.hbaseSeconds.startTimer({ source: 'task' });
     try {
       const { sums, stats } = viewPuts(this.task, this.state, this.viewBehind, this.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates });
@@ -461,8 +488,16 @@ export class TaskRunner {
       timer();
     }
     this.state.evict(settings.evictionGraceMs);
+    this.maybeSnapshot();
+  }
+
+  /** A snapshot when one is due, the state moved since the last, and no other task of the engine is writing one. */
+  private maybeSnapshot(): void {
+    const { snapshotIntervalMs } = this.ctx.settings;
     // 0 turns snapshots off: a restore then replays the task's whole internal partition.
-    if (settings.snapshotIntervalMs > 0 && Date.now() - this.lastSnapshotMs >= settings.snapshotIntervalMs) this.snapshot();
+    if (snapshotIntervalMs <= 0 || Date.now() - this.lastSnapshotMs < snapshotIntervalMs || !this.changedSinceSnapshot || this.snapshotWrite) return;
+    if (!this.ctx.snapshotSlot.take(this.task)) return;
+    this.snapshot();
   }
 
   /** Freshness: what the write that just succeeded stored, per source. */
@@ -478,9 +513,9 @@ export class TaskRunner {
    * one task at a time is the memory it costs; the next snapshot waits until this one is written.
    */
   private snapshot(): void {
-    if (this.snapshotWrite) return;
-    const { config, store } = this.ctx;
+    const { config, store, snapshotSlot } = this.ctx;
     this.lastSnapshotMs = Date.now();
+    this.changedSinceSnapshot = false;
     const encodeStart = performance.now();
     const chunks = [...this.state.encodeChunks(SNAPSHOT_CHUNK_BYTES)];
     const encodeMs = Math.round(performance.now() - encodeStart);
@@ -492,7 +527,10 @@ export class TaskRunner {
         () => this.ctx.log.debug({ task: this.task, liveIds, encodeMs, writeMs: Date.now() - writeStart }, 'snapshot written'),
         (error: unknown) => this.ctx.log.warn({ err: error, task: this.task }, 'writing a snapshot failed; the next one will try again'),
       )
-      .finally(() => (this.snapshotWrite = undefined));
+      .finally(() => {
+        this.snapshotWrite = undefined;
+        snapshotSlot.give(this.task);
+      });
   }
 
   /** Live ids and the bytes of the typed arrays that hold them (for the bench and the metrics). */
