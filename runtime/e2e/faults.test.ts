@@ -126,10 +126,12 @@ test('kill -9 of the worker mid-stream, twice, then a restart: exact', async () 
     const store = new HBaseStore(hbase, pipeline.config.hbase.table);
     const tasks = Array.from({ length: pipeline.config.tasks.count }, (_, task) => task);
     const heads = async () => Promise.all(tasks.map(async (task) => (await readSnapshot(store, pipeline.config.storage.families.aggregates, task))?.head));
-    // The end of each task's internal partition: its last records, then the commit marker of their transaction.
+    // How far each task has applied its internal partition, as it committed it with its last
+    // transaction (not the partition's end: an abort marker of a fenced owner may come after).
     const admin = new Kafka({ clientId: 'rt-snapshots', brokers: [shared.bootstrap], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    const ends = new Map((await admin.fetchTopicOffsets(pipeline.config.tasks.topic)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+    const [committed] = await admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [pipeline.config.tasks.topic] });
+    const ends = new Map(committed!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
     await admin.disconnect();
     const final = await eventually('every task snapshotted its final state while idle', async () => {
       const now = await heads();
