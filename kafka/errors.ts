@@ -67,8 +67,8 @@ export function kafkaRefusal(error: unknown): Refusal | undefined {
 }
 
 /** The condition reason (operator) and readiness reason (worker) of each refusal. */
-export const REFUSAL_REASONS: Record<KafkaRefusal, string> = {
+export const REFUSAL_REASONS = {
   authentication: 'KafkaAuthenticationFailed',
   authorization: 'KafkaAuthorizationFailed',
   tls: 'KafkaTLSUntrusted',
-};
+} as const satisfies Record<KafkaRefusal, string>;

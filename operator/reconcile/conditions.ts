@@ -1,4 +1,5 @@
 import type { AdPipelineStatus } from '../../api/v1alpha1/index.js';
+import { REFUSAL_REASONS } from '../../kafka/errors.js';
 
 /**
  * The condition contract of AdPipeline status (docs/operator.md): these types and reasons are
@@ -24,9 +25,10 @@ export const Reason = {
   SecretNotAllowed: 'SecretNotAllowed',
   TopicClaimedByAnotherPipeline: 'TopicClaimedByAnotherPipeline',
   TopicExists: 'TopicExists',
-  KafkaAuthenticationFailed: 'KafkaAuthenticationFailed',
-  KafkaAuthorizationFailed: 'KafkaAuthorizationFailed',
-  KafkaTLSUntrusted: 'KafkaTLSUntrusted',
+  // Kafka refusals (also WorkersReady, from the workers' access check): the names the worker's /readyz uses.
+  KafkaAuthenticationFailed: REFUSAL_REASONS.authentication,
+  KafkaAuthorizationFailed: REFUSAL_REASONS.authorization,
+  KafkaTLSUntrusted: REFUSAL_REASONS.tls,
   // StorageReady
   TableReady: 'TableReady',
   HBaseUnavailable: 'HBaseUnavailable',
