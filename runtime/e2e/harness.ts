@@ -159,9 +159,13 @@ export function kafkaMessages(messages: GeneratedMessages): Record<SourceName, O
   };
 }
 
-export async function openProducer(bootstrap: string): Promise<Producer> {
+/**
+ * `idempotent`: a send retried after a timeout whose first attempt was in fact written (a broker
+ * restarting under load) is written once, so the input stays what the ground truth counts.
+ */
+export async function openProducer(bootstrap: string, options: { idempotent?: boolean } = {}): Promise<Producer> {
   const kafka = new Kafka({ clientId: 'adpipe-runtime-test-producer', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 20, maxRetryTime: 3000 } });
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, ...(options.idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {}) });
   await producer.connect();
   return producer;
 }
