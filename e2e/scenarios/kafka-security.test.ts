@@ -111,13 +111,12 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await run.kubectl(['delete', 'adp', '--all', '-n', run.namespace, '--wait=true', '--timeout=120s']);
-  await run.stopProcesses();
+  // The pipelines first, while the operator still holds the ACLs to delete their topics.
+  await run.tearDown();
   const secure = pipeline('secure');
   const granted = pipeline('granted');
   await admin.deleteAcls({ filters: toKafkajsAcls([...operatorGrants(), ...pipelineAcls(secure, 'workers', USER), ...pipelineAcls(secure, 'producer', 'producer'), ...pipelineAcls(granted, 'producer', 'producer')]) }).catch(() => undefined);
   await admin.disconnect();
-  await run.core.deleteNamespace({ name: run.namespace }).catch(() => undefined);
 }, 240_000);
 
 test('operator, workers and adpipe produce through SASL_SSL; the SCRAM password rotated mid-stream rolls the workers; totals exact', async () => {
