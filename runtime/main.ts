@@ -1,5 +1,5 @@
 // First: kafkajs's read_committed filter is replaced before kafkajs loads (decision 0073).
-import './kafka/read-committed-fix.js';
+import './kafka/kafkajs-fixes.js';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig, millisFromEnv } from './config.js';

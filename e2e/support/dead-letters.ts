@@ -1,5 +1,5 @@
 // First: the read_committed filter this product runs with (decision 0073), before kafkajs loads.
-import '../../runtime/kafka/read-committed-fix.js';
+import '../../runtime/kafka/kafkajs-fixes.js';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 

@@ -1,5 +1,7 @@
 import { installReadCommittedFilter } from './read-committed.js';
+import { installRecordBatchDecoder } from './record-batch-decoder.js';
 
 // For entries that are also imported as modules (the CLI: its tests load kafkajs first): the
-// filter goes in when this runs before kafkajs loads, as in the `adpipe` process; else kafkajs's stays.
+// fixes go in when this runs before kafkajs loads, as in the `adpipe` process; else kafkajs's stay.
 installReadCommittedFilter({ ifStillPossible: true });
+installRecordBatchDecoder({ ifStillPossible: true });

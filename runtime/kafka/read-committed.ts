@@ -57,7 +57,7 @@ export function installReadCommittedFilter(options: { ifStillPossible?: boolean 
   const cache = require.cache;
   if (cache[filterPath]?.exports === kafkajsFilter) return;
   if (cache[batchPath] && options.ifStillPossible) return;
-  if (cache[batchPath]) throw new Error('kafkajs was loaded before its read_committed filter could be replaced: import runtime/kafka/read-committed-fix.js first');
+  if (cache[batchPath]) throw new Error('kafkajs was loaded before its read_committed filter could be replaced: import runtime/kafka/kafkajs-fixes.js first');
   const original = require(filterPath) as unknown;
   if (typeof original !== 'function') throw new Error('kafkajs has no filterAbortedMessages module where 2.2.4 has it: check runtime/kafka/read-committed.ts against this version');
   cache[filterPath]!.exports = kafkajsFilter;

@@ -1,6 +1,6 @@
 // First: kafkajs's read_committed filter is replaced before kafkajs loads (decision 0073); each
 // thread loads its own copy of kafkajs.
-import '../kafka/read-committed-fix.js';
+import '../kafka/kafkajs-fixes.js';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { EngineThreadData, EngineToMain, MainToEngine } from './engine-thread-protocol.js';
