@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './replace-module.js';
 
 /** What kafkajs 2.2.4's fetch decoding hands its aborted-transaction filter (offsets and ids are Int64 strings). */
 export interface FetchedRecord {
@@ -51,16 +51,7 @@ export function committedRecords<R extends FetchedRecord>(records: readonly R[],
  * imports this module first, and it refuses to run late rather than leave the old filter in place.
  */
 export function installReadCommittedFilter(options: { ifStillPossible?: boolean } = {}): void {
-  const require = createRequire(import.meta.url);
-  const batchPath = require.resolve('kafkajs/src/consumer/batch.js');
-  const filterPath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
-  const cache = require.cache;
-  if (cache[filterPath]?.exports === kafkajsFilter) return;
-  if (cache[batchPath] && options.ifStillPossible) return;
-  if (cache[batchPath]) throw new Error('kafkajs was loaded before its read_committed filter could be replaced: import runtime/kafka/kafkajs-fixes.js first');
-  const original = require(filterPath) as unknown;
-  if (typeof original !== 'function') throw new Error('kafkajs has no filterAbortedMessages module where 2.2.4 has it: check runtime/kafka/read-committed.ts against this version');
-  cache[filterPath]!.exports = kafkajsFilter;
+  replaceKafkajsModule({ module: 'consumer/filterAbortedMessages.js', loadedBy: 'consumer/batch.js', replacement: kafkajsFilter, what: 'read_committed filter', ...options });
 }
 
 function kafkajsFilter({ messages, abortedTransactions }: { messages: FetchedRecord[]; abortedTransactions?: AbortedTransaction[] }): FetchedRecord[] {

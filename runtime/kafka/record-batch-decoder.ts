@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './replace-module.js';
 
 /**
  * kafkajs 2.2.4's record batch decoding with its per-record cost taken out (decision 0079).
@@ -232,13 +233,5 @@ function sum(baseText: string, base: number | undefined, delta: number | bigint)
  * decoder once); `runtime/kafka/kafkajs-fixes.ts` runs both first.
  */
 export function installRecordBatchDecoder(options: { ifStillPossible?: boolean } = {}): void {
-  const decoderPath = require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder.js');
-  const fetchPath = require.resolve('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js');
-  const cache = require.cache;
-  if (cache[decoderPath]?.exports === decodeRecordBatch) return;
-  if (cache[fetchPath] && options.ifStillPossible) return;
-  if (cache[fetchPath]) throw new Error('kafkajs was loaded before its record batch decoder could be replaced: import runtime/kafka/kafkajs-fixes.js first');
-  const original = require(decoderPath) as unknown;
-  if (typeof original !== 'function') throw new Error('kafkajs has no recordBatch/v0/decoder module where 2.2.4 has it: check runtime/kafka/record-batch-decoder.ts against this version');
-  cache[decoderPath]!.exports = decodeRecordBatch;
+  replaceKafkajsModule({ module: 'protocol/recordBatch/v0/decoder.js', loadedBy: 'protocol/requests/fetch/v4/decodeMessages.js', replacement: decodeRecordBatch, what: 'record batch decoder', ...options });
 }
