@@ -95,7 +95,7 @@ export class TaskEngine {
       onReady: (task) => this.resumeSources(task),
       poisonAttempts: options.poisonAttempts ?? 3,
       refusalBackoffMaxMs: options.refusalBackoffMaxMs ?? REFUSAL_BACKOFF.maxDelayMs,
-      snapshotSlot: new SnapshotSlot(),
+      snapshotSlot: new SnapshotSlot(Math.max(0, tasks.snapshotIntervalMs) / tasks.count),
     };
     options.metrics.stalledTasks = () => this.stalledTasks().length;
     options.metrics.kafkaRefusal = () => this.refusal()?.kind;
