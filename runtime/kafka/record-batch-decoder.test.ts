@@ -18,11 +18,11 @@ const kafkajsDecode = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') 
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: string | number | bigint): unknown };
 const { Types: Compression } = require('kafkajs/src/protocol/message/compression/index.js') as { Types: { None: number; GZIP: number } };
 
-async function batch(options: { firstOffset: string; firstTimestamp: string; maxTimestamp?: string; compression?: number; transactional?: boolean; records: RecordInput[] }): Promise<Buffer> {
+async function batch(options: { firstOffset: string; firstTimestamp: string; compression?: number; transactional?: boolean; records: RecordInput[] }): Promise<Buffer> {
   const encoded = await RecordBatch({
     firstOffset: Long.fromValue(options.firstOffset),
     firstTimestamp: Long.fromValue(options.firstTimestamp),
-    maxTimestamp: Long.fromValue(options.maxTimestamp ?? options.firstTimestamp),
+    maxTimestamp: Long.fromValue(options.firstTimestamp),
     lastOffsetDelta: options.records.length - 1,
     compression: options.compression ?? Compression.None,
     transactional: options.transactional ?? false,

@@ -85,7 +85,7 @@ export async function decodeRecordBatch(fetchDecoder: KafkajsDecoder): Promise<O
   const producerId = decoder.readInt64().toString();
   const producerEpoch = decoder.readInt16();
   const firstSequence = decoder.readInt32();
-  const batchContext: BatchContext = {
+  const batch = {
     firstOffset,
     firstTimestamp,
     partitionLeaderEpoch,
@@ -97,8 +97,9 @@ export async function decodeRecordBatch(fetchDecoder: KafkajsDecoder): Promise<O
     firstSequence,
     maxTimestamp,
     timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
-    magicByte,
   };
+  // As kafkajs: the records carry the magic byte in their batch context, the batch itself does not.
+  const batchContext: BatchContext = { ...batch, magicByte };
   const codec = lookupCodecByAttributes(attributes);
   let records: DecodedRecord[];
   if (!codec) {
@@ -109,10 +110,7 @@ export async function decodeRecordBatch(fetchDecoder: KafkajsDecoder): Promise<O
     if (count <= 0) records = [];
     else records = readRecords(await codec.decompress(decoder.buffer.subarray(decoder.offset)), 0, count, batchContext);
   }
-  // As kafkajs: the batch's fields without its magic byte, which only its records carry.
-  const batch: Partial<BatchContext> = { ...batchContext };
-  delete batch.magicByte;
-  return { ...(batch as Omit<BatchContext, 'magicByte'>), records };
+  return { ...batch, records };
 }
 
 /** Reads `count` records from `buffer` at `at`. */
@@ -141,7 +139,9 @@ class RecordReader {
   record(): DecodedRecord {
     const length = this.varInt();
     const end = this.at + length;
-    if (length < 0 || end > this.buffer.length) throw new KafkaJSPartialMessageError(`Tried to decode a partial record: ${length} bytes at ${this.at} of ${this.buffer.length}`);
+    // The batch is whole (checked above), so a record past its end is corrupt, not a fetch cut short:
+    // a plain error, never the partial-message error kafkajs takes as "stop reading here".
+    if (length < 0 || end > this.buffer.length) throw new RangeError(`corrupt record batch: a record of ${length} bytes at ${this.at} of ${this.buffer.length}`);
     const attributes = this.buffer.readInt8(this.at++);
     const timestamp = this.logAppendTime ?? sum(this.batch.firstTimestamp, this.baseTimestamp, this.varLong());
     const offset = sum(this.batch.firstOffset, this.baseOffset, this.varInt());
