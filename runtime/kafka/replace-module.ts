@@ -16,6 +16,6 @@ export function replaceKafkajsModule(spec: { module: string; loadedBy: string; r
   if (cache[loadedByPath] && spec.ifStillPossible) return;
   if (cache[loadedByPath]) throw new Error(`kafkajs was loaded before its ${spec.what} could be replaced: import runtime/kafka/kafkajs-fixes.js first`);
   const original = require(modulePath) as unknown;
-  if (typeof original !== 'function') throw new Error(`kafkajs has no ${spec.module} module where 2.2.4 has it: check the ${spec.what} replacement against this version`);
+  if (typeof original !== typeof spec.replacement) throw new Error(`kafkajs has no ${spec.module} module where 2.2.4 has it: check the ${spec.what} replacement against this version`);
   cache[modulePath]!.exports = spec.replacement;
 }
