@@ -203,7 +203,7 @@ export function startWorker(pipeline: TestPipeline, port: number, env: Record<st
   const nodeArgs = (process.env.ADPIPE_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'dist', 'runtime', 'main.js'), '--config', pipeline.configFile, '--port', String(port)], {
     cwd: REPO,
-    env: { ADPIPE_LOG_LEVEL: 'warn', ...WORKER_PROCESS_ENV, ...process.env, ...env },
+    env: { ADPIPE_LOG_LEVEL: 'warn', ...WORKER_PROCESS_ENV, ...process.env, NODE_OPTIONS: nodeOptions(process.env.NODE_OPTIONS, env.NODE_OPTIONS), ...withoutNodeOptions(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -217,6 +217,15 @@ export function startWorker(pipeline: TestPipeline, port: number, env: Record<st
   child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { port, child, output: () => output, exited };
+}
+
+/** The worker's own NODE_OPTIONS (WORKER_PROCESS_ENV) with the launcher's and a test's added, not replaced. */
+function nodeOptions(...more: (string | undefined)[]): string {
+  return [WORKER_PROCESS_ENV.NODE_OPTIONS, ...more].filter(Boolean).join(' ');
+}
+
+function withoutNodeOptions(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'NODE_OPTIONS'));
 }
 
 export async function stopWorker(worker: WorkerProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

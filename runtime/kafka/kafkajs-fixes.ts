@@ -1,9 +1,12 @@
 import { installReadCommittedFilter } from './read-committed.js';
 import { installRecordBatchDecoder } from './record-batch-decoder.js';
 import { installRecordBatchEncoder } from './record-batch-encoder.js';
+import { installProduceRequest } from './produce-request.js';
 
 // Imported first by every entry that consumes with kafkajs: our read_committed filter (decision
-// 0073), record batch decoder and encoder (decision 0079) in place of kafkajs's own.
+// 0073), record batch decoder, record batch encoder and produce request (decision 0079) in place
+// of kafkajs's own.
 installReadCommittedFilter();
 installRecordBatchDecoder();
 installRecordBatchEncoder();
+installProduceRequest();

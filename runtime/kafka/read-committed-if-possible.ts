@@ -1,9 +1,11 @@
 import { installReadCommittedFilter } from './read-committed.js';
 import { installRecordBatchDecoder } from './record-batch-decoder.js';
 import { installRecordBatchEncoder } from './record-batch-encoder.js';
+import { installProduceRequest } from './produce-request.js';
 
 // For entries that are also imported as modules (the CLI: its tests load kafkajs first): the
 // fixes go in when this runs before kafkajs loads, as in the `adpipe` process; else kafkajs's stay.
 installReadCommittedFilter({ ifStillPossible: true });
 installRecordBatchDecoder({ ifStillPossible: true });
 installRecordBatchEncoder({ ifStillPossible: true });
+installProduceRequest({ ifStillPossible: true });
