@@ -9,4 +9,5 @@ import { installProduceRequest } from './produce-request.js';
 installReadCommittedFilter();
 installRecordBatchDecoder();
 installRecordBatchEncoder();
+// After the encoder: loading kafkajs's own produce request loads the record module it replaces.
 installProduceRequest();

@@ -8,4 +8,5 @@ import { installProduceRequest } from './produce-request.js';
 installReadCommittedFilter({ ifStillPossible: true });
 installRecordBatchDecoder({ ifStillPossible: true });
 installRecordBatchEncoder({ ifStillPossible: true });
+// After the encoder: loading kafkajs's own produce request loads the record module it replaces.
 installProduceRequest({ ifStillPossible: true });

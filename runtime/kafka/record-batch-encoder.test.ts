@@ -62,6 +62,8 @@ test('what it leaves to kafkajs comes out as kafkajs makes it: compression, time
   await expectSameBytes([{ offsetDelta: 0, timestampDelta: 0, key: utf8('k'), value: utf8('v'.repeat(1000)) }], { compression: Compression.GZIP });
   await expectSameBytes([{ offsetDelta: 0, timestampDelta: 5, value: utf8('v') }], { firstTimestamp: '1764633600000' });
   await expectSameBytes([{ offsetDelta: 0, timestampDelta: 2 ** 53 + 2, value: utf8('v') }]);
+  // A Uint8Array is not a Buffer: kafkajs's own bytes for it (wrong as they are), not text.
+  await expectSameBytes([{ offsetDelta: 0, timestampDelta: 0, value: new Uint8Array([1, 2, 3]) }]);
 });
 
 test('a batch mixing our records with kafkajs encoders is encoded by kafkajs, the same', async () => {

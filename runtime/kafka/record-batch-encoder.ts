@@ -79,10 +79,11 @@ function sizeOfUVarInt(value: number): number {
 /** Zig-zag of a safe integer, as a non-negative number (exact up to 2^53). */
 const zigZag64 = (value: number): number => (value >= 0 ? value * 2 : -value * 2 - 1);
 
-/** A key, value or header value as kafkajs writes it: null, the bytes, or the UTF-8 of String(value). */
-function bytesOf(value: unknown): Buffer | null {
+/** A key, value or header value as kafkajs writes it (null, the bytes, or the UTF-8 of a string); undefined for any other kind. */
+function bytesOf(value: unknown): Buffer | null | undefined {
   if (value === null || value === undefined) return null;
-  return Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : undefined;
 }
 
 interface Planned {
@@ -99,16 +100,20 @@ function plan(fields: RecordFields): Planned | undefined {
   const offsetDelta = fields.offsetDelta ?? 0;
   const timestampDelta = fields.timestampDelta ?? 0;
   if (!Number.isSafeInteger(timestampDelta) || !Number.isInteger(offsetDelta) || Math.abs(timestampDelta) > 2 ** 52) return undefined;
+  // Keys, values and headers of other kinds (numbers, Uint8Arrays, a null header value, null
+  // headers) are kafkajs's to encode, or to refuse, as it does.
+  if (fields.headers === null) return undefined;
   const headers: [Buffer, Buffer][] = [];
   for (const [name, value] of Object.entries(fields.headers ?? {})) {
     for (const one of Array.isArray(value) ? value : [value]) {
-      // kafkajs cannot size a null header value (Buffer.byteLength(null) throws): leave that to it.
-      if (one === null || one === undefined) return undefined;
-      headers.push([Buffer.from(name, 'utf8'), bytesOf(one)!]);
+      const bytes = one === null || one === undefined ? undefined : bytesOf(one);
+      if (!bytes) return undefined;
+      headers.push([Buffer.from(name, 'utf8'), bytes]);
     }
   }
   const key = bytesOf(fields.key);
   const value = bytesOf(fields.value);
+  if (key === undefined || value === undefined) return undefined;
   const sizeOfBytes = (bytes: Buffer | null) => (bytes === null ? 1 : sizeOfUVarInt(zigZag32(bytes.length)) + bytes.length);
   let body = 1 + sizeOfUVarInt(zigZag64(timestampDelta)) + sizeOfUVarInt(zigZag32(offsetDelta)) + sizeOfBytes(key) + sizeOfBytes(value) + sizeOfUVarInt(zigZag32(headers.length));
   for (const [name, one] of headers) body += sizeOfBytes(name) + sizeOfBytes(one);
