@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { pendingRecord, recordBatch } from './record-batch-encoder.js';
+import { encoderOf, pendingRecord, recordBatch, type KafkajsEncoder } from './record-batch-encoder.js';
 import { replaceKafkajsModule } from './replace-module.js';
 
 /**
@@ -12,13 +12,6 @@ import { replaceKafkajsModule } from './replace-module.js';
  */
 
 const require = createRequire(import.meta.url);
-interface KafkajsEncoder {
-  buf: Buffer;
-  offset: number;
-  readonly buffer: Buffer;
-  size(): number;
-}
-const Encoder = require('kafkajs/src/protocol/encoder.js') as new (initialSize?: number) => KafkajsEncoder;
 const { Produce: PRODUCE } = require('kafkajs/src/protocol/requests/apiKeys.js') as { Produce: number };
 const Long = require('kafkajs/src/utils/long.js') as { fromInt(value: number): unknown };
 const { Types: Compression } = require('kafkajs/src/protocol/message/compression/index.js') as { Types: { None: number } };
@@ -46,14 +39,6 @@ interface ProduceArgs {
   producerEpoch?: number;
   compression?: number;
   topicData: TopicData[];
-}
-
-/** An Encoder of kafkajs's own around bytes already written. */
-function encoderOf(bytes: Buffer): KafkajsEncoder {
-  const encoder = new Encoder(0);
-  encoder.buf = bytes;
-  encoder.offset = bytes.length;
-  return encoder;
 }
 
 /** A nullable string as kafkajs writes it: int16 length (-1 for null), UTF-8. */

@@ -25,7 +25,7 @@ interface RecordFields {
   value?: unknown;
   headers?: Headers;
 }
-interface KafkajsEncoder {
+export interface KafkajsEncoder {
   buf: Buffer;
   offset: number;
   readonly buffer: Buffer;
@@ -55,6 +55,14 @@ const LongType = require('kafkajs/src/utils/long.js') as { fromValue(value: unkn
 const { Types: Compression } = require('kafkajs/src/protocol/message/compression/index.js') as { Types: { None: number } };
 
 const TRANSACTIONAL = 16;
+
+/** An Encoder of kafkajs's own around bytes already written: the produce request takes it as any other. */
+export function encoderOf(bytes: Buffer): KafkajsEncoder {
+  const encoder = new Encoder(0);
+  encoder.buf = bytes;
+  encoder.offset = bytes.length;
+  return encoder;
+}
 
 /** A record as the produce request hands it over: encoded with its batch. */
 export class PendingRecord {
@@ -190,11 +198,7 @@ export async function recordBatch(fields: BatchFields): Promise<KafkajsEncoder> 
   }
   if (w.at !== size) throw new Error(`record batch encoder: wrote ${w.at} bytes of ${size}`);
   w.out.writeUInt32BE(crc32c(w.out.subarray(head)), 17);
-  // An Encoder of kafkajs's own, holding the bytes: the produce request copies it as any other.
-  const encoder = new Encoder(0);
-  encoder.buf = w.out;
-  encoder.offset = size;
-  return encoder;
+  return encoderOf(w.out);
 }
 
 const batchModule = { RecordBatch: recordBatch, MAGIC_BYTE: kafkajsBatchModule.MAGIC_BYTE };

@@ -1,5 +1,5 @@
-// First: kafkajs's read_committed filter and record batch decoder are replaced before kafkajs
-// loads (decisions 0073, 0079); each thread loads its own copy of kafkajs.
+// First: the kafkajs modules of kafkajs-fixes.ts are replaced before kafkajs loads (decisions 0073,
+// 0079); each thread loads its own copy of kafkajs.
 import '../kafka/kafkajs-fixes.js';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
