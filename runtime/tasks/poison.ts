@@ -25,6 +25,8 @@ export class PoisonGuard {
 
   /** The code of a message that has failed `attempts` times, else undefined. */
   poisoned(topic: string, message: InMessage): string | undefined {
+    // Asked of every message of every batch: nothing to build a key for while nothing has failed.
+    if (this.failures.size === 0) return undefined;
     const failure = this.failures.get(`${topic}/${message.partition}`)?.get(message.offset);
     return failure && failure.count >= this.attempts ? failure.code : undefined;
   }

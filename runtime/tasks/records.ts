@@ -123,46 +123,99 @@ export class FrameWriter {
   }
 }
 
-/** Reads every record of one frame, in order. Throws on a frame it cannot read: never guesses. */
+/**
+ * One reusable record per kind: `readFrame` fills these in place. A frame holds thousands of
+ * records and the state copies what it keeps, so a fresh object per record was only garbage (a
+ * sampled allocation profile of the worker put `readFrame` first, at 9 % of all bytes allocated).
+ */
+class FrameRecords {
+  readonly B: BidRecord = { kind: 'B', requestId: '', country: '', deviceType: '', arrivalMs: 0 };
+  readonly I: ImpressionRecord = { kind: 'I', impressionId: '', requestId: '', campaignId: '', ts: 0, priceMicros: 0, arrivalMs: 0 };
+  readonly Q: ImpressionRefRecord = { kind: 'Q', requestId: '', impressionId: '', arrivalMs: 0 };
+  readonly D: DimensionsRecord = { kind: 'D', impressionId: '', requestId: '', country: '', deviceType: '' };
+  readonly C: ClickRecord = { kind: 'C', clickId: '', impressionId: '', ts: 0, arrivalMs: 0 };
+  readonly K: ClickAtImpressionRecord = { kind: 'K', impressionId: '', clickId: '', ts: 0, arrivalMs: 0 };
+  readonly V: ConversionRecord = { kind: 'V', conversionId: '', clickId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
+  readonly W: ConversionAtClickRecord = { kind: 'W', clickId: '', conversionId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
+  readonly X: ConversionAtImpressionRecord = { kind: 'X', impressionId: '', clickId: '', conversionId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
+  readonly P: ProgressRecord = { kind: 'P', source: 0, partition: 0, throughOffset: 0, invalid: 0 };
+}
+
+/**
+ * Reads every record of one frame, in order. Throws on a frame it cannot read: never guesses.
+ * The record handed to `each` is reused for the next record of its kind: `each` must copy what it
+ * keeps (the state does; `{ ...record }` does).
+ */
 export function readFrame(frame: Buffer, each: (record: TaskRecord) => void): void {
   if (frame.length === 0 || frame[0] !== FRAME_VERSION) throw new RangeError(`not a task frame (version byte ${frame[0]})`);
   const r = new ByteReader(frame);
   r.at = 1;
+  const reuse = new FrameRecords();
   while (!r.done) {
-    const kind = String.fromCharCode(r.byte());
-    switch (kind) {
-      case 'B':
-        each({ kind, requestId: r.fingerprint(), country: r.string(), deviceType: r.string(), arrivalMs: r.number() });
+    const code = r.byte();
+    switch (code) {
+      case 0x42: { // B
+        const x = reuse.B;
+        x.requestId = r.fingerprint(); x.country = r.string(); x.deviceType = r.string(); x.arrivalMs = r.number();
+        each(x);
         break;
-      case 'I':
-        each({ kind, impressionId: r.fingerprint(), requestId: r.fingerprint(), campaignId: r.string(), ts: r.number(), priceMicros: r.number(), arrivalMs: r.number() });
+      }
+      case 0x49: { // I
+        const x = reuse.I;
+        x.impressionId = r.fingerprint(); x.requestId = r.fingerprint(); x.campaignId = r.string(); x.ts = r.number(); x.priceMicros = r.number(); x.arrivalMs = r.number();
+        each(x);
         break;
-      case 'Q':
-        each({ kind, requestId: r.fingerprint(), impressionId: r.fingerprint(), arrivalMs: r.number() });
+      }
+      case 0x51: { // Q
+        const x = reuse.Q;
+        x.requestId = r.fingerprint(); x.impressionId = r.fingerprint(); x.arrivalMs = r.number();
+        each(x);
         break;
-      case 'D':
-        each({ kind, impressionId: r.fingerprint(), requestId: r.fingerprint(), country: r.string(), deviceType: r.string() });
+      }
+      case 0x44: { // D
+        const x = reuse.D;
+        x.impressionId = r.fingerprint(); x.requestId = r.fingerprint(); x.country = r.string(); x.deviceType = r.string();
+        each(x);
         break;
-      case 'C':
-        each({ kind, clickId: r.fingerprint(), impressionId: r.fingerprint(), ts: r.number(), arrivalMs: r.number() });
+      }
+      case 0x43: { // C
+        const x = reuse.C;
+        x.clickId = r.fingerprint(); x.impressionId = r.fingerprint(); x.ts = r.number(); x.arrivalMs = r.number();
+        each(x);
         break;
-      case 'K':
-        each({ kind, impressionId: r.fingerprint(), clickId: r.fingerprint(), ts: r.number(), arrivalMs: r.number() });
+      }
+      case 0x4b: { // K
+        const x = reuse.K;
+        x.impressionId = r.fingerprint(); x.clickId = r.fingerprint(); x.ts = r.number(); x.arrivalMs = r.number();
+        each(x);
         break;
-      case 'V':
-        each({ kind, conversionId: r.fingerprint(), clickId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+      }
+      case 0x56: { // V
+        const x = reuse.V;
+        x.conversionId = r.fingerprint(); x.clickId = r.fingerprint(); x.ts = r.number(); x.valueMicros = r.number(); x.arrivalMs = r.number();
+        each(x);
         break;
-      case 'W':
-        each({ kind, clickId: r.fingerprint(), conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+      }
+      case 0x57: { // W
+        const x = reuse.W;
+        x.clickId = r.fingerprint(); x.conversionId = r.fingerprint(); x.ts = r.number(); x.valueMicros = r.number(); x.arrivalMs = r.number();
+        each(x);
         break;
-      case 'X':
-        each({ kind, impressionId: r.fingerprint(), clickId: r.fingerprint(), conversionId: r.fingerprint(), ts: r.number(), valueMicros: r.number(), arrivalMs: r.number() });
+      }
+      case 0x58: { // X
+        const x = reuse.X;
+        x.impressionId = r.fingerprint(); x.clickId = r.fingerprint(); x.conversionId = r.fingerprint(); x.ts = r.number(); x.valueMicros = r.number(); x.arrivalMs = r.number();
+        each(x);
         break;
-      case 'P':
-        each({ kind, source: r.number(), partition: r.number(), throughOffset: r.number(), invalid: r.number() });
+      }
+      case 0x50: { // P
+        const x = reuse.P;
+        x.source = r.number(); x.partition = r.number(); x.throughOffset = r.number(); x.invalid = r.number();
+        each(x);
         break;
+      }
       default:
-        throw new RangeError(`unknown task record kind '${kind}' at byte ${r.at - 1}`);
+        throw new RangeError(`unknown task record kind '${String.fromCharCode(code)}' at byte ${r.at - 1}`);
     }
   }
 }

@@ -248,10 +248,12 @@ test('frames carry fingerprints of ids of any text and values of any text (ASCII
     { kind: 'I', impressionId: fp('imp-1'), requestId: fp('réq-é'), campaignId: 'cmp-😀', ts: 1_700_000_000_123, priceMicros: 42, arrivalMs: 5 },
     { kind: 'X', impressionId: fp('i'), clickId: fp('k-ü'), conversionId: fp(''), ts: 1, valueMicros: 0, arrivalMs: 2 },
     { kind: 'P', source: 3, partition: 7, throughOffset: 123_456_789_012, invalid: 2 },
+    { kind: 'I', impressionId: fp('imp-2'), requestId: fp('req-2'), campaignId: 'cmp-2', ts: 7, priceMicros: 0, arrivalMs: 6 },
   ];
   const frame = new FrameWriter();
   for (const record of records) frame.write(record);
   const read: TaskRecord[] = [];
-  readFrame(frame.take(), (record) => void read.push(record));
+  // The reader reuses one record per kind (the second impression overwrites the first): keepers copy.
+  readFrame(frame.take(), (record) => void read.push({ ...record }));
   expect(read).toEqual(records);
 });
