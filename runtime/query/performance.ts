@@ -1,11 +1,11 @@
 import type { SourceName } from '../../api/runtime-config.js';
 import { RuntimeError } from '../errors.js';
-import { aggregate, hourRange, type Breakdown, type Granularity, type PerformanceQuery, type PerformanceResponse } from '../stages/aggregate.js';
+import { Aggregation, hourRange, type Breakdown, type EventContribution, type Granularity, type PerformanceQuery, type PerformanceResponse } from '../stages/aggregate.js';
 import type { Families } from '../storage/layout.js';
 import type { Store } from '../storage/store.js';
 import { pipelineStatsOf } from '../tasks/state.js';
-import { contributionsOf } from '../tasks/sums.js';
-import { readCampaignSums, readTaskStats } from '../tasks/view.js';
+import { eachContribution } from '../tasks/sums.js';
+import { readTaskStats, scanCampaignSums } from '../tasks/view.js';
 
 /**
  * The query side of contract §3, shared by the HTTP API and `adpipe query performance`: one scan
@@ -54,13 +54,11 @@ export function performanceQuery(campaignId: string, params: { from?: string | n
 
 export async function campaignPerformance(store: Store, settings: QuerySettings, query: PerformanceQuery & { fromMs: number; toMs: number }): Promise<PerformanceResponse> {
   const { firstHour, endHour } = hourRange(query.fromMs, query.toMs);
-  const hours = await readCampaignSums(store, { saltBuckets: settings.saltBuckets, family: settings.families.aggregates }, query.campaignId, firstHour, endHour);
-  return aggregate(
-    hours.flatMap(({ hourIndex, sums }) => contributionsOf(hourIndex, sums)),
-    query,
-    query.fromMs,
-    query.toMs,
-  );
+  // Summed as the scan reads them: no decoded sums or list of contributions per query.
+  const aggregation = new Aggregation(query, query.fromMs, query.toMs);
+  const add = (contribution: EventContribution): void => aggregation.add(contribution);
+  await scanCampaignSums(store, { saltBuckets: settings.saltBuckets, family: settings.families.aggregates }, query.campaignId, firstHour, endHour, (hourIndex, sums) => eachContribution(hourIndex, sums, add));
+  return aggregation.response();
 }
 
 /** Lifetime stats: the sum of every task's counters, one short scan (each task's row is one snapshot of it). */

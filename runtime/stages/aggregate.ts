@@ -101,27 +101,53 @@ export function hourRange(fromMs: number, toMs: number): { firstHour: number; en
 /**
  * Sums counted events into the query's buckets (UTC hour, or UTC day of the hour), per dimension
  * value when asked. Rows are ordered by start, then dimension (code-unit order); empty buckets do not
- * appear; totals are the sum of the rows. Pure.
+ * appear; totals are the sum of the rows. Pure: events in, a response out.
  */
-export function aggregate(events: Iterable<EventContribution>, query: PerformanceQuery, fromMs: number, toMs: number): PerformanceResponse {
-  const { firstHour, endHour } = hourRange(fromMs, toMs);
-  const buckets = new Map<string, { start: number; dimension: string | null; counters: Counters }>();
-  const totals = zeroCounters();
-  for (const event of events) {
-    if (event.hourIndex < firstHour || event.hourIndex >= endHour) continue;
+export class Aggregation {
+  private readonly firstHour: number;
+  private readonly endHour: number;
+  /** By bucket start, then dimension value: found without building a key string per event. */
+  private readonly buckets = new Map<number, Map<string | null, { start: number; dimension: string | null; counters: Counters }>>();
+  private readonly totals = zeroCounters();
+
+  constructor(
+    private readonly query: PerformanceQuery,
+    fromMs: number,
+    toMs: number,
+  ) {
+    ({ firstHour: this.firstHour, endHour: this.endHour } = hourRange(fromMs, toMs));
+  }
+
+  /** Adds one event; the event is not kept (a reader may hand the same object over again). */
+  add(event: EventContribution): void {
+    if (event.hourIndex < this.firstHour || event.hourIndex >= this.endHour) return;
+    const { query } = this;
     const hourStart = event.hourIndex * HOUR_MS;
     const start = query.granularity === 'day' ? Math.floor(hourStart / DAY_MS) * DAY_MS : hourStart;
     const dimension = query.by === 'country' ? event.country : query.by === 'device_type' ? event.deviceType : null;
-    const key = `${start}\u0000${dimension ?? ''}`;
-    let bucket = buckets.get(key);
-    if (!bucket) buckets.set(key, (bucket = { start, dimension, counters: zeroCounters() }));
+    let byDimension = this.buckets.get(start);
+    if (!byDimension) this.buckets.set(start, (byDimension = new Map()));
+    let bucket = byDimension.get(dimension);
+    if (!bucket) byDimension.set(dimension, (bucket = { start, dimension, counters: zeroCounters() }));
     add(bucket.counters, event);
-    add(totals, event);
+    add(this.totals, event);
   }
-  const rows = [...buckets.values()]
-    .sort((a, b) => a.start - b.start || compareText(a.dimension ?? '', b.dimension ?? ''))
-    .map((bucket) => performanceRow(bucket.start, bucket.dimension, bucket.counters));
-  return { campaign_id: query.campaignId, granularity: query.granularity, from: query.from, to: query.to, rows, totals };
+
+  response(): PerformanceResponse {
+    const { query } = this;
+    const rows = [...this.buckets.values()]
+      .flatMap((byDimension) => [...byDimension.values()])
+      .sort((a, b) => a.start - b.start || compareText(a.dimension ?? '', b.dimension ?? ''))
+      .map((bucket) => performanceRow(bucket.start, bucket.dimension, bucket.counters));
+    return { campaign_id: query.campaignId, granularity: query.granularity, from: query.from, to: query.to, rows, totals: this.totals };
+  }
+}
+
+/** `Aggregation` over a list of events. */
+export function aggregate(events: Iterable<EventContribution>, query: PerformanceQuery, fromMs: number, toMs: number): PerformanceResponse {
+  const aggregation = new Aggregation(query, fromMs, toMs);
+  for (const event of events) aggregation.add(event);
+  return aggregation.response();
 }
 
 function compareText(a: string, b: string): number {

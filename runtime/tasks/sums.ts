@@ -111,3 +111,25 @@ export function contributionsOf(hourIndex: number, sums: Iterable<HourSums>): Ev
   for (const hour of sums) for (const cell of hour.values()) events.push({ hourIndex, kind: cell.kind, amount: cell.amount, country: cell.country, deviceType: cell.deviceType, count: cell.count });
   return events;
 }
+
+/**
+ * The contributions of one task's encoded partial sums of a campaign-hour (`HourSums#encode`),
+ * read straight from the bytes into `each`, one reused object: what `contributionsOf(hourIndex,
+ * [HourSums.decode(bytes)])` gives, without building the sums' maps and a list per cell. A query
+ * reads one such cell per task and hour of its range.
+ */
+export function eachContribution(hourIndex: number, bytes: Buffer, each: (contribution: EventContribution) => void): void {
+  const reader = new ByteReader(bytes);
+  const contribution: EventContribution = { hourIndex, kind: 'i', amount: 0, country: '', deviceType: '', count: 0 };
+  const n = reader.number();
+  for (let i = 0; i < n; i++) {
+    contribution.kind = String.fromCharCode(reader.byte()) as EventKind;
+    contribution.country = reader.string();
+    contribution.deviceType = reader.string();
+    contribution.count = reader.number();
+    contribution.amount = reader.number();
+    // As `HourSums` would: a cell that sums to nothing is no contribution (it is never written so).
+    if (contribution.count === 0 && contribution.amount === 0) continue;
+    each(contribution);
+  }
+}

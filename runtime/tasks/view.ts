@@ -2,7 +2,6 @@ import { hourKey, parseHourRow, STATS_PREFIX } from '../storage/layout.js';
 import { prefixEnd } from '../storage/keys.js';
 import { cellValue, type Store, type StorePut } from '../storage/store.js';
 import type { TaskState, TaskStats } from './state.js';
-import { HourSums } from './sums.js';
 
 /**
  * HBase as the tasks' queryable view (decision 0051). Everything here is written whole, with a
@@ -130,16 +129,12 @@ export async function readSnapshot(store: Store, family: string, task: number): 
   return undefined;
 }
 
-/** Reads a campaign's partial sums over an hour range: per hour, every task's cell. */
-export async function readCampaignSums(store: Store, settings: ViewSettings, campaignId: string, firstHour: number, endHour: number): Promise<{ hourIndex: number; sums: HourSums[] }[]> {
-  const hours: { hourIndex: number; sums: HourSums[] }[] = [];
-  if (endHour <= firstHour) return hours;
+/** Reads a campaign's partial sums over an hour range: per hour, every task's encoded cell, into `each` as the scan goes. */
+export async function scanCampaignSums(store: Store, settings: ViewSettings, campaignId: string, firstHour: number, endHour: number, each: (hourIndex: number, sums: Buffer) => void): Promise<void> {
+  if (endHour <= firstHour) return;
   for await (const row of store.scan({ startRow: hourKey(campaignId, firstHour, settings.saltBuckets), stopRow: hourKey(campaignId, endHour, settings.saltBuckets), columns: [{ family: settings.family }] })) {
     const parsed = parseHourRow(row.row);
     if (parsed.campaignId !== campaignId) continue;
-    const sums: HourSums[] = [];
-    for (const cell of row.cells) if (cell.qualifier[0] === SUMS_PREFIX.charCodeAt(0)) sums.push(HourSums.decode(cell.value));
-    hours.push({ hourIndex: parsed.hourIndex, sums });
+    for (const cell of row.cells) if (cell.qualifier[0] === SUMS_PREFIX.charCodeAt(0)) each(parsed.hourIndex, cell.value);
   }
-  return hours;
 }
