@@ -18,9 +18,9 @@ const EMPTY = -1;
  * Ring positions stay valid until the next `insert` (which may grow the ring) or `evictBefore`.
  */
 export class IdTable<C extends Columns> {
-  columns: C;
+  private columnsOf!: C;
   /** The columns of `C` as a list: `insert` zeroes them without building one per call. */
-  private columnList: Column[];
+  private columnList!: Column[];
   private hi: Float64Array;
   private lo: Float64Array;
   private last: Float64Array;
@@ -31,12 +31,21 @@ export class IdTable<C extends Columns> {
 
   constructor(private readonly makeColumns: (capacity: number) => C, capacity = 1024) {
     this.capacity = capacity;
-    this.columns = makeColumns(capacity);
-    this.columnList = Object.values(this.columns);
+    this.useColumns(makeColumns(capacity));
     this.hi = new Float64Array(capacity);
     this.lo = new Float64Array(capacity);
     this.last = new Float64Array(capacity);
     this.index = new Int32Array(capacity * 2).fill(EMPTY);
+  }
+
+  get columns(): C {
+    return this.columnsOf;
+  }
+
+  /** The only way the columns change, so the list `insert` walks never goes stale. */
+  private useColumns(columns: C): void {
+    this.columnsOf = columns;
+    this.columnList = Object.values(columns);
   }
 
   /** The ring position of the entry with this fingerprint, or -1. */
@@ -125,8 +134,7 @@ export class IdTable<C extends Columns> {
     while (capacity < size) capacity *= 2;
     if (capacity !== this.capacity) {
       this.capacity = capacity;
-      this.columns = this.makeColumns(capacity);
-      this.columnList = Object.values(this.columns);
+      this.useColumns(this.makeColumns(capacity));
       this.hi = new Float64Array(capacity);
       this.lo = new Float64Array(capacity);
       this.last = new Float64Array(capacity);
@@ -195,8 +203,7 @@ export class IdTable<C extends Columns> {
     order(this.hi, hi);
     order(this.lo, lo);
     order(this.last, last);
-    this.columns = columns;
-    this.columnList = Object.values(columns);
+    this.useColumns(columns);
     this.hi = hi;
     this.lo = lo;
     this.last = last;

@@ -152,70 +152,70 @@ export function readFrame(frame: Buffer, each: (record: TaskRecord) => void): vo
   r.at = 1;
   const reuse = new FrameRecords();
   while (!r.done) {
-    const code = r.byte();
-    switch (code) {
-      case 0x42: { // B
+    const kind = String.fromCharCode(r.byte());
+    switch (kind) {
+      case 'B': {
         const x = reuse.B;
         x.requestId = r.fingerprint(); x.country = r.string(); x.deviceType = r.string(); x.arrivalMs = r.number();
         each(x);
         break;
       }
-      case 0x49: { // I
+      case 'I': {
         const x = reuse.I;
         x.impressionId = r.fingerprint(); x.requestId = r.fingerprint(); x.campaignId = r.string(); x.ts = r.number(); x.priceMicros = r.number(); x.arrivalMs = r.number();
         each(x);
         break;
       }
-      case 0x51: { // Q
+      case 'Q': {
         const x = reuse.Q;
         x.requestId = r.fingerprint(); x.impressionId = r.fingerprint(); x.arrivalMs = r.number();
         each(x);
         break;
       }
-      case 0x44: { // D
+      case 'D': {
         const x = reuse.D;
         x.impressionId = r.fingerprint(); x.requestId = r.fingerprint(); x.country = r.string(); x.deviceType = r.string();
         each(x);
         break;
       }
-      case 0x43: { // C
+      case 'C': {
         const x = reuse.C;
         x.clickId = r.fingerprint(); x.impressionId = r.fingerprint(); x.ts = r.number(); x.arrivalMs = r.number();
         each(x);
         break;
       }
-      case 0x4b: { // K
+      case 'K': {
         const x = reuse.K;
         x.impressionId = r.fingerprint(); x.clickId = r.fingerprint(); x.ts = r.number(); x.arrivalMs = r.number();
         each(x);
         break;
       }
-      case 0x56: { // V
+      case 'V': {
         const x = reuse.V;
         x.conversionId = r.fingerprint(); x.clickId = r.fingerprint(); x.ts = r.number(); x.valueMicros = r.number(); x.arrivalMs = r.number();
         each(x);
         break;
       }
-      case 0x57: { // W
+      case 'W': {
         const x = reuse.W;
         x.clickId = r.fingerprint(); x.conversionId = r.fingerprint(); x.ts = r.number(); x.valueMicros = r.number(); x.arrivalMs = r.number();
         each(x);
         break;
       }
-      case 0x58: { // X
+      case 'X': {
         const x = reuse.X;
         x.impressionId = r.fingerprint(); x.clickId = r.fingerprint(); x.conversionId = r.fingerprint(); x.ts = r.number(); x.valueMicros = r.number(); x.arrivalMs = r.number();
         each(x);
         break;
       }
-      case 0x50: { // P
+      case 'P': {
         const x = reuse.P;
         x.source = r.number(); x.partition = r.number(); x.throughOffset = r.number(); x.invalid = r.number();
         each(x);
         break;
       }
       default:
-        throw new RangeError(`unknown task record kind '${String.fromCharCode(code)}' at byte ${r.at - 1}`);
+        throw new RangeError(`unknown task record kind '${kind}' at byte ${r.at - 1}`);
     }
   }
 }

@@ -6,14 +6,14 @@ import { generate } from '../../generator/index.js';
 import { decodersFor } from '../decode/index.js';
 import { kafkaMessages } from '../e2e/harness.js';
 import type { InMessage, Item, RecordOf } from '../model.js';
-import { aggregate, type EventContribution } from '../stages/aggregate.js';
+import { Aggregation } from '../stages/aggregate.js';
 import { HOUR_MS } from '../storage/layout.js';
 import { FrameWriter, readFrame, routingKey, type TaskRecord } from './records.js';
 import { fingerprint as fp } from './fingerprint.js';
 import { routeBatch, taskOf } from './route.js';
 import { fnv1a } from '../storage/layout.js';
 import { pipelineStatsOf, TaskState } from './state.js';
-import { contributionsOf, HourSums } from './sums.js';
+import { eachContribution } from './sums.js';
 
 // The task state machine against the generator's ground truth, without Kafka or HBase: sources are
 // split over partitions, tasks exchange records through in-memory logs (the internal topic's
@@ -135,17 +135,15 @@ function writeView(task: SimTask): void {
 }
 
 function answer(tasks: SimTask[], query: (typeof set.expected.queries)[number]['query']) {
-  const fromMs = Date.parse(query.from);
-  const toMs = Date.parse(query.to);
-  const events: EventContribution[] = [];
+  const aggregation = new Aggregation({ campaignId: query.campaign_id, from: query.from, to: query.to, granularity: query.granularity, ...(query.by ? { by: query.by } : {}) }, Date.parse(query.from), Date.parse(query.to));
   // Read from what the tasks wrote to the view, as the query API does.
   for (const { view } of tasks) {
     for (const [key, bytes] of view) {
       const [campaignId, hour] = key.split('\u0000');
-      if (campaignId === query.campaign_id) events.push(...contributionsOf(Number(hour), [HourSums.decode(bytes)]));
+      if (campaignId === query.campaign_id) eachContribution(Number(hour), bytes, (contribution) => aggregation.add(contribution));
     }
   }
-  return aggregate(events, { campaignId: query.campaign_id, from: query.from, to: query.to, granularity: query.granularity, ...(query.by ? { by: query.by } : {}) }, fromMs, toMs);
+  return aggregation.response();
 }
 
 test.each([

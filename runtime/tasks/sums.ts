@@ -99,24 +99,12 @@ export class HourSums {
     }
     return sums;
   }
-
-  static decode(bytes: Buffer): HourSums {
-    return HourSums.read(new ByteReader(bytes));
-  }
-}
-
-/** What the query's aggregate stage reads from the tasks' partial sums of one campaign-hour. */
-export function contributionsOf(hourIndex: number, sums: Iterable<HourSums>): EventContribution[] {
-  const events: EventContribution[] = [];
-  for (const hour of sums) for (const cell of hour.values()) events.push({ hourIndex, kind: cell.kind, amount: cell.amount, country: cell.country, deviceType: cell.deviceType, count: cell.count });
-  return events;
 }
 
 /**
  * The contributions of one task's encoded partial sums of a campaign-hour (`HourSums#encode`),
- * read straight from the bytes into `each`, one reused object: what `contributionsOf(hourIndex,
- * [HourSums.decode(bytes)])` gives, without building the sums' maps and a list per cell. A query
- * reads one such cell per task and hour of its range.
+ * read straight from the bytes into `each`, one reused object: the cells `HourSums.read` would
+ * give, without building the sums' maps. A query reads one such cell per task and hour of its range.
  */
 export function eachContribution(hourIndex: number, bytes: Buffer, each: (contribution: EventContribution) => void): void {
   const reader = new ByteReader(bytes);
