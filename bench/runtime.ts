@@ -5,6 +5,7 @@ import { freePort } from '../e2e/stack/ports.js';
 import { cpuSeconds, rssBytes } from '../e2e/stack/proc.js';
 import { consumeAll } from './consume.js';
 import { decodeFigures as measureDecode } from './decode.js';
+import { jitSeconds } from './jit.js';
 import { runPeerBench } from './peer.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
@@ -178,24 +179,26 @@ try {
 }
 
 /**
- * One small pipeline run end to end before anything is timed. A stack started just before the
- * bench has cold JVMs: Kafka and HBase then cost 7–8 µs per message where warm they cost 1–2, and
- * that start-up cost is not the steady state a long-running pipeline pays. ADPIPE_BENCH_WARMUP=0
- * skips it.
- */
-/**
  * Throwaway pipelines until Kafka's and HBase's JVMs are warm: a stack started just before the bench
  * spends its first minutes compiling (JIT threads count as the server's CPU), which the bench would
  * otherwise charge to the first pipeline's messages. Rounds of ADPIPE_BENCH_WARMUP impressions
- * (default 100k; 0 skips) run until the servers' CPU per message stops falling by more than a
- * fifth, at most five; each round's figure is printed, so the cold cost stays visible.
+ * (default 100k; 0 skips) run until the servers' JIT compilers spent under 2 s in a round
+ * (`jstat -compiler`), at most eight; without jstat, until their CPU per message stops falling by
+ * more than a fifth, at most five. Each round's figures are printed, so the cold cost stays visible.
  */
 async function warmUp(): Promise<void> {
   const warmImpressions = Number(process.env.ADPIPE_BENCH_WARMUP ?? 100_000);
   if (!(warmImpressions > 0)) return;
   const serversCpu = () => (cpuSeconds(state.pids.hbase) ?? 0) + (cpuSeconds(state.pids.kafka) ?? 0);
+  const jit = (): number | undefined => {
+    const kafka = jitSeconds(state.pids.kafka);
+    const hbase = jitSeconds(state.pids.hbase);
+    return kafka === undefined || hbase === undefined ? undefined : kafka + hbase;
+  };
   let previous = Infinity;
-  for (let round = 1; round <= 5; round++) {
+  let jitBefore = jit();
+  const rounds = jitBefore === undefined ? 5 : 8;
+  for (let round = 1; round <= rounds; round++) {
     const t = Date.now();
     const warmSet = generate({ seed: 8 + round, impressions: warmImpressions });
     const messages = kafkaMessages(warmSet.messages);
@@ -215,8 +218,11 @@ async function warmUp(): Promise<void> {
       await stopWorker(warmWorker);
       await dropPipeline(endpoints, warm);
     }
-    say(`warm-up round ${round}: ${fmt(warmImpressions)} impressions through a throwaway pipeline in ${((Date.now() - t) / 1000).toFixed(1)} s, Kafka + HBase ${serversUs} µs/msg (not timed)`);
-    if (serversUs > previous * 0.8) return;
+    const jitAfter = jit();
+    const compiled = jitBefore === undefined || jitAfter === undefined ? undefined : jitAfter - jitBefore;
+    jitBefore = jitAfter;
+    say(`warm-up round ${round}: ${fmt(warmImpressions)} impressions through a throwaway pipeline in ${((Date.now() - t) / 1000).toFixed(1)} s, Kafka + HBase ${serversUs} µs/msg${compiled === undefined ? '' : `, their JIT compilers ${compiled.toFixed(1)} s this round`} (not timed)`);
+    if (compiled !== undefined ? compiled < 2 : serversUs > previous * 0.8) return;
     previous = serversUs;
   }
 }
