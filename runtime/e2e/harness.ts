@@ -185,10 +185,26 @@ export async function produce(producer: Producer, pipeline: TestPipeline, all: R
 export async function committedMessages(admin: Admin, pipeline: TestPipeline): Promise<number> {
   let sum = 0;
   for (const source of SOURCE_NAMES) {
-    const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [pipeline.config.sources[source].topic] });
+    const [offsets] = await whileRetriable(() => admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [pipeline.config.sources[source].topic] }));
     for (const partition of offsets!.partitions) sum += Math.max(0, Number(partition.offset));
   }
   return sum;
+}
+
+/**
+ * Retries what Kafka refused for a moment (a coordinator still loading on a broker that just
+ * started answers NOT_COORDINATOR), for up to 30 s; anything else fails at once.
+ */
+async function whileRetriable<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** attempt)));
+    }
+  }
 }
 
 export interface WorkerProcess {
