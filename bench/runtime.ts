@@ -9,7 +9,7 @@ import { jitSeconds } from './jit.js';
 import { runPeerBench } from './peer.js';
 import { requireStackState } from '../e2e/stack/state.js';
 import { generate } from '../generator/index.js';
-import { untilExact, committedMessages, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
+import { untilExact, whenEveryQueryExact, committedMessages, createPipeline, dropPipeline, ensureBuilt, getJson, kafkaMessages, openProducer, produce, startWorker, stopWorker, type WorkerProcess } from '../runtime/e2e/harness.js';
 
 /**
  * `npm run bench -- runtime [impressions]`: the runtime worker's figures, all in one run on the
@@ -81,8 +81,7 @@ try {
     }
   }
   // ... and every query equal (counts moving between tasks leave the stats unchanged).
-  await untilExact(worker.port, set.expected, 120_000);
-  const pipelineMs = Date.now() - t;
+  const pipelineMs = (await whenEveryQueryExact(worker.port, set.expected, 120_000)) - t;
   const cpuAfter = cpuOf();
   // The throughput phase alone (the latency phases below add about a million probe events more).
   const peakRssThroughput = peakRss;
