@@ -268,6 +268,20 @@ export function performancePath(query: { campaign_id: string; from: string; to: 
 type Expected = { stats: unknown; queries: { query: Parameters<typeof performancePath>[0]; response: unknown }[] };
 
 /**
+ * The queries whose answer differs from the ground truth, with the answer (or the error's text).
+ * Eight at a time: a pass over a bench's hundred-odd queries then adds little to its timing.
+ */
+async function wrongAnswers(port: number, queries: Expected['queries'], options: { stopAtFirst: boolean }): Promise<{ entry: Expected['queries'][number]; answer: unknown }[]> {
+  const wrong: { entry: Expected['queries'][number]; answer: unknown }[] = [];
+  for (let at = 0; at < queries.length && !(options.stopAtFirst && wrong.length > 0); at += 8) {
+    const slice = queries.slice(at, at + 8);
+    const answers = await Promise.all(slice.map(({ query }) => getJson<unknown>(port, performancePath(query)).catch((error: unknown) => String(error))));
+    slice.forEach((entry, i) => JSON.stringify(answers[i]) !== JSON.stringify(entry.response) && wrong.push({ entry, answer: answers[i] }));
+  }
+  return wrong;
+}
+
+/**
  * Waits until the worker's stats and every query of the ground truth are equal to it. Equal stats
  * alone do not mean done: records between tasks that only move counts (a click reaching its
  * impression's task, a bid request's dimensions) leave the stats unchanged, and a killed worker's
@@ -282,13 +296,8 @@ export async function untilExact(port: number, expected: Expected, timeoutMs: nu
     const stats = await getJson<unknown>(port, '/v1/pipeline/stats').catch((error: unknown) => String(error));
     if (JSON.stringify(stats) !== JSON.stringify(expected.stats)) first = `stats ${JSON.stringify(stats)}`;
     else {
-      // Eight at a time: a pass over a bench's hundred-odd queries then adds little to its timing.
-      for (let at = 0; at < expected.queries.length && !first; at += 8) {
-        const slice = expected.queries.slice(at, at + 8);
-        const answers = await Promise.all(slice.map(({ query }) => getJson<unknown>(port, performancePath(query)).catch((error: unknown) => String(error))));
-        const wrong = slice.findIndex(({ response }, i) => JSON.stringify(answers[i]) !== JSON.stringify(response));
-        if (wrong >= 0) first = `${JSON.stringify(slice[wrong]!.query)} answered ${JSON.stringify(answers[wrong])}, expected ${JSON.stringify(slice[wrong]!.response)}`;
-      }
+      const [wrong] = await wrongAnswers(port, expected.queries, { stopAtFirst: true });
+      if (wrong) first = `${JSON.stringify(wrong.entry.query)} answered ${JSON.stringify(wrong.answer)}, expected ${JSON.stringify(wrong.entry.response)}`;
     }
     if (!first) return passes;
     if (Date.now() > deadline) throw new Error(`not equal to the ground truth after ${timeoutMs} ms: ${first.slice(0, 4000)}`);
@@ -309,16 +318,10 @@ export async function whenEveryQueryExact(port: number, expected: Expected, time
   let unconfirmed = expected.queries;
   let confirmedAt = Date.now();
   while (unconfirmed.length > 0) {
-    const left: typeof unconfirmed = [];
-    for (let at = 0; at < unconfirmed.length; at += 8) {
-      const slice = unconfirmed.slice(at, at + 8);
-      const answers = await Promise.all(slice.map(({ query }) => getJson<unknown>(port, performancePath(query)).catch((error: unknown) => String(error))));
-      slice.forEach((entry, i) => JSON.stringify(answers[i]) !== JSON.stringify(entry.response) && left.push(entry));
-    }
+    unconfirmed = (await wrongAnswers(port, unconfirmed, { stopAtFirst: false })).map(({ entry }) => entry);
     confirmedAt = Date.now();
-    unconfirmed = left;
-    if (left.length === 0) break;
-    if (Date.now() > deadline) throw new Error(`${left.length} queries not equal to the ground truth after ${timeoutMs} ms, e.g. ${JSON.stringify(left[0]!.query)}`);
+    if (unconfirmed.length === 0) break;
+    if (Date.now() > deadline) throw new Error(`${unconfirmed.length} queries not equal to the ground truth after ${timeoutMs} ms, e.g. ${JSON.stringify(unconfirmed[0]!.query)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const passes = await untilExact(port, expected, Math.max(1000, deadline - Date.now()));
