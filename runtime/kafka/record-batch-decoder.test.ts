@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { decodeRecordBatch } from './record-batch-decoder.js';
+import { decodeRecordBatch, type DecodedRecord } from './record-batch-decoder.js';
 
 // kafkajs's own encoder and decoder, straight from Node's module cache (this test installs nothing).
 const require = createRequire(import.meta.url);
@@ -33,13 +33,19 @@ async function batch(options: { firstOffset: string; firstTimestamp: string; com
   return encoded.buffer;
 }
 
+/** A decoded batch as plain data: every field a reader sees, the lazily read key included. */
+function fields(decoded: unknown): unknown {
+  const { records, ...batchFields } = decoded as { records: DecodedRecord[] };
+  return { ...batchFields, records: records.map((r) => ({ magicByte: r.magicByte, attributes: r.attributes, timestamp: r.timestamp, offset: r.offset, key: r.key, value: r.value, headers: r.headers, isControlRecord: r.isControlRecord, batchContext: r.batchContext })) };
+}
+
 /** Both decoders over the same bytes (two batches back to back): the same records, fields and positions. */
 async function expectSameAsKafkajs(bytes: Buffer): Promise<unknown[]> {
   const ours = new Decoder(Buffer.concat([bytes, bytes]));
   const theirs = new Decoder(Buffer.concat([bytes, bytes]));
   const decoded = [await decodeRecordBatch(ours as never), await decodeRecordBatch(ours as never)];
   const expected = [await kafkajsDecode(theirs), await kafkajsDecode(theirs)];
-  expect(decoded).toEqual(expected);
+  expect(decoded.map(fields)).toEqual(expected.map(fields));
   expect(ours.offset).toBe(theirs.offset);
   return decoded;
 }

@@ -1,7 +1,7 @@
 import type { SourceName } from '../../api/runtime-config.js';
 import type { BidRequest, Click, Conversion, Impression, Invalid, Item, RecordOf } from '../model.js';
 import { fingerprint, fingerprintHi, type Fingerprint } from './fingerprint.js';
-import type { ProgressRecord, TaskRecord } from './records.js';
+import type { BidRecord, ClickRecord, ConversionRecord, ImpressionRecord, ProgressRecord, TaskRecord } from './records.js';
 import { routingKey } from './records.js';
 import { SOURCE_INDEX } from './state.js';
 
@@ -10,53 +10,85 @@ export function taskOf(id: Fingerprint, taskCount: number): number {
   return fingerprintHi(id) % taskCount;
 }
 
-/** A valid source record as the record its own id's task deduplicates (only the fields used later, ids as fingerprints). */
-export function sourceRecord<S extends SourceName>(source: S, record: RecordOf[S], arrivalMs: number): Exclude<TaskRecord, ProgressRecord> {
-  switch (source) {
-    case 'bidRequests': {
-      const bid = record as BidRequest;
-      return { kind: 'B', requestId: fingerprint(bid.request_id), country: bid.country, deviceType: bid.device_type, arrivalMs };
-    }
-    case 'impressions': {
-      const i = record as Impression;
-      return { kind: 'I', impressionId: fingerprint(i.impression_id), requestId: fingerprint(i.request_id), campaignId: i.campaign_id, ts: i.ts, priceMicros: i.price_micros, arrivalMs };
-    }
-    case 'clicks': {
-      const c = record as Click;
-      return { kind: 'C', clickId: fingerprint(c.click_id), impressionId: fingerprint(c.impression_id), ts: c.ts, arrivalMs };
-    }
-    default: {
-      const v = record as Conversion;
-      return { kind: 'V', conversionId: fingerprint(v.conversion_id), clickId: fingerprint(v.click_id), ts: v.ts, valueMicros: v.value_micros, arrivalMs };
+type SourceRecord = Exclude<TaskRecord, ProgressRecord>;
+
+/**
+ * A valid source record as the record its own id's task deduplicates (only the fields used later,
+ * ids as fingerprints), filled into one reused object per kind: the caller frames it at once (the
+ * frame copies it), so a fresh object per record was only garbage.
+ */
+class SourceRecords {
+  private readonly B: BidRecord = { kind: 'B', requestId: '', country: '', deviceType: '', arrivalMs: 0 };
+  private readonly I: ImpressionRecord = { kind: 'I', impressionId: '', requestId: '', campaignId: '', ts: 0, priceMicros: 0, arrivalMs: 0 };
+  private readonly C: ClickRecord = { kind: 'C', clickId: '', impressionId: '', ts: 0, arrivalMs: 0 };
+  private readonly V: ConversionRecord = { kind: 'V', conversionId: '', clickId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
+
+  fill<S extends SourceName>(source: S, record: RecordOf[S], arrivalMs: number): SourceRecord {
+    switch (source) {
+      case 'bidRequests': {
+        const bid = record as BidRequest;
+        const x = this.B;
+        x.requestId = fingerprint(bid.request_id); x.country = bid.country; x.deviceType = bid.device_type; x.arrivalMs = arrivalMs;
+        return x;
+      }
+      case 'impressions': {
+        const i = record as Impression;
+        const x = this.I;
+        x.impressionId = fingerprint(i.impression_id); x.requestId = fingerprint(i.request_id); x.campaignId = i.campaign_id; x.ts = i.ts; x.priceMicros = i.price_micros; x.arrivalMs = arrivalMs;
+        return x;
+      }
+      case 'clicks': {
+        const c = record as Click;
+        const x = this.C;
+        x.clickId = fingerprint(c.click_id); x.impressionId = fingerprint(c.impression_id); x.ts = c.ts; x.arrivalMs = arrivalMs;
+        return x;
+      }
+      default: {
+        const v = record as Conversion;
+        const x = this.V;
+        x.conversionId = fingerprint(v.conversion_id); x.clickId = fingerprint(v.click_id); x.ts = v.ts; x.valueMicros = v.value_micros; x.arrivalMs = arrivalMs;
+        return x;
+      }
     }
   }
 }
 
 export interface RoutedBatch {
-  /** Records for the tasks that own their ids, with the task each goes to. */
-  records: { task: number; record: Exclude<TaskRecord, ProgressRecord> }[];
+  /** How many valid records went to the tasks that own their ids. */
+  routed: number;
   invalid: Invalid[];
   /** The batch's progress: applied once by the reading task, and logged to its partition. */
   progress: ProgressRecord;
 }
 
 /**
- * The source stage of one batch of one source partition, already decoded: valid records go to the
- * task of their id, invalid ones to the dead letters, and the batch's progress (its last offset,
- * how many were invalid) to the reading task. Items of messages at or below `skipThrough` were
- * applied before (offsets reset and replayed) and produce nothing.
+ * The source stage of one batch of one source partition, already decoded: each valid record goes
+ * to `each` with the task of its id (the record object is reused for the next one: `each` copies
+ * what it keeps, as a frame does), invalid ones to the dead letters, and the batch's progress (its
+ * last offset, how many were invalid) to the reading task. Items of messages at or below
+ * `skipThrough` were applied before (offsets reset and replayed) and produce nothing.
  */
-export function routeBatch<S extends SourceName>(source: S, partition: number, items: readonly Item<RecordOf[S]>[], lastOffset: number, skipThrough: number | undefined, taskCount: number): RoutedBatch {
-  const records: RoutedBatch['records'] = [];
+export function routeBatch<S extends SourceName>(
+  source: S,
+  partition: number,
+  items: readonly Item<RecordOf[S]>[],
+  lastOffset: number,
+  skipThrough: number | undefined,
+  taskCount: number,
+  each: (task: number, record: SourceRecord) => void,
+): RoutedBatch {
   const invalid: Invalid[] = [];
+  const records = new SourceRecords();
+  let routed = 0;
   for (const item of items) {
     if (skipThrough !== undefined && Number(item.ref.offset) <= skipThrough) continue;
     if (!item.ok) {
       invalid.push(item);
       continue;
     }
-    const record = sourceRecord(source, item.record, item.ref.arrivalMs);
-    records.push({ task: taskOf(routingKey(record), taskCount), record });
+    const record = records.fill(source, item.record, item.ref.arrivalMs);
+    each(taskOf(routingKey(record), taskCount), record);
+    routed++;
   }
-  return { records, invalid, progress: { kind: 'P', source: SOURCE_INDEX[source], partition, throughOffset: lastOffset, invalid: invalid.length } };
+  return { routed, invalid, progress: { kind: 'P', source: SOURCE_INDEX[source], partition, throughOffset: lastOffset, invalid: invalid.length } };
 }

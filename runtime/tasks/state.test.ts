@@ -10,7 +10,7 @@ import { Aggregation } from '../stages/aggregate.js';
 import { HOUR_MS } from '../storage/layout.js';
 import { FrameWriter, readFrame, routingKey, type TaskRecord } from './records.js';
 import { fingerprint as fp } from './fingerprint.js';
-import { routeBatch, taskOf } from './route.js';
+import { routeBatch, taskOf, type RoutedBatch } from './route.js';
 import { fnv1a } from '../storage/layout.js';
 import { pipelineStatsOf, TaskState } from './state.js';
 import { eachContribution } from './sums.js';
@@ -103,11 +103,14 @@ async function simulate(seed: number, taskCount: number, partitions: number, opt
       const heads = pending.flatMap((c, i) => (pending.findIndex((o) => o.source === c.source && o.partition === c.partition) === i ? [i] : []));
       const chunk = pending.splice(heads[Math.floor(random() * heads.length)]!, 1)[0]!;
       const task = tasks[chunk.task]!;
-      const routed = routeBatch(chunk.source, chunk.partition, chunk.items, chunk.lastOffset, undefined, taskCount);
-      invalidSent += routed.invalid.length;
-      step((send) => routed.records.forEach(({ record }) => send(record)));
+      let routed: RoutedBatch | undefined;
+      step((send) => void (routed = routeBatch(chunk.source, chunk.partition, chunk.items, chunk.lastOffset, undefined, taskCount, (to, record) => {
+        expect(to).toBe(taskOf(routingKey(record), taskCount));
+        send(record);
+      })));
+      invalidSent += routed!.invalid.length;
       const own = new FrameWriter();
-      own.write(routed.progress);
+      own.write(routed!.progress);
       task.log.push(own.take());
       continue;
     }
@@ -210,7 +213,7 @@ test('offsets applied before are skipped, and a progress record counts once howe
 test('a late bid request moves the impression, its click and conversion to the enriched dimensions', () => {
   const state = new TaskState(RULES);
   const sent: TaskRecord[] = [];
-  const send = (r: TaskRecord) => void sent.push(r);
+  const send = (r: TaskRecord) => void sent.push({ ...r }); // the state reuses what it sends
   const t0 = Date.UTC(2026, 0, 1, 10);
   state.apply({ kind: 'I', impressionId: fp('i1'), requestId: fp('r1'), campaignId: 'c1', ts: t0, priceMicros: 500, arrivalMs: 1000 }, send);
   state.apply({ kind: 'K', impressionId: fp('i1'), clickId: fp('k1'), ts: t0 + 60_000, arrivalMs: 1001 }, send);

@@ -39,7 +39,46 @@ export interface CorrelationRules {
   latenessMs: number;
 }
 
+/** Takes a record the state causes. The object is reused for the next record of its kind once `send` returns: copy what you keep (a frame does). */
 export type Send = (record: Exclude<TaskRecord, ProgressRecord>) => void;
+
+/**
+ * One reused record per kind the state sends. Every impression causes a Q and a D, and the task
+ * frames each at once, so a fresh object per send was only garbage.
+ */
+class SentRecords {
+  private readonly q: ImpressionRefRecord = { kind: 'Q', requestId: '', impressionId: '', arrivalMs: 0 };
+  private readonly d: DimensionsRecord = { kind: 'D', impressionId: '', requestId: '', country: '', deviceType: '' };
+  private readonly k: ClickAtImpressionRecord = { kind: 'K', impressionId: '', clickId: '', ts: 0, arrivalMs: 0 };
+  private readonly w: ConversionAtClickRecord = { kind: 'W', clickId: '', conversionId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
+  private readonly x: ConversionAtImpressionRecord = { kind: 'X', impressionId: '', clickId: '', conversionId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
+
+  impressionRef(requestId: Fingerprint, impressionId: Fingerprint, arrivalMs: number): ImpressionRefRecord {
+    const r = this.q;
+    r.requestId = requestId; r.impressionId = impressionId; r.arrivalMs = arrivalMs;
+    return r;
+  }
+  dimensions(impressionId: Fingerprint, requestId: Fingerprint, country: string, deviceType: string): DimensionsRecord {
+    const r = this.d;
+    r.impressionId = impressionId; r.requestId = requestId; r.country = country; r.deviceType = deviceType;
+    return r;
+  }
+  clickAtImpression(impressionId: Fingerprint, clickId: Fingerprint, ts: number, arrivalMs: number): ClickAtImpressionRecord {
+    const r = this.k;
+    r.impressionId = impressionId; r.clickId = clickId; r.ts = ts; r.arrivalMs = arrivalMs;
+    return r;
+  }
+  conversionAtClick(clickId: Fingerprint, conversionId: Fingerprint, ts: number, valueMicros: number, arrivalMs: number): ConversionAtClickRecord {
+    const r = this.w;
+    r.clickId = clickId; r.conversionId = conversionId; r.ts = ts; r.valueMicros = valueMicros; r.arrivalMs = arrivalMs;
+    return r;
+  }
+  conversionAtImpression(impressionId: Fingerprint, clickId: Fingerprint, conversionId: Fingerprint, ts: number, valueMicros: number, arrivalMs: number): ConversionAtImpressionRecord {
+    const r = this.x;
+    r.impressionId = impressionId; r.clickId = clickId; r.conversionId = conversionId; r.ts = ts; r.valueMicros = valueMicros; r.arrivalMs = arrivalMs;
+    return r;
+  }
+}
 
 /** Flags of an entry: the id's own record arrived; it has side data (waiting partners, clicks); its dimensions are known. */
 const HAS = 1;
@@ -163,6 +202,7 @@ export class TaskState {
   private readonly clickWaiting = new Map<Fingerprint, WaitingConversion[]>();
   /** Campaign ids, countries and device types; 0 is UNKNOWN. */
   private readonly strings = new Interner(UNKNOWN);
+  private readonly sent = new SentRecords();
   /** Partial sums per campaign-hour (`campaign \0 hour`), and those changed since `takeDirty()`. */
   readonly sums = new Map<string, HourSums>();
   private readonly sumsByCampaign: Map<number, SumsSlot>[] = [];
@@ -250,7 +290,7 @@ export class TaskState {
     const flags = bid.flags[at]!;
     bid.flags[at] = HAS;
     for (const waiting of this.waitingFor(at, flags, record.requestId)) {
-      if (this.withinLateness(waiting.arrivalMs, record.arrivalMs)) send({ kind: 'D', impressionId: waiting.impressionId, requestId: record.requestId, country: record.country, deviceType: record.deviceType });
+      if (this.withinLateness(waiting.arrivalMs, record.arrivalMs)) send(this.sent.dimensions(waiting.impressionId, record.requestId, record.country, record.deviceType));
     }
     if (flags & MORE) this.bidWaiting.delete(record.requestId);
   }
@@ -268,7 +308,7 @@ export class TaskState {
     if (at >= 0 && table.columns.flags[at]! & HAS) {
       const bid = table.columns;
       if (this.withinLateness(bid.arrival[at]!, record.arrivalMs)) {
-        send({ kind: 'D', impressionId: record.impressionId, requestId: record.requestId, country: this.strings.value(bid.country[at]!), deviceType: this.strings.value(bid.device[at]!) });
+        send(this.sent.dimensions(record.impressionId, record.requestId, this.strings.value(bid.country[at]!), this.strings.value(bid.device[at]!)));
       }
       return;
     }
@@ -306,7 +346,7 @@ export class TaskState {
     impression.device[at] = 0;
     this.contribute(at, 'i', record.ts, record.priceMicros, 1);
     if (impression.flags[at]! & MORE) for (const click of this.impressionClicks.get(record.impressionId)!) if (click.known) this.attributeClick(at, click);
-    send({ kind: 'Q', requestId: record.requestId, impressionId: record.impressionId, arrivalMs: record.arrivalMs });
+    send(this.sent.impressionRef(record.requestId, record.impressionId, record.arrivalMs));
   }
 
   /** The bid request's dimensions reach the impression: everything counted about it moves to them. */
@@ -373,11 +413,11 @@ export class TaskState {
     click.impressionLo[at] = fingerprintLo(record.impressionId);
     const flags = click.flags[at]!;
     click.flags[at] = HAS;
-    send({ kind: 'K', impressionId: record.impressionId, clickId: record.clickId, ts: record.ts, arrivalMs: record.arrivalMs });
+    send(this.sent.clickAtImpression(record.impressionId, record.clickId, record.ts, record.arrivalMs));
     if (!(flags & MORE)) return;
     for (const waiting of this.clickWaiting.get(record.clickId)!) {
       this.stats.conversionsWaiting--;
-      send({ kind: 'X', impressionId: record.impressionId, ...waiting });
+      send(this.sent.conversionAtImpression(record.impressionId, waiting.clickId, waiting.conversionId, waiting.ts, waiting.valueMicros, waiting.arrivalMs));
     }
     this.clickWaiting.delete(record.clickId);
   }
@@ -387,7 +427,7 @@ export class TaskState {
     let at = table.findId(record.clickId);
     if (at >= 0 && table.columns.flags[at]! & HAS) {
       const impressionId = fingerprintOf(table.columns.impressionHi[at]!, table.columns.impressionLo[at]!);
-      send({ kind: 'X', impressionId, clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
+      send(this.sent.conversionAtImpression(impressionId, record.clickId, record.conversionId, record.ts, record.valueMicros, record.arrivalMs));
       return;
     }
     at = entryOf(table, record.clickId, at, record.arrivalMs);
@@ -403,7 +443,7 @@ export class TaskState {
     }
     this.stats.accepted[3]!++;
     this.conversions.insert(fingerprintHi(record.conversionId), fingerprintLo(record.conversionId), record.arrivalMs);
-    send({ kind: 'W', clickId: record.clickId, conversionId: record.conversionId, ts: record.ts, valueMicros: record.valueMicros, arrivalMs: record.arrivalMs });
+    send(this.sent.conversionAtClick(record.clickId, record.conversionId, record.ts, record.valueMicros, record.arrivalMs));
   }
 
   // ---- attribution (contract §2.4) and contributions --------------------------------------------------

@@ -346,8 +346,7 @@ export class TaskRunner {
     const key = `${SOURCE_INDEX[source]}:${partition}`;
     const skip = Math.max(this.state.appliedThrough.get(key) ?? -1, this.routed.get(key) ?? -1);
     const lastOffset = Number(messages[messages.length - 1]!.offset);
-    const routed = routeBatch(source, partition, items, lastOffset, skip < 0 ? undefined : skip, settings.taskCount);
-    for (const { task, record } of routed.records) this.write(task, record);
+    const routed = routeBatch(source, partition, items, lastOffset, skip < 0 ? undefined : skip, settings.taskCount, (task, record) => this.write(task, record));
     for (const item of routed.invalid) {
       this.deadLetters.push({ key: `${topic}/${item.ref.partition}/${item.ref.offset}`, value: item.raw, headers: deadLetterHeaders(source, topic, item) });
       metrics.deadLetters.inc({ source, reason: item.reason.slice(0, 64) });
@@ -359,7 +358,7 @@ export class TaskRunner {
     for (const item of poisoned) metrics.processingFailed.inc({ source, code: item.errorCode! });
     this.offset(topic, partition, BigInt(lastOffset) + 1n);
     metrics.records.inc({ source, outcome: 'in' }, items.length);
-    if (routed.records.length) metrics.lastReadSeconds.set({ source }, Date.now() / 1000);
+    if (routed.routed) metrics.lastReadSeconds.set({ source }, Date.now() / 1000);
     metrics.records.inc({ source, outcome: 'invalid' }, routed.invalid.length);
     await this.maybeCommit();
   }
