@@ -1,8 +1,8 @@
 import type { SourceName } from '../../api/runtime-config.js';
 import type { BidRequest, Click, Conversion, Impression, Invalid, Item, RecordOf } from '../model.js';
 import { fingerprint, fingerprintHi, type Fingerprint } from './fingerprint.js';
-import type { BidRecord, ClickRecord, ConversionRecord, ImpressionRecord, ProgressRecord, TaskRecord } from './records.js';
-import { routingKey } from './records.js';
+import type { ProgressRecord, TaskRecord } from './records.js';
+import { ReusedRecords, routingKey } from './records.js';
 import { SOURCE_INDEX } from './state.js';
 
 /** The task that owns an id, by its fingerprint: stable across processes and versions. */
@@ -12,40 +12,33 @@ export function taskOf(id: Fingerprint, taskCount: number): number {
 
 type SourceRecord = Exclude<TaskRecord, ProgressRecord>;
 
-/**
- * A valid source record as the record its own id's task deduplicates (only the fields used later,
- * ids as fingerprints), filled into one reused object per kind: the caller frames it at once (the
- * frame copies it), so a fresh object per record was only garbage.
- */
+/** A valid source record as the record its own id's task deduplicates (only the fields used later, ids as fingerprints), filled into reused records. */
 class SourceRecords {
-  private readonly B: BidRecord = { kind: 'B', requestId: '', country: '', deviceType: '', arrivalMs: 0 };
-  private readonly I: ImpressionRecord = { kind: 'I', impressionId: '', requestId: '', campaignId: '', ts: 0, priceMicros: 0, arrivalMs: 0 };
-  private readonly C: ClickRecord = { kind: 'C', clickId: '', impressionId: '', ts: 0, arrivalMs: 0 };
-  private readonly V: ConversionRecord = { kind: 'V', conversionId: '', clickId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
+  private readonly reused = new ReusedRecords();
 
   fill<S extends SourceName>(source: S, record: RecordOf[S], arrivalMs: number): SourceRecord {
     switch (source) {
       case 'bidRequests': {
         const bid = record as BidRequest;
-        const x = this.B;
+        const x = this.reused.B;
         x.requestId = fingerprint(bid.request_id); x.country = bid.country; x.deviceType = bid.device_type; x.arrivalMs = arrivalMs;
         return x;
       }
       case 'impressions': {
         const i = record as Impression;
-        const x = this.I;
+        const x = this.reused.I;
         x.impressionId = fingerprint(i.impression_id); x.requestId = fingerprint(i.request_id); x.campaignId = i.campaign_id; x.ts = i.ts; x.priceMicros = i.price_micros; x.arrivalMs = arrivalMs;
         return x;
       }
       case 'clicks': {
         const c = record as Click;
-        const x = this.C;
+        const x = this.reused.C;
         x.clickId = fingerprint(c.click_id); x.impressionId = fingerprint(c.impression_id); x.ts = c.ts; x.arrivalMs = arrivalMs;
         return x;
       }
       default: {
         const v = record as Conversion;
-        const x = this.V;
+        const x = this.reused.V;
         x.conversionId = fingerprint(v.conversion_id); x.clickId = fingerprint(v.click_id); x.ts = v.ts; x.valueMicros = v.value_micros; x.arrivalMs = arrivalMs;
         return x;
       }

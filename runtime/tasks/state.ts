@@ -6,6 +6,7 @@ import { ByteReader, ByteWriter } from './bytes.js';
 import { fingerprintHi, fingerprintLo, fingerprintOf, type Fingerprint } from './fingerprint.js';
 import { IdTable, type Columns } from './id-table.js';
 import { HourSums } from './sums.js';
+import { ReusedRecords } from './records.js';
 import type {
   BidRecord,
   ClickAtImpressionRecord,
@@ -42,39 +43,32 @@ export interface CorrelationRules {
 /** Takes a record the state causes. The object is reused for the next record of its kind once `send` returns: copy what you keep (a frame does). */
 export type Send = (record: Exclude<TaskRecord, ProgressRecord>) => void;
 
-/**
- * One reused record per kind the state sends. Every impression causes a Q and a D, and the task
- * frames each at once, so a fresh object per send was only garbage.
- */
+/** The records the state sends, filled into its own `ReusedRecords` (every impression causes a Q and a D). */
 class SentRecords {
-  private readonly q: ImpressionRefRecord = { kind: 'Q', requestId: '', impressionId: '', arrivalMs: 0 };
-  private readonly d: DimensionsRecord = { kind: 'D', impressionId: '', requestId: '', country: '', deviceType: '' };
-  private readonly k: ClickAtImpressionRecord = { kind: 'K', impressionId: '', clickId: '', ts: 0, arrivalMs: 0 };
-  private readonly w: ConversionAtClickRecord = { kind: 'W', clickId: '', conversionId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
-  private readonly x: ConversionAtImpressionRecord = { kind: 'X', impressionId: '', clickId: '', conversionId: '', ts: 0, valueMicros: 0, arrivalMs: 0 };
+  private readonly reused = new ReusedRecords();
 
   impressionRef(requestId: Fingerprint, impressionId: Fingerprint, arrivalMs: number): ImpressionRefRecord {
-    const r = this.q;
+    const r = this.reused.Q;
     r.requestId = requestId; r.impressionId = impressionId; r.arrivalMs = arrivalMs;
     return r;
   }
   dimensions(impressionId: Fingerprint, requestId: Fingerprint, country: string, deviceType: string): DimensionsRecord {
-    const r = this.d;
+    const r = this.reused.D;
     r.impressionId = impressionId; r.requestId = requestId; r.country = country; r.deviceType = deviceType;
     return r;
   }
   clickAtImpression(impressionId: Fingerprint, clickId: Fingerprint, ts: number, arrivalMs: number): ClickAtImpressionRecord {
-    const r = this.k;
+    const r = this.reused.K;
     r.impressionId = impressionId; r.clickId = clickId; r.ts = ts; r.arrivalMs = arrivalMs;
     return r;
   }
   conversionAtClick(clickId: Fingerprint, conversionId: Fingerprint, ts: number, valueMicros: number, arrivalMs: number): ConversionAtClickRecord {
-    const r = this.w;
+    const r = this.reused.W;
     r.clickId = clickId; r.conversionId = conversionId; r.ts = ts; r.valueMicros = valueMicros; r.arrivalMs = arrivalMs;
     return r;
   }
   conversionAtImpression(impressionId: Fingerprint, clickId: Fingerprint, conversionId: Fingerprint, ts: number, valueMicros: number, arrivalMs: number): ConversionAtImpressionRecord {
-    const r = this.x;
+    const r = this.reused.X;
     r.impressionId = impressionId; r.clickId = clickId; r.conversionId = conversionId; r.ts = ts; r.valueMicros = valueMicros; r.arrivalMs = arrivalMs;
     return r;
   }
