@@ -39,6 +39,15 @@ export class PendingFreshness {
     return stored;
   }
 
+  /** Puts back what a failed write had taken. */
+  merge(stored: readonly Stored[]): void {
+    for (const { source, newestEventMs, oldestArrivalMs } of stored) {
+      const i = SOURCE_NAMES.indexOf(source);
+      if (newestEventMs !== undefined && newestEventMs > this.newestEventMs[i]!) this.newestEventMs[i] = newestEventMs;
+      if (oldestArrivalMs < this.oldestArrivalMs[i]!) this.oldestArrivalMs[i] = oldestArrivalMs;
+    }
+  }
+
   clear(): void {
     this.newestEventMs.fill(-Infinity);
     this.oldestArrivalMs.fill(Infinity);

@@ -94,6 +94,16 @@ export class SnapshotSlot {
   }
 }
 
+/** What one transaction commits: the task's outputs since the last cut, and a snapshot when one is due. */
+interface Cut {
+  hasWork: boolean;
+  frames: { partition: number; value: Buffer }[];
+  deadLetters: Message[];
+  offsets: Map<string, Map<number, bigint>>;
+  version: number;
+  snapshot?: { chunks: Buffer[]; head: { generation: number; position: string; version: number }; liveIds: number; encodeMs: number };
+}
+
 type Decode = (messages: readonly InMessage[], nowMs: number) => Promise<Item<RecordOf[SourceName]>[]>;
 
 /** How long a restore may go without reading anything before the task starts over. */
@@ -120,6 +130,10 @@ export class TaskRunner {
   private readyFrames: { partition: number; value: Buffer }[] = [];
   private deadLetters: Message[] = [];
   private offsets = new Map<string, Map<number, bigint>>();
+  /** The last cut's transaction, view and snapshot being published while the task goes on; never rejects. */
+  private inflight: Promise<void> | undefined;
+  /** Why the last publish failed: the task's next piece of work starts it over. */
+  private failure: unknown;
   private pendingRecords = 0;
   /** Per source partition, the last offset this owner routed (ahead of the state until read back). */
   private readonly routed = new Map<string, number>();
@@ -174,6 +188,7 @@ export class TaskRunner {
     const next = this.chain.then(async () => {
       if (this.closed) return;
       try {
+        if (this.failure !== undefined) throw this.failure;
         await work();
       } catch (error) {
         // Closing or shutting down: the next owner fences and restores; starting over here would
@@ -203,6 +218,7 @@ export class TaskRunner {
     this.closed = true;
     clearInterval(this.timer);
     await this.chain;
+    await this.inflight;
     await this.snapshotWrite;
     await this.producer?.disconnect().catch(() => undefined);
   }
@@ -210,12 +226,17 @@ export class TaskRunner {
   /** SIGTERM: commit what is open, then close. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.run(() => this.commit());
+    await this.run(async () => {
+      await this.commit();
+      await this.inflight;
+    });
     await this.close();
   }
 
   private async restart(): Promise<void> {
     const { config } = this.ctx;
+    await this.inflight;
+    this.failure = undefined;
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;
     // The restore must read either the snapshot being written or the one before it, never race it.
@@ -242,7 +263,8 @@ export class TaskRunner {
     this.frames.clear();
     this.readyFrames = [];
     this.deadLetters = [];
-    this.offsets.clear();
+    // New containers, not cleared ones: a cut being published holds the old ones.
+    this.offsets = new Map();
     this.pendingRecords = 0;
   }
 
@@ -436,99 +458,134 @@ export class TaskRunner {
     if (due || this.readyFrames.length >= 8) await this.commit();
   }
 
+  /**
+   * Cuts what the task gathered since the last cut and publishes it in the background while the
+   * task goes on reading (decision 0147); the next cut waits for this one, so one transaction is
+   * open at a time. The cut is consistent: the state has applied exactly the internal records below
+   * `internalNext`, and every record their application sent is in the cut's frames. The view is
+   * written from a later state, which is harmless: the state only ever holds the effects of
+   * committed internal records (read_committed), in their partition's order, so whatever owner
+   * comes next reaches that same state again.
+   */
   private async commit(): Promise<void> {
-    if (this.phase === 'starting' || !this.producer) return;
+    await this.inflight;
+    if (this.phase === 'starting' || !this.producer || this.failure !== undefined) return;
     this.lastCommitMs = Date.now();
-    const { config, settings, store, metrics } = this.ctx;
     const hasWork = this.pendingRecords > 0 || this.deadLetters.length > 0 || this.offsets.size > 0;
-    if (hasWork) {
-      for (const [partition, frame] of this.frames) if (frame.count > 0) this.readyFrames.push({ partition, value: frame.take() });
-      // The view's version is taken before the commit: an owner that starts after it sees a higher one.
-      this.version = Math.max(Date.now(), this.version + 1);
-      const txn = await this.producer.transaction();
-      crashPoint('before-send');
-      try {
-        const topicMessages = [];
-        if (this.readyFrames.length) topicMessages.push({ topic: settings.topic, messages: this.readyFrames.map(({ partition, value }) => ({ partition, value })) });
-        if (this.deadLetters.length) topicMessages.push({ topic: config.deadLetterTopic, messages: this.deadLetters });
-        if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1 });
-        crashPoint('after-send');
-        if (this.offsets.size) await sendOffsetsWhenCoordinatorReady(txn, config.kafka.groupId, [...this.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
-        crashPoint('after-offsets');
-        await txn.commit();
-        this.failingSince = undefined;
-        crashPoint('after-commit');
-      } catch (error) {
-        await txn.abort().catch(() => undefined);
-        throw error;
-      }
-      this.resetPending();
-    }
-    for (const key of this.state.takeDirty()) this.viewBehind.add(key);
+    for (const [partition, frame] of this.frames) if (frame.count > 0) this.readyFrames.push({ partition, value: frame.take() });
+    // The view's version is taken before the commit: an owner that starts after it sees a higher one.
+    if (hasWork) this.version = Math.max(Date.now(), this.version + 1);
+    const cut: Cut = { hasWork, frames: this.readyFrames, deadLetters: this.deadLetters, offsets: this.offsets, version: this.version };
+    this.resetPending();
     // A change of counters alone (a duplicate, a waiting conversion) leaves no campaign-hour dirty:
     // the counters row is rewritten after any commit with work, and again after a failed write.
     if (hasWork) {
       this.statsBehind = true;
       this.changedSinceSnapshot = true;
     }
+    if (this.phase === 'ready') {
+      this.state.evict(this.ctx.settings.evictionGraceMs);
+      cut.snapshot = this.cutSnapshot();
+    }
+    if (!hasWork && !cut.snapshot && (this.phase !== 'ready' || (!this.state.hasDirty && this.viewBehind.size === 0 && !this.statsBehind))) return;
+    this.inflight = this.publish(cut)
+      .catch((error: unknown) => {
+        // The task's next piece of work starts it over (`run`): its state is ahead of Kafka.
+        this.failure = error;
+        if (cut.snapshot) this.ctx.snapshotSlot.give(this.task);
+      })
+      .finally(() => (this.inflight = undefined));
+  }
+
+  /** The cut's transaction, then the view, then the cut's snapshot when it has one. */
+  private async publish(cut: Cut): Promise<void> {
+    if (cut.hasWork) await this.commitTransaction(cut);
     if (this.phase !== 'ready') return;
-    // Idle and the view written: the state is exactly what Kafka holds, a snapshot may be taken now
-    // rather than when traffic comes back (when every task would be due at once).
-    if (this.viewBehind.size === 0 && !this.statsBehind) return this.maybeSnapshot();
+    await this.writeView();
+    if (cut.snapshot) this.writeSnapshot(cut.snapshot);
+  }
+
+  private async commitTransaction(cut: Cut): Promise<void> {
+    const { config, settings } = this.ctx;
+    const txn = await this.producer!.transaction();
+    crashPoint('before-send');
+    try {
+      const topicMessages = [];
+      if (cut.frames.length) topicMessages.push({ topic: settings.topic, messages: cut.frames });
+      if (cut.deadLetters.length) topicMessages.push({ topic: config.deadLetterTopic, messages: cut.deadLetters });
+      if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1 });
+      crashPoint('after-send');
+      if (cut.offsets.size) await sendOffsetsWhenCoordinatorReady(txn, config.kafka.groupId, [...cut.offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
+      crashPoint('after-offsets');
+      await txn.commit();
+      this.failingSince = undefined;
+      crashPoint('after-commit');
+    } catch (error) {
+      await txn.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * The campaign-hours changed since the last write, and the counters, from the state as it is now
+   * (counters and sums from one moment: the counters row, written last, never gets ahead of them).
+   * A failure is retried at the next commit: Kafka holds the state.
+   */
+  private async writeView(): Promise<void> {
+    const { config, store, metrics } = this.ctx;
+    for (const key of this.state.takeDirty()) this.viewBehind.add(key);
+    if (this.viewBehind.size === 0 && !this.statsBehind) return;
+    const keys = this.viewBehind;
+    this.viewBehind = new Set();
+    this.statsBehind = false;
+    const stored = this.unstored.take();
     const timer = metrics.hbaseSeconds.startTimer({ source: 'task' });
     try {
-      const { sums, stats } = viewPuts(this.task, this.state, this.viewBehind, this.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates });
+      const { sums, stats } = viewPuts(this.task, this.state, keys, this.version, { saltBuckets: config.storage.saltBuckets, family: config.storage.families.aggregates });
       await putInBatches(store, sums);
       // The counters last: HBase is atomic per row only, so a task's counters never get ahead of
       // the sums they belong to (a crash between leaves the counters one flush behind).
       await store.putMany([stats]);
-      this.viewBehind.clear();
-      this.statsBehind = false;
-      this.reportStored();
+      const nowMs = Date.now();
+      for (const source of stored) metrics.stored(source, nowMs);
       crashPoint('after-view');
     } catch (error) {
-      // Kafka holds the state; the view catches up at a later commit.
+      for (const key of keys) this.viewBehind.add(key);
+      this.statsBehind = true;
+      this.unstored.merge(stored);
       metrics.retries.inc({ source: 'task', code: String((error as { code?: string }).code ?? (error as Error).name) });
       this.ctx.log.warn({ err: error, task: this.task }, 'writing the view to HBase failed; retrying at the next commit');
-      return;
     } finally {
       timer();
     }
-    this.state.evict(settings.evictionGraceMs);
-    this.maybeSnapshot();
-  }
-
-  /** A snapshot when one is due, the state moved since the last, and no other task of the engine is writing one. */
-  private maybeSnapshot(): void {
-    const { snapshotIntervalMs } = this.ctx.settings;
-    // 0 turns snapshots off: a restore then replays the task's whole internal partition.
-    if (snapshotIntervalMs <= 0 || Date.now() - this.lastSnapshotMs < snapshotIntervalMs || !this.changedSinceSnapshot || this.snapshotWrite) return;
-    if (!this.ctx.snapshotSlot.take(this.task)) return;
-    this.snapshot();
-  }
-
-  /** Freshness: what the write that just succeeded stored, per source. */
-  private reportStored(): void {
-    const nowMs = Date.now();
-    for (const stored of this.unstored.take()) this.ctx.metrics.stored(stored, nowMs);
   }
 
   /**
-   * Encodes the state now, between two records, and writes it while the task goes on: a snapshot
-   * is the task's largest write (tens of MB), and writing it inline held every record of the task
-   * for its whole duration (the latency bench's p99 at 500 ev/s was seconds). One encoded copy of
-   * one task at a time is the memory it costs, less each piece once written; the next snapshot
-   * waits until this one is written.
+   * The state encoded at a cut, when a snapshot is due, the state moved since the last, and no other
+   * task of the engine is writing one. It is written only once the cut's transaction has committed:
+   * its position is the cut's, so a restore from it neither loses nor repeats what the cut sent.
    */
-  private snapshot(): void {
-    const { config, store, snapshotSlot } = this.ctx;
+  private cutSnapshot(): Cut['snapshot'] {
+    const { snapshotIntervalMs } = this.ctx.settings;
+    // 0 turns snapshots off: a restore then replays the task's whole internal partition.
+    if (snapshotIntervalMs <= 0 || Date.now() - this.lastSnapshotMs < snapshotIntervalMs || !this.changedSinceSnapshot || this.snapshotWrite) return undefined;
+    if (!this.ctx.snapshotSlot.take(this.task)) return undefined;
     this.lastSnapshotMs = Date.now();
     this.changedSinceSnapshot = false;
     const encodeStart = performance.now();
     const chunks = [...this.state.encodeChunks(SNAPSHOT_CHUNK_BYTES)];
     const encodeMs = Math.round(performance.now() - encodeStart);
-    const head = { generation: ++this.generation, position: String(this.internalNext), version: this.version };
-    const liveIds = this.state.liveIds;
+    return { chunks, encodeMs, liveIds: this.state.liveIds, head: { generation: ++this.generation, position: String(this.internalNext), version: this.version } };
+  }
+
+  /**
+   * Writes a snapshot while the task goes on: a snapshot is the task's largest write (tens of MB),
+   * and writing it inline held every record of the task for its whole duration (the latency bench's
+   * p99 at 500 ev/s was seconds). One encoded copy of one task at a time is the memory it costs,
+   * less each piece once written; the next snapshot waits until this one is written.
+   */
+  private writeSnapshot({ chunks, head, liveIds, encodeMs }: NonNullable<Cut['snapshot']>): void {
+    const { config, store, snapshotSlot } = this.ctx;
     const writeStart = Date.now();
     this.snapshotWrite = writeSnapshot(store, config.storage.families.aggregates, this.task, drain(chunks), head)
       .then(
