@@ -30,7 +30,8 @@ import { SNAPSHOT_CHUNK_BYTES, lastVersionOf, putInBatches, readSnapshot, viewPu
  *           been applied: the task's source partitions are resumed;
  *   commit  every commit interval, one transaction carries the internal records caused since the
  *           last one, the dead letters and the offsets of every partition the task read; then the
- *           changed partial sums go to HBase, and now and then a snapshot.
+ *           changed partial sums go to HBase, and now and then a snapshot. It runs in the
+ *           background while the task reads on; the next commit waits for it (decision 0147).
  * Any failure of a transaction leaves the in-memory state ahead of what Kafka holds, so the task
  * starts over from `start` with a new producer.
  */
