@@ -42,7 +42,7 @@ const REACH_WORKERS: k8s.V1PolicyRule[] = [
 const query = (kubeconfig: string, ...args: string[]) => cli('query', ...args, '--pipeline', `${run.namespace}/${NAME}`, '--kubeconfig', kubeconfig, '-o', 'json');
 
 beforeAll(async () => {
-  run.installCrd();
+  await run.installCrd();
   await run.ensureNamespace();
   run.startNodeAgent();
   await run.startOperator();

@@ -25,7 +25,7 @@ let reader: string;
 
 beforeAll(async () => {
   const image = (await testImage()).tag;
-  run.installCrd();
+  await run.installCrd();
   await run.ensureNamespace();
   run.startNodeAgent('podman');
   await run.startOperator();

@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const run = new PipelineRun(state, NAMESPACE);
   try {
     step('installing the AdPipeline CRD');
-    run.installCrd();
+    await run.installCrd();
     await run.ensureNamespace();
     step(`starting the operator and a node agent for namespace ${NAMESPACE} (logs in ${path.join(state.dir, 'logs')})`);
     run.startNodeAgent();

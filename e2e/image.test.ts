@@ -34,7 +34,7 @@ let dir: string;
 beforeAll(async () => {
   image = await testImage();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-test-'));
-  run.installCrd();
+  await run.installCrd();
   await run.ensureNamespace();
 }, IMAGE_BUILD_TIMEOUT_MS);
 

@@ -117,7 +117,7 @@ async function watchHealthy(ms: number): Promise<void> {
 beforeAll(async () => {
   hbasePorts = { zookeeper: await freePort(), master: await freePort(), regionServer: await freePort() };
   webhook = await WebhookReceiver.start(state);
-  run.installCrd();
+  await run.installCrd();
   await run.ensureNamespace();
   await startPrivateHBase();
   run.startNodeAgent();

@@ -88,7 +88,7 @@ const warnings = (name: string) =>
   (JSON.parse(run.kubectl(['get', 'events.events.k8s.io', '-n', run.namespace, '--field-selector', `regarding.name=${name}`, '-o', 'json'])) as { items: Array<{ type: string; reason: string; note: string }> }).items.filter((e) => e.type === 'Warning');
 
 beforeAll(async () => {
-  run.installCrd();
+  await run.installCrd();
   await run.ensureNamespace();
   await setScramPassword(USER, FIRST_PASSWORD);
   await setScramPassword(OPERATOR_USER, OPERATOR_PASSWORD);

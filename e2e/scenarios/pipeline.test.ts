@@ -42,7 +42,7 @@ const topicsOf = (p: AdPipeline) => [...Object.values(p.spec.sources!).map((s) =
 
 beforeAll(async () => {
   if (E2E_TARGET === 'local') workerImage = (await testImage()).tag;
-  run.installCrd();
+  await run.installCrd();
   await run.ensureNamespace();
   run.startNodeAgent('podman');
   await run.startOperator();

@@ -38,7 +38,7 @@ const condition = (p: AdPipeline | undefined, type: string) => p?.status?.condit
 const patch = (name: string, body: object) => run.kubectl(['patch', 'adp', name, '-n', run.namespace, '--type=merge', '-p', JSON.stringify(body)]);
 
 beforeAll(async () => {
-  run.installCrd();
+  await run.installCrd();
   await run.ensureNamespace();
   run.startNodeAgent('process');
   // Frequent drift checks: a version registered behind the operator's back is seen within seconds.

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type AdPipeline } from '../../api/v1alpha1/index.js';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type AdPipeline } from '../../api/v1alpha1/index.js';
 import { REPO_ROOT } from '../stack/paths.js';
-import { eventually, kubeConfig, kubectl, uniqueName } from '../support/stack-clients.js';
+import { eventually, kubeConfig, kubectl, uniqueName, untilCrdEstablished } from '../support/stack-clients.js';
 
 // The local kube-apiserver, etcd and kube-controller-manager are real: the CRD is served, custom
 // resources round-trip through client-node and kubectl, and the controller manager collects garbage
@@ -16,7 +16,7 @@ const namespace = uniqueName('smoke');
 
 beforeAll(async () => {
   await kubectl('apply', '--server-side', '--field-manager=adpipe-tests', '-f', path.join(REPO_ROOT, 'crds', 'adpipelines.adpipe.io.yaml'));
-  await kubectl('wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`);
+  await untilCrdEstablished((args) => kubectl(...args));
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   // The service-account controller creates `default`; Pods need it to be admitted.
   await eventually('the default service account', () => core.readNamespacedServiceAccount({ name: 'default', namespace }).catch(() => undefined));

@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
-import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type AdPipeline } from '../../api/v1alpha1/index.js';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type AdPipeline } from '../../api/v1alpha1/index.js';
 import type { Expected, PerformanceResponse } from '../../generator/index.js';
 import type { RuntimeName } from '../agent/runtime.js';
 import { REPO_ROOT } from '../stack/paths.js';
 import { freePort } from '../stack/ports.js';
 import type { StackState } from '../stack/state.js';
-import { eventually } from './stack-clients.js';
+import { eventually, untilCrdEstablished } from './stack-clients.js';
 
 /**
  * One full pipeline on the local stack, as a person runs it: the CRD installed, the operator and the
@@ -52,9 +52,9 @@ export class PipelineRun {
     return result.stdout;
   }
 
-  installCrd(): void {
+  async installCrd(): Promise<void> {
     this.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=adpipe-e2e', '-f', path.join(REPO_ROOT, 'crds', 'adpipelines.adpipe.io.yaml')]);
-    this.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+    await untilCrdEstablished((args) => this.kubectl(args));
   }
 
   async ensureNamespace(): Promise<void> {

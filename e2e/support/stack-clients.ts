@@ -35,7 +35,17 @@ export async function kubectl(...args: string[]): Promise<string> {
 /** Applies the AdPipeline CRD (as the demo does) and waits until the API server serves it. */
 export async function installCrd(): Promise<void> {
   await kubectl('apply', '--server-side', '--force-conflicts', '-f', path.join(REPO_ROOT, 'crds', `${CRD_NAME}.yaml`));
-  await kubectl('wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`);
+  await untilCrdEstablished((args) => kubectl(...args));
+}
+
+/**
+ * Waits until the API server serves the AdPipeline CRD. Not `kubectl wait --for=condition=Established`:
+ * that fails at once instead of waiting when it reads the CRD before the API server has written its
+ * first conditions ("accessor error: <nil>", seen in CI on 2026-12-04).
+ */
+export async function untilCrdEstablished(get: (args: string[]) => string | Promise<string>): Promise<void> {
+  const established = async () => ((await get(['get', `crd/${CRD_NAME}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).trim() === 'True' ? true : undefined);
+  await eventually(`the CRD ${CRD_NAME} to be Established`, established, 60_000, 100);
 }
 
 export function kafka(clientId = 'adpipe-test'): Kafka {
