@@ -496,10 +496,6 @@ export class TaskState {
   }
 
   /** The campaign-hours whose sums changed since the last call. */
-  get hasDirty(): boolean {
-    return this.dirty.size > 0;
-  }
-
   takeDirty(): Set<string> {
     const dirty = this.dirty;
     this.dirty = new Set();

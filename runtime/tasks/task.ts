@@ -488,7 +488,6 @@ export class TaskRunner {
       this.state.evict(this.ctx.settings.evictionGraceMs);
       cut.snapshot = this.cutSnapshot();
     }
-    if (!hasWork && !cut.snapshot && (this.phase !== 'ready' || (!this.state.hasDirty && this.viewBehind.size === 0 && !this.statsBehind))) return;
     this.inflight = this.publish(cut)
       .catch((error: unknown) => {
         // The task's next piece of work starts it over (`run`): its state is ahead of Kafka.
