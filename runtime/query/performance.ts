@@ -4,13 +4,12 @@ import { Aggregation, hourRange, type Breakdown, type EventContribution, type Gr
 import type { Families } from '../storage/layout.js';
 import type { Store } from '../storage/store.js';
 import { pipelineStatsOf } from '../tasks/state.js';
-import { eachContribution } from '../tasks/sums.js';
-import { readTaskStats, scanCampaignSums } from '../tasks/view.js';
+import { readTaskStats, scanCampaignContributions } from '../tasks/view.js';
 
 /**
  * The query side of contract §3, shared by the HTTP API and `adpipe query performance`: one scan
  * of a campaign's hour rows over the hours asked (one row per hour, one column of partial sums per
- * task, decision 0051), summed by the pure aggregate stage.
+ * task, decisions 0051 and 0148), summed by the pure aggregate stage.
  */
 
 export interface QuerySettings {
@@ -57,7 +56,7 @@ export async function campaignPerformance(store: Store, settings: QuerySettings,
   // Summed as the scan reads them: no decoded sums or list of contributions per query.
   const aggregation = new Aggregation(query, query.fromMs, query.toMs);
   const add = (contribution: EventContribution): void => aggregation.add(contribution);
-  await scanCampaignSums(store, { saltBuckets: settings.saltBuckets, family: settings.families.aggregates }, query.campaignId, firstHour, endHour, (hourIndex, sums) => eachContribution(hourIndex, sums, add));
+  await scanCampaignContributions(store, { saltBuckets: settings.saltBuckets, family: settings.families.aggregates }, query.campaignId, firstHour, endHour, add);
   return aggregation.response();
 }
 

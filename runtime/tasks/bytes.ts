@@ -59,6 +59,20 @@ export class ByteWriter {
     this.at += 8;
   }
 
+  /** A whole number from 0 to 2^53 - 1 in 7-bit groups, low first: 1 byte below 128, 3 below 2 million. */
+  uvarint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`a varint holds a whole number from 0 to 2^53 - 1, not ${value}`);
+    this.room(8);
+    const buffer = this.buffer;
+    let rest = value;
+    // Division, not shifts: JS bit operators would cut the value to 32 bits.
+    while (rest >= 0x80) {
+      buffer[this.at++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    buffer[this.at++] = rest;
+  }
+
   /** Bytes as they are (a snapshot's table columns). */
   raw(bytes: Uint8Array): void {
     this.room(bytes.length);
@@ -131,6 +145,22 @@ export class ByteReader {
   number(): number {
     const value = this.buffer.readDoubleBE(this.at);
     this.at += 8;
+    return value;
+  }
+
+  uvarint(): number {
+    const buffer = this.buffer;
+    let at = this.at;
+    if (at >= buffer.length) throw new RangeError('read past the end');
+    let byte = buffer[at++]!;
+    let value = byte & 0x7f;
+    for (let scale = 0x80; byte >= 0x80; scale *= 0x80) {
+      if (at >= buffer.length) throw new RangeError('a varint runs past the end');
+      if (scale > 2 ** 49) throw new RangeError('a varint longer than 8 bytes');
+      byte = buffer[at++]!;
+      value += (byte & 0x7f) * scale;
+    }
+    this.at = at;
     return value;
   }
 }

@@ -1,7 +1,7 @@
 import { aggregate, Aggregation, type EventContribution, type PerformanceQuery } from '../stages/aggregate.js';
 import { HOUR_MS, type EventKind } from '../storage/layout.js';
 import { ByteReader } from './bytes.js';
-import { eachContribution, HourSums } from './sums.js';
+import { eachContribution, eachViewContribution, HourSums } from './sums.js';
 
 /** The reference: the cells of decoded sums, as contributions. */
 const contributionsOf = (hourIndex: number, sums: HourSums[]): EventContribution[] =>
@@ -38,6 +38,38 @@ test('contributions read straight from the encoded sums equal those of the decod
     eachContribution(7, bytes, (c) => void streamed.push({ ...c }));
     expect(streamed).toEqual(contributionsOf(7, [HourSums.read(new ByteReader(bytes))]));
   }
+});
+
+test("the view's encoding gives the contributions of the decoded sums, in a third of the bytes or less", () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const sums = randomSums(seed);
+    const streamed: EventContribution[] = [];
+    eachViewContribution(7, sums.encodeForView(), (c) => void streamed.push({ ...c }));
+    expect(streamed).toEqual(contributionsOf(7, [sums]));
+    expect(sums.encodeForView().length * 3).toBeLessThanOrEqual(sums.encode().length);
+  }
+});
+
+test("the view's encoding keeps counts and amounts that are not whole and non-negative, as doubles", () => {
+  const sums = new HourSums();
+  sums.add('v', 'US', 'mobile', 2, 1.5);
+  sums.add('i', 'DE', 'desktop', -1, 30);
+  sums.add('c', 'DE', 'mobile', 1, 2 ** 53);
+  sums.add('i', 'US', 'mobile', 3, 4_000_000_000);
+  const streamed: EventContribution[] = [];
+  eachViewContribution(1, sums.encodeForView(), (c) => void streamed.push({ ...c }));
+  expect(streamed).toEqual(contributionsOf(1, [sums]));
+});
+
+test('a corrupt view cell is refused, never read as other dimensions', () => {
+  const bytes = new HourSums();
+  bytes.add('i', 'US', 'mobile', 1, 10);
+  const cell = bytes.encodeForView();
+  // The cell's country place (after the table of two strings, the cell count and the head byte) points past the table.
+  const corrupt = Buffer.from(cell);
+  corrupt[1 + 2 + 2 + 2 + 6 + 1 + 1] = 9;
+  expect(() => eachViewContribution(0, corrupt, () => undefined)).toThrow(/corrupt/);
+  expect(() => eachViewContribution(0, cell.subarray(0, cell.length - 1), () => undefined)).toThrow(/past the end/);
 });
 
 test('a cell that sums to nothing gives no contribution (no row of zeros)', () => {

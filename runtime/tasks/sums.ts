@@ -90,6 +90,43 @@ export class HourSums {
     return out.bytes();
   }
 
+  /**
+   * The view's encoding (column `q<task>`, decision 0148): each dimension value once, then per cell
+   * its kind, the values' places in that list, count and amount as varints (doubles in the rare
+   * cell whose numbers are not whole and non-negative). A third the size of `encode`, which the
+   * snapshots keep: a query reads one such cell per task and hour of its range.
+   */
+  encodeForView(): Buffer {
+    const places = new Map<string, number>();
+    const place = (text: string): number => {
+      let at = places.get(text);
+      if (at === undefined) places.set(text, (at = places.size));
+      return at;
+    };
+    for (const cell of this.cells.values()) {
+      place(cell.country);
+      place(cell.deviceType);
+    }
+    const out = new ByteWriter(16 + places.size * 16 + this.cells.size * 12);
+    out.uvarint(places.size);
+    for (const text of places.keys()) out.string(text);
+    out.uvarint(this.cells.size);
+    for (const cell of this.cells.values()) {
+      const whole = isCount(cell.count) && isCount(cell.amount);
+      out.byte(KIND_CODES.indexOf(cell.kind) | (whole ? 0 : DOUBLES));
+      out.uvarint(places.get(cell.country)!);
+      out.uvarint(places.get(cell.deviceType)!);
+      if (whole) {
+        out.uvarint(cell.count);
+        out.uvarint(cell.amount);
+      } else {
+        out.number(cell.count);
+        out.number(cell.amount);
+      }
+    }
+    return out.bytes();
+  }
+
   static read(reader: ByteReader): HourSums {
     const sums = new HourSums();
     const n = reader.number();
@@ -101,10 +138,46 @@ export class HourSums {
   }
 }
 
+const KIND_CODES: readonly EventKind[] = ['i', 'c', 'v'];
+/** Set in a view cell's head byte when its count and amount are doubles. */
+const DOUBLES = 0x80;
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * The contributions of a view cell (`HourSums#encodeForView`) into `each`, one reused object; the
+ * dimension values are read once per cell, not once per contribution.
+ */
+export function eachViewContribution(hourIndex: number, bytes: Buffer, each: (contribution: EventContribution) => void): void {
+  const reader = new ByteReader(bytes);
+  const places: string[] = [];
+  for (let i = reader.uvarint(); i > 0; i--) places.push(reader.string());
+  const contribution: EventContribution = { hourIndex, kind: 'i', amount: 0, country: '', deviceType: '', count: 0 };
+  for (let n = reader.uvarint(); n > 0; n--) {
+    const head = reader.byte();
+    const kind = KIND_CODES[head & ~DOUBLES];
+    const country = places[reader.uvarint()];
+    const deviceType = places[reader.uvarint()];
+    if (kind === undefined || country === undefined || deviceType === undefined) throw new RangeError(`a view cell of partial sums is corrupt at byte ${reader.at}`);
+    contribution.kind = kind;
+    contribution.country = country;
+    contribution.deviceType = deviceType;
+    if (head & DOUBLES) {
+      contribution.count = reader.number();
+      contribution.amount = reader.number();
+    } else {
+      contribution.count = reader.uvarint();
+      contribution.amount = reader.uvarint();
+    }
+    if (contribution.count === 0 && contribution.amount === 0) continue;
+    each(contribution);
+  }
+}
+
 /**
  * The contributions of one task's encoded partial sums of a campaign-hour (`HourSums#encode`),
  * read straight from the bytes into `each`, one reused object: the cells `HourSums.read` would
- * give, without building the sums' maps. A query reads one such cell per task and hour of its range.
+ * give, without building the sums' maps. Views written before decision 0148 hold these (column
+ * `p<task>`); the snapshots still do.
  */
 export function eachContribution(hourIndex: number, bytes: Buffer, each: (contribution: EventContribution) => void): void {
   const reader = new ByteReader(bytes);

@@ -1,7 +1,10 @@
 import { HBaseClient } from '../../hbase/index.js';
 import { stack, uniqueName } from '../../e2e/support/stack-clients.js';
 import { HBaseStore } from '../storage/hbase-store.js';
-import { readSnapshot, SNAPSHOT_CHUNK_BYTES, writeSnapshot } from './view.js';
+import type { EventContribution } from '../stages/aggregate.js';
+import { hourKey } from '../storage/layout.js';
+import { HourSums } from './sums.js';
+import { readSnapshot, scanCampaignContributions, SNAPSHOT_CHUNK_BYTES, writeSnapshot } from './view.js';
 
 // Snapshots against the stack's real HBase: chunked, in two slots, the newest whole one read back.
 
@@ -41,3 +44,24 @@ test('the newest whole snapshot is read back, byte for byte, across chunks and s
   // Another task's snapshots are its own.
   expect(await readSnapshot(store, 'a', 4)).toBeUndefined();
 }, 120_000);
+
+test("a task's sums count once per hour: the newer of its column before decision 0148 (p) and after it (q)", async () => {
+  const sums = (count: number) => {
+    const hour = new HourSums();
+    hour.add('i', 'US', 'mobile', count, count * 10);
+    return hour;
+  };
+  const t = Date.now();
+  const cell = (qualifier: string, value: Buffer, timestamp: number) => ({ family: 'a', qualifier, value, timestamp });
+  await store.putMany([
+    // Hour 10: task 0 only before the upgrade, task 1 only after it, task 2 rewritten after it, task 3 last written by an old worker.
+    { row: hourKey('cmp-mixed', 10, 4), cells: [cell('p0', sums(1).encode(), t), cell('q1', sums(2).encodeForView(), t), cell('p2', sums(100).encode(), t), cell('q2', sums(4).encodeForView(), t + 1), cell('p3', sums(8).encode(), t + 2), cell('q3', sums(200).encodeForView(), t + 1)] },
+    { row: hourKey('cmp-mixed', 11, 4), cells: [cell('q0', sums(16).encodeForView(), t)] },
+    { row: hourKey('cmp-mixed', 12, 4), cells: [cell('q0', sums(1000).encodeForView(), t)] },
+    // Another campaign's row of the same hour: never counted.
+    { row: hourKey('cmp-mixed-2', 10, 4), cells: [cell('q0', sums(5000).encodeForView(), t)] },
+  ]);
+  const seen: EventContribution[] = [];
+  await scanCampaignContributions(store, { saltBuckets: 4, family: 'a' }, 'cmp-mixed', 10, 12, (c) => void seen.push({ ...c }));
+  expect(seen.map(({ hourIndex, count }) => [hourIndex, count]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!)).toEqual([[10, 1], [10, 2], [10, 4], [10, 8], [11, 16]]);
+});

@@ -1,13 +1,16 @@
 import { hourKey, parseHourRow, STATS_PREFIX } from '../storage/layout.js';
 import { prefixEnd } from '../storage/keys.js';
-import { cellValue, type Store, type StorePut } from '../storage/store.js';
+import { cellValue, type Store, type StorePut, type StoreRowCell } from '../storage/store.js';
+import type { EventContribution } from '../stages/aggregate.js';
+import { eachContribution, eachViewContribution } from './sums.js';
 import type { TaskState, TaskStats } from './state.js';
 
 /**
  * HBase as the tasks' queryable view (decision 0051). Everything here is written whole, with a
  * version (the cell timestamp) taken before the Kafka commit it belongs to, so a rewrite is
  * harmless and an old owner's late write loses to the new owner's:
- *   campaign-hour row (`hourKey`)        column `p<task>`: the task's partial sums of that hour
+ *   campaign-hour row (`hourKey`)        column `q<task>`: the task's partial sums of that hour
+ *                                         (`p<task>` before decision 0148: read while it is newer)
  *   [0x00] 'S' 'K' u16 task               column `s`: the task's lifetime counters
  *   [0x00] 'T' u16 task slot 'h'          a snapshot's head: generation, chunk count, position
  *   [0x00] 'T' u16 task slot 'c' u32 i    its chunks (8-byte generation, then bytes)
@@ -19,7 +22,9 @@ export interface ViewSettings {
   family: string;
 }
 
-export const SUMS_PREFIX = 'p';
+/** The column of a task's partial sums (`HourSums#encodeForView`), and the one views before decision 0148 wrote (`HourSums#encode`). */
+export const SUMS_PREFIX = 'q';
+const LEGACY_SUMS_PREFIX = 'p';
 const STATS_QUALIFIER = 's';
 const SNAPSHOT_PREFIX = Buffer.from([0x00, 0x54]); // 0x00 'T'
 const TASK_STATS_PREFIX = Buffer.concat([STATS_PREFIX, Buffer.from('K')]);
@@ -56,7 +61,7 @@ export function viewPuts(task: number, state: TaskState, dirty: Iterable<string>
     if (!sums) continue;
     const at = key.lastIndexOf('\u0000');
     const row = hourKey(key.slice(0, at), Number(key.slice(at + 1)), settings.saltBuckets);
-    puts.push({ row, cells: [{ family: settings.family, qualifier, value: sums.encode(), timestamp: version }] });
+    puts.push({ row, cells: [{ family: settings.family, qualifier, value: sums.encodeForView(), timestamp: version }] });
   }
   return { sums: puts, stats: { row: taskStatsRow(task), cells: [{ family: settings.family, qualifier: STATS_QUALIFIER, value: encodeStats(state.stats), timestamp: version }] } };
 }
@@ -129,12 +134,37 @@ export async function readSnapshot(store: Store, family: string, task: number): 
   return undefined;
 }
 
-/** Reads a campaign's partial sums over an hour range: per hour, every task's encoded cell, into `each` as the scan goes. */
-export async function scanCampaignSums(store: Store, settings: ViewSettings, campaignId: string, firstHour: number, endHour: number, each: (hourIndex: number, sums: Buffer) => void): Promise<void> {
+/**
+ * Every contribution of a campaign's partial sums over an hour range, into `each` as the scan reads
+ * them. A task's column of either encoding counts, and when a row has both (a view written before
+ * and after the upgrade of decision 0148, or by old and new workers during a rolling update) only
+ * the one with the higher version does.
+ */
+export async function scanCampaignContributions(store: Store, settings: ViewSettings, campaignId: string, firstHour: number, endHour: number, each: (contribution: EventContribution) => void): Promise<void> {
   if (endHour <= firstHour) return;
+  const current = SUMS_PREFIX.charCodeAt(0);
+  const legacy = LEGACY_SUMS_PREFIX.charCodeAt(0);
   for await (const row of store.scan({ startRow: hourKey(campaignId, firstHour, settings.saltBuckets), stopRow: hourKey(campaignId, endHour, settings.saltBuckets), columns: [{ family: settings.family }] })) {
-    const parsed = parseHourRow(row.row);
-    if (parsed.campaignId !== campaignId) continue;
-    for (const cell of row.cells) if (cell.qualifier[0] === SUMS_PREFIX.charCodeAt(0)) each(parsed.hourIndex, cell.value);
+    const { campaignId: rowCampaign, hourIndex } = parseHourRow(row.row);
+    if (rowCampaign !== campaignId) continue;
+    // Columns come sorted: every `p<task>` before any `q<task>`.
+    let older: Map<string, StoreRowCell> | undefined;
+    for (const cell of row.cells) {
+      const prefix = cell.qualifier[0];
+      if (prefix === legacy) (older ??= new Map()).set(cell.qualifier.toString('latin1', 1), cell);
+      else if (prefix === current) {
+        const task = older?.size ? cell.qualifier.toString('latin1', 1) : undefined;
+        const other = task === undefined ? undefined : older!.get(task);
+        if (other) {
+          older!.delete(task!);
+          if (other.timestamp > cell.timestamp) {
+            eachContribution(hourIndex, other.value, each);
+            continue;
+          }
+        }
+        eachViewContribution(hourIndex, cell.value, each);
+      }
+    }
+    if (older) for (const cell of older.values()) eachContribution(hourIndex, cell.value, each);
   }
 }
