@@ -23,4 +23,7 @@ test('a varint cut short or longer than 8 bytes is refused, never guessed', () =
   expect(() => new ByteReader(Buffer.from([0x80, 0x80])).uvarint()).toThrow(/runs past the end/);
   expect(() => new ByteReader(Buffer.alloc(0)).uvarint()).toThrow(/past the end/);
   expect(() => new ByteReader(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01])).uvarint()).toThrow(/longer than 8 bytes/);
+  // 8 bytes hold 56 bits: one that needs more than 53 would come back rounded.
+  expect(() => new ByteReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x10])).uvarint()).toThrow(/above 2\^53 - 1/);
+  expect(new ByteReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f])).uvarint()).toBe(Number.MAX_SAFE_INTEGER);
 });

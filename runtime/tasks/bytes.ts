@@ -160,6 +160,8 @@ export class ByteReader {
       byte = buffer[at++]!;
       value += (byte & 0x7f) * scale;
     }
+    // An eighth byte above 0x0f would need more than 53 bits: the double would round it.
+    if (value > Number.MAX_SAFE_INTEGER) throw new RangeError('a varint above 2^53 - 1');
     this.at = at;
     return value;
   }

@@ -13,7 +13,7 @@ import { fingerprint as fp } from './fingerprint.js';
 import { routeBatch, taskOf, type RoutedBatch } from './route.js';
 import { fnv1a } from '../storage/layout.js';
 import { pipelineStatsOf, TaskState } from './state.js';
-import { eachContribution } from './sums.js';
+import { eachViewContribution } from './sums.js';
 
 // The task state machine against the generator's ground truth, without Kafka or HBase: sources are
 // split over partitions, tasks exchange records through in-memory logs (the internal topic's
@@ -134,7 +134,7 @@ async function simulate(seed: number, taskCount: number, partitions: number, opt
 }
 
 function writeView(task: SimTask): void {
-  for (const key of task.state.takeDirty()) task.view.set(key, task.state.sums.get(key)!.encode());
+  for (const key of task.state.takeDirty()) task.view.set(key, task.state.sums.get(key)!.encodeForView());
 }
 
 function answer(tasks: SimTask[], query: (typeof set.expected.queries)[number]['query']) {
@@ -143,7 +143,7 @@ function answer(tasks: SimTask[], query: (typeof set.expected.queries)[number]['
   for (const { view } of tasks) {
     for (const [key, bytes] of view) {
       const [campaignId, hour] = key.split('\u0000');
-      if (campaignId === query.campaign_id) eachContribution(Number(hour), bytes, (contribution) => aggregation.add(contribution));
+      if (campaignId === query.campaign_id) eachViewContribution(Number(hour), bytes, (contribution) => aggregation.add(contribution));
     }
   }
   return aggregation.response();

@@ -57,11 +57,13 @@ test("a task's sums count once per hour: the newer of its column before decision
     // Hour 10: task 0 only before the upgrade, task 1 only after it, task 2 rewritten after it, task 3 last written by an old worker.
     { row: hourKey('cmp-mixed', 10, 4), cells: [cell('p0', sums(1).encode(), t), cell('q1', sums(2).encodeForView(), t), cell('p2', sums(100).encode(), t), cell('q2', sums(4).encodeForView(), t + 1), cell('p3', sums(8).encode(), t + 2), cell('q3', sums(200).encodeForView(), t + 1)] },
     { row: hourKey('cmp-mixed', 11, 4), cells: [cell('q0', sums(16).encodeForView(), t)] },
+    // Hour 11 too: two-digit tasks, whose columns sort among the others byte by byte (p1 < p10 < q1 < q10).
+    { row: hourKey('cmp-mixed', 11, 4), cells: [cell('p1', sums(32).encode(), t + 1), cell('q1', sums(300).encodeForView(), t), cell('p10', sums(400).encode(), t), cell('q10', sums(64).encodeForView(), t + 1)] },
     { row: hourKey('cmp-mixed', 12, 4), cells: [cell('q0', sums(1000).encodeForView(), t)] },
     // Another campaign's row of the same hour: never counted.
     { row: hourKey('cmp-mixed-2', 10, 4), cells: [cell('q0', sums(5000).encodeForView(), t)] },
   ]);
   const seen: EventContribution[] = [];
   await scanCampaignContributions(store, { saltBuckets: 4, family: 'a' }, 'cmp-mixed', 10, 12, (c) => void seen.push({ ...c }));
-  expect(seen.map(({ hourIndex, count }) => [hourIndex, count]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!)).toEqual([[10, 1], [10, 2], [10, 4], [10, 8], [11, 16]]);
+  expect(seen.map(({ hourIndex, count }) => [hourIndex, count]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!)).toEqual([[10, 1], [10, 2], [10, 4], [10, 8], [11, 16], [11, 32], [11, 64]]);
 });
