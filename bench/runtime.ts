@@ -75,8 +75,10 @@ try {
     // The stats only once the offsets are in: each poll is CPU the servers and the worker spend
     // inside the measured window (decision 0148).
     const done = await committedMessages(admin, pipeline);
-    const now = done >= totalMessages ? await getJson<unknown>(worker.port, '/v1/pipeline/stats').catch(() => undefined) : undefined;
-    if (done >= totalMessages && JSON.stringify(now) === JSON.stringify(set.expected.stats)) break;
+    if (done >= totalMessages) {
+      const now = await getJson<unknown>(worker.port, '/v1/pipeline/stats').catch(() => undefined);
+      if (JSON.stringify(now) === JSON.stringify(set.expected.stats)) break;
+    }
     if (Date.now() - last > 15_000) {
       last = Date.now();
       say(`  pipeline: ${fmt(done)} / ${fmt(totalMessages)} source offsets committed after ${((Date.now() - t) / 1000).toFixed(0)} s`);

@@ -151,20 +151,22 @@ export async function scanCampaignContributions(store: Store, settings: ViewSett
     let older: Map<string, StoreRowCell> | undefined;
     for (const cell of row.cells) {
       const prefix = cell.qualifier[0];
-      if (prefix === legacy) (older ??= new Map()).set(cell.qualifier.toString('latin1', 1), cell);
+      if (prefix === legacy) (older ??= new Map()).set(taskOfColumn(cell), cell);
       else if (prefix === current) {
-        const task = older?.size ? cell.qualifier.toString('latin1', 1) : undefined;
-        const other = task === undefined ? undefined : older!.get(task);
-        if (other) {
-          older!.delete(task!);
-          if (other.timestamp > cell.timestamp) {
-            eachContribution(hourIndex, other.value, each);
-            continue;
-          }
-        }
-        eachViewContribution(hourIndex, cell.value, each);
+        const old = older?.size ? take(older, taskOfColumn(cell)) : undefined;
+        if (old && old.timestamp > cell.timestamp) eachContribution(hourIndex, old.value, each);
+        else eachViewContribution(hourIndex, cell.value, each);
       }
     }
     if (older) for (const cell of older.values()) eachContribution(hourIndex, cell.value, each);
   }
+}
+
+/** The task a sums column belongs to: what follows its one-letter prefix. */
+const taskOfColumn = (cell: StoreRowCell): string => cell.qualifier.toString('latin1', 1);
+
+function take<K, V>(map: Map<K, V>, key: K): V | undefined {
+  const value = map.get(key);
+  map.delete(key);
+  return value;
 }
